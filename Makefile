@@ -1,0 +1,79 @@
+# Task runner. `make local` and `make test` bootstrap everything they need on a fresh machine
+# (Debian, Python 3.11+, Node.js 20; no Docker, no AWS account).
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+BIN := $(VENV)/bin
+PY_STAMP := $(VENV)/.installed
+NODE_STAMP := node_modules/.installed
+LAYER_STAMP := layers/runtime/.built
+PORT ?= 8080
+
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+export JSII_RUNTIME_PACKAGE_CACHE_ROOT := $(CURDIR)/.venv/jsii-cache
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: help install local test lint format unit integration infra synth deploy diff bench clean
+
+help:
+	@echo "make local   - start the whole service locally (embedded AWS emulation)"
+	@echo "make test    - lint, type-check and run the whole test suite"
+	@echo "make synth   - synthesize the CDK app into cdk.out/"
+	@echo "make deploy  - deploy both stacks with the CDK CLI v2 (needs AWS credentials)"
+	@echo "make bench   - run the benchmarks, results in docs/benchmarks.md"
+
+$(PY_STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check --upgrade "pip>=24"
+	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev]'
+	touch $@
+
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+$(LAYER_STAMP): pyproject.toml layers/build.py | $(PY_STAMP)
+	$(PY) layers/build.py
+
+install: $(PY_STAMP) $(LAYER_STAMP)
+
+lint: $(PY_STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+format: $(PY_STAMP)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+test: install lint
+	$(BIN)/pytest
+
+unit: install
+	$(BIN)/pytest tests/unit
+
+integration: install
+	$(BIN)/pytest tests/integration
+
+infra: install
+	$(BIN)/pytest tests/infrastructure
+
+local: install
+	PORT=$(PORT) $(PY) -m activitylog_ops.local
+
+synth: install $(NODE_STAMP)
+	npx cdk synth --quiet
+
+diff: install $(NODE_STAMP)
+	npx cdk diff
+
+deploy: install $(NODE_STAMP)
+	npx cdk deploy --all --require-approval broadening
+
+bench: install
+	$(PY) -m bench
+
+clean:
+	rm -rf cdk.out .local layers/runtime .mypy_cache .ruff_cache .pytest_cache

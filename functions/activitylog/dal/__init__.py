@@ -1,0 +1,1 @@
+"""Adapters to AWS services behind small Protocols; ClientError codes become domain errors."""

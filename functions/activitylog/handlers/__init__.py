@@ -1,0 +1,1 @@
+"""Lambda entry points: parse the request, call one logic function, return a model."""

@@ -1,0 +1,67 @@
+"""Lambda `Authorizer`: a REST API TOKEN authorizer resolving `Bearer <key>` to tenant and scopes.
+
+It allows the whole API (a cached policy applies to every route) and hands `{tenant, scopes,
+actor_id, key_id}` to the handlers, which check their route's scope. Raising "Unauthorized" makes
+API Gateway answer 401 (with our envelope, from the gateway response).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from activitylog.dal.control import ControlTable
+from activitylog.handlers.http import logger
+from activitylog.logic.keys import resolve_api_key
+from activitylog.models.env import function_env
+from activitylog.models.errors import UnauthorizedError
+
+
+@lru_cache(maxsize=1)
+def _control() -> ControlTable:
+    return ControlTable(function_env().control_table)
+
+
+def api_wide_arn(method_arn: str) -> str:
+    """arn:aws:execute-api:region:account:api-id/stage/VERB/path -> .../api-id/stage/*/*"""
+    prefix, _, path = method_arn.partition(":execute-api:")
+    parts = path.split("/")
+    return f"{prefix}:execute-api:{parts[0]}/{parts[1] if len(parts) > 1 else '*'}/*/*"
+
+
+def bearer_token(header: str | None) -> str:
+    scheme, _, token = (header or "").strip().partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise UnauthorizedError("missing bearer token")
+    return token.strip()
+
+
+@logger.inject_lambda_context(clear_state=True)
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    try:
+        principal = resolve_api_key(_control(), bearer_token(event.get("authorizationToken")))
+    except UnauthorizedError:
+        logger.info("api key refused")  # never log the key itself
+        raise Exception("Unauthorized") from None  # noqa: TRY002 - the exact text API Gateway expects
+    logger.append_keys(tenant=principal.tenant, key_id=principal.key_id)
+    return {
+        "principalId": f"{principal.tenant}/{principal.key_id}",
+        "policyDocument": {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Action": "execute-api:Invoke",
+                    "Effect": "Allow",
+                    "Resource": api_wide_arn(event.get("methodArn", "")),
+                }
+            ],
+        },
+        "context": {
+            "tenant": principal.tenant,
+            "scopes": " ".join(sorted(principal.scopes)),
+            "actor_id": principal.actor_id or "",
+            "key_id": principal.key_id,
+        },
+    }

@@ -1,0 +1,85 @@
+"""The one place that turns domain errors into HTTP answers, and the shared API resolver setup."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.router import Router
+
+from activitylog.models.auth import Principal
+from activitylog.models.errors import ServiceError, UnauthorizedError
+
+logger = Logger(service="activitylog")
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def envelope(status: int, code: str, message: str, details: list[Any] | None = None, **headers: str) -> Response:
+    body = json.dumps({"error": {"code": code, "message": message, "details": details or []}})
+    return Response(status_code=status, content_type="application/json", body=body, headers=headers or None)
+
+
+def service_error(err: ServiceError) -> Response:
+    headers = {"Retry-After": str(getattr(err, "retry_after", ""))} if hasattr(err, "retry_after") else {}
+    return envelope(err.status, err.code, err.message, err.details, **headers)
+
+
+def raw_error(err: ServiceError) -> dict[str, Any]:
+    """An error answer built before (or without) the resolver, in the proxy integration's shape."""
+    return {
+        "statusCode": err.status,
+        "headers": {"Content-Type": "application/json"},
+        "body": json.dumps({"error": {"code": err.code, "message": err.message, "details": err.details}}),
+        "isBase64Encoded": False,
+    }
+
+
+def _clean(error: dict[str, Any]) -> dict[str, Any]:
+    """Validation details without the offending input (it may be huge or sensitive)."""
+    return {"loc": list(error.get("loc", [])), "msg": str(error.get("msg", "")), "type": error.get("type", "")}
+
+
+def validation_error(err: RequestValidationError) -> Response:
+    errors = [_clean(e) for e in err.errors()]
+    if any(e["type"] == "json_invalid" for e in errors):
+        return envelope(400, "bad_request", "the body is not valid JSON", errors)
+    return envelope(422, "validation_error", "the request is not valid", errors)
+
+
+def build_resolver(*routers: Router) -> APIGatewayRestResolver:
+    app = APIGatewayRestResolver(enable_validation=True)
+    for router in routers:
+        app.include_router(router)
+    app.exception_handler(ServiceError)(service_error)
+    app.exception_handler(RequestValidationError)(validation_error)
+
+    @app.not_found
+    def _not_found(_: Exception) -> Response:
+        return envelope(404, "not_found", "no such route")
+
+    @app.exception_handler(RecursionError)
+    def _too_deep(_: RecursionError) -> Response:
+        return envelope(400, "bad_request", "the body is nested too deeply")
+
+    return app
+
+
+def principal_of(app: APIGatewayRestResolver | Router) -> Principal:
+    """The caller, from the authorizer's context only (never from the path, query or body)."""
+    context = (app.current_event.raw_event.get("requestContext") or {}).get("authorizer") or {}
+    tenant = context.get("tenant")
+    if not tenant:
+        raise UnauthorizedError("missing authorizer context")
+    return Principal(
+        tenant=str(tenant),
+        key_id=str(context.get("key_id", "")),
+        scopes=frozenset(str(context.get("scopes", "")).split()),
+        actor_id=str(context.get("actor_id") or "") or None,
+    )

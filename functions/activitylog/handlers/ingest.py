@@ -1,0 +1,131 @@
+"""Lambda `Ingest`: POST /v1/events."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from functools import lru_cache
+from typing import Annotated, Any
+
+from aws_lambda_powertools.event_handler.openapi.params import Body, Header
+from aws_lambda_powertools.event_handler.router import Router
+from aws_lambda_powertools.utilities.idempotency import (
+    DynamoDBPersistenceLayer,
+    IdempotencyConfig,
+    idempotent_function,
+)
+from aws_lambda_powertools.utilities.idempotency.exceptions import (
+    IdempotencyAlreadyInProgressError,
+    IdempotencyValidationError,
+)
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from activitylog.dal.control import ControlTable
+from activitylog.dal.events import DynamoEventStore
+from activitylog.handlers.http import build_resolver, logger, now, principal_of, raw_error
+from activitylog.logic.cache import TtlCache
+from activitylog.logic.ingest import IngestPorts, ingest
+from activitylog.models.auth import Scope
+from activitylog.models.env import function_env
+from activitylog.models.errors import ConflictError, ForbiddenError, PayloadTooLargeError
+from activitylog.models.events import MAX_BODY_BYTES, IngestRequest, IngestResponse
+from activitylog.models.settings import TenantSettings
+
+SETTINGS_CACHE_SECONDS = 60  # a settings change reaches ingestion within this time (docs)
+IDEMPOTENCY_SECONDS = 24 * 3600
+
+router = Router()
+_settings: TtlCache[TenantSettings] = TtlCache(ttl=SETTINGS_CACHE_SECONDS)
+_known_actions: dict[str, set[str]] = {}
+
+
+@lru_cache(maxsize=1)
+def _control() -> ControlTable:
+    return ControlTable(function_env().control_table)
+
+
+@lru_cache(maxsize=1)
+def _events() -> DynamoEventStore:
+    return DynamoEventStore(function_env().events_table)
+
+
+class _NotCacheable(Exception):
+    """Some events could not be stored: the answer must not be replayed for the Idempotency-Key."""
+
+    def __init__(self, response: dict[str, Any]) -> None:
+        super().__init__("partial failure")
+        self.response = response
+
+
+def _run(request: dict[str, Any]) -> dict[str, Any]:
+    tenant = request["tenant"]
+    settings = _settings.get(tenant, lambda: _control().get_settings(tenant))
+    ports = IngestPorts(
+        events=_events(), catalogue=_control(), known_actions=_known_actions.setdefault(tenant, set())
+    )
+    result = ingest(request["events"], tenant=tenant, now=now(), settings=settings, ports=ports)
+    answer = result.model_dump(mode="json", exclude_none=True)
+    if result.failed:
+        raise _NotCacheable(answer)
+    return answer
+
+
+@lru_cache(maxsize=1)
+def _idempotent_run() -> Any:
+    """Built on first use: the persistence layer creates a boto3 client."""
+    layer = DynamoDBPersistenceLayer(table_name=function_env().idempotency_table)
+    config = IdempotencyConfig(
+        event_key_jmespath="[tenant, key]",
+        payload_validation_jmespath="body_sha256",
+        expires_after_seconds=IDEMPOTENCY_SECONDS,
+    )
+    return config, idempotent_function(data_keyword_argument="request", persistence_store=layer, config=config)(
+        _run
+    )
+
+
+@router.post(
+    "/v1/events",
+    summary="Send 1-100 events",
+    description="Validates each event on its own; see the per-event results. Scope events:write.",
+    responses={200: {"description": "per-event results"}},
+)
+def post_events(
+    body: Annotated[IngestRequest, Body()],
+    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=128)] = None,
+) -> IngestResponse:
+    principal = principal_of(router)
+    if not principal.can(Scope.EVENTS_WRITE):
+        raise ForbiddenError("this key lacks the events:write scope")
+    raw_events = router.current_event.json_body["events"]
+    request = {"tenant": principal.tenant, "events": raw_events}
+    try:
+        if idempotency_key is None:
+            return IngestResponse.model_validate(_run(request))
+        config, run = _idempotent_run()
+        config.register_lambda_context(router.lambda_context)
+        digest = hashlib.sha256((router.current_event.body or "").encode()).hexdigest()
+        return IngestResponse.model_validate(
+            run(request={**request, "key": idempotency_key, "body_sha256": digest})
+        )
+    except _NotCacheable as partial:
+        return IngestResponse.model_validate(partial.response)
+    except IdempotencyValidationError:
+        raise ConflictError("this Idempotency-Key was used with a different body") from None
+    except IdempotencyAlreadyInProgressError:
+        raise ConflictError("a request with this Idempotency-Key is still in progress") from None
+
+
+app = build_resolver(router)
+
+
+def _body_bytes(event: dict[str, Any]) -> int:
+    body = event.get("body") or ""
+    return len(base64.b64decode(body)) if event.get("isBase64Encoded") else len(body.encode("utf-8", "surrogatepass"))
+
+
+@logger.inject_lambda_context(clear_state=True)
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    if _body_bytes(event) > MAX_BODY_BYTES:
+        return raw_error(PayloadTooLargeError("the body is larger than 1 MiB"))
+    return app.resolve(event, context)

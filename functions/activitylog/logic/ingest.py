@@ -1,0 +1,160 @@
+"""POST /v1/events: validate each event, keep the first stored copy of each id, store the new ones."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from pydantic import ValidationError
+from ulid import ULID
+
+from activitylog.dal.control import ActionCatalogue
+from activitylog.dal.events import EventRecord, EventStore, shard_of
+from activitylog.models.events import (
+    MAX_EVENT_BYTES,
+    RESERVED_NAMESPACE,
+    ErrorBody,
+    EventIn,
+    EventResult,
+    IngestResponse,
+    StoredEvent,
+)
+from activitylog.models.settings import TenantSettings
+from activitylog.models.text import format_time
+
+MAX_FUTURE = timedelta(minutes=5)
+
+
+@dataclass(frozen=True, slots=True)
+class IngestPorts:
+    events: EventStore
+    catalogue: ActionCatalogue
+    known_actions: set[str]  # actions already in the catalogue (a per-container cache)
+
+
+def validation_details(err: ValidationError) -> list[dict[str, Any]]:
+    """Pydantic's errors without the offending input (it may be huge or sensitive)."""
+    return [{"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in err.errors()]
+
+
+def _rejected(index: int, event_id: str | None, code: str, message: str, details: list[Any]) -> EventResult:
+    return EventResult(
+        index=index,
+        id=event_id,
+        status="rejected",
+        error=ErrorBody(code=code, message=message, details=details),
+    )
+
+
+def expiry(occurred: datetime, retention_days: int) -> datetime:
+    """Whole seconds (rounded up), so the TTL attribute and `expires_at` say exactly the same."""
+    seconds = math.ceil((occurred + timedelta(days=retention_days)).timestamp())
+    return datetime.fromtimestamp(seconds, tz=occurred.tzinfo)
+
+
+def _check(event: EventIn, now: datetime, settings: TenantSettings) -> tuple[str, str] | None:
+    if event.action.startswith(RESERVED_NAMESPACE) or event.action == RESERVED_NAMESPACE[:-1]:
+        return "reserved_action", "the activitylog. namespace is reserved for the service's own events"
+    if event.occurred_at is not None:
+        if event.occurred_at > now + MAX_FUTURE:
+            return "validation_error", "occurred_at is more than 5 minutes in the future"
+        if event.occurred_at <= now - timedelta(days=settings.retention_days):
+            return "validation_error", "occurred_at is older than the tenant's retention"
+    return None
+
+
+def prepare(
+    index: int, raw: Any, *, tenant: str, now: datetime, settings: TenantSettings, seen: set[str]
+) -> tuple[EventResult | None, EventRecord | None]:
+    """Validate one submitted event; return its rejection, or the record to store."""
+    raw_id = raw.get("id") if isinstance(raw, dict) and isinstance(raw.get("id"), str) else None
+    try:
+        event = EventIn.model_validate(raw)
+    except ValidationError as err:
+        return _rejected(index, raw_id, "validation_error", "invalid event", validation_details(err)), None
+    problem = _check(event, now, settings)
+    if problem:
+        return _rejected(index, event.id, problem[0], problem[1], []), None
+    event_id = event.id or str(ULID.from_datetime(now))
+    if event_id in seen:
+        return _rejected(index, event_id, "duplicate_id", "the same id appears earlier in this request", []), None
+    seen.add(event_id)
+    occurred = event.occurred_at or now
+    expires = expiry(occurred, settings.retention_days)
+    stored = StoredEvent.model_validate(
+        {
+            **event.model_dump(),
+            "id": event_id,
+            "occurred_at": occurred,
+            "received_at": now,
+            "expires_at": expires,
+        }
+    )
+    document = stored.model_dump_json()
+    if len(document.encode("utf-8")) > MAX_EVENT_BYTES:
+        return _rejected(index, event_id, "validation_error", "the event is larger than 32 KiB", []), None
+    targets = list(dict.fromkeys((t.type, t.id) for t in stored.targets))
+    record = EventRecord(
+        tenant=tenant,
+        event_id=event_id,
+        ts=f"{format_time(occurred)}#{event_id}",
+        expires_epoch=int(expires.timestamp()),
+        shard=shard_of(event_id, settings.shard_count),
+        actor_id=stored.actor.id,
+        action=stored.action,
+        targets=targets,
+        document=document,
+    )
+    return None, record
+
+
+def ingest(
+    raw_events: Sequence[Any],
+    *,
+    tenant: str,
+    now: datetime,
+    settings: TenantSettings,
+    ports: IngestPorts,
+) -> IngestResponse:
+    results: dict[int, EventResult] = {}
+    records: dict[int, EventRecord] = {}
+    seen: set[str] = set()
+    for index, raw in enumerate(raw_events):
+        rejection, record = prepare(index, raw, tenant=tenant, now=now, settings=settings, seen=seen)
+        if rejection is not None:
+            results[index] = rejection
+        elif record is not None:
+            records[index] = record
+
+    # Identity is (tenant, id): an id already stored is answered `accepted` and stored again never.
+    existing = ports.events.existing_ids(tenant, [r.event_id for r in records.values()])
+    new = {i: r for i, r in records.items() if r.event_id not in existing}
+
+    # The catalogue serves `action=prefix.*`; it must know an action before any event of it is stored.
+    unseen = {r.action for r in new.values()} - ports.known_actions
+    if unseen:
+        ports.catalogue.add_actions(tenant, unseen)
+        ports.known_actions.update(unseen)
+
+    failed = ports.events.put_events(list(new.values())) if new else set()
+    for index, record in records.items():
+        if record.event_id in failed:
+            results[index] = EventResult(
+                index=index,
+                id=record.event_id,
+                status="failed",
+                error=ErrorBody(code="unavailable", message="not stored, retry this event with its id"),
+            )
+        else:
+            results[index] = EventResult(index=index, id=record.event_id, status="accepted")
+    ordered = [results[i] for i in range(len(raw_events))]
+    return IngestResponse(
+        accepted=sum(r.status == "accepted" for r in ordered),
+        skipped=sum(r.status == "skipped" for r in ordered),
+        rejected=sum(r.status == "rejected" for r in ordered),
+        failed=sum(r.status == "failed" for r in ordered),
+        results=ordered,
+    )

@@ -1,0 +1,84 @@
+"""API keys: random secrets shown once, stored only as a SHA-256 hash.
+
+The secret carries 256 bits of randomness, so a fast hash is enough (no password-style stretching):
+nobody can guess a preimage, and the authorizer must hash on every uncached request.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from collections.abc import Iterable
+from datetime import datetime
+
+from ulid import ULID
+
+from activitylog.dal.control import KeyStore
+from activitylog.models.auth import ALL_SCOPES, TENANT_PATTERN, ApiKeyRecord, CreatedKey, Principal, Scope
+from activitylog.models.errors import InvalidInputError, UnauthorizedError
+
+KEY_PREFIX = "alk_"
+PREFIX_SHOWN = 12
+_TENANT = re.compile(TENANT_PATTERN)
+
+
+def hash_secret(key: str) -> str:
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()
+
+
+def parse_scopes(scopes: Iterable[str]) -> list[Scope]:
+    wanted = [s.strip() for s in scopes if s.strip()]
+    unknown = sorted({s for s in wanted if s not in {x.value for x in ALL_SCOPES}})
+    if unknown:
+        raise InvalidInputError(f"unknown scopes: {', '.join(unknown)}", details=unknown)
+    if not wanted:
+        raise InvalidInputError("at least one scope is required")
+    return sorted({Scope(s) for s in wanted})
+
+
+def create_api_key(
+    store: KeyStore,
+    *,
+    tenant: str,
+    scopes: Iterable[str],
+    actor_id: str | None,
+    name: str,
+    now: datetime,
+) -> CreatedKey:
+    if not _TENANT.fullmatch(tenant):
+        raise InvalidInputError(f"tenant must match {TENANT_PATTERN}")
+    granted = parse_scopes(scopes)
+    if actor_id is not None:
+        if not actor_id or len(actor_id) > 256:
+            raise InvalidInputError("actor_id must be 1-256 characters")
+        # A key restricted to one actor can only read that actor's own events.
+        granted = [Scope.EVENTS_READ_SELF]
+    key = KEY_PREFIX + secrets.token_urlsafe(32)
+    record = ApiKeyRecord(
+        id=str(ULID.from_datetime(now)),
+        tenant=tenant,
+        secret_hash=hash_secret(key),
+        prefix=key[:PREFIX_SHOWN],
+        name=name,
+        scopes=granted,
+        actor_id=actor_id,
+        created_at=now,
+    )
+    store.put_api_key(record)
+    return CreatedKey(id=record.id, key=key, prefix=record.prefix, record=record, created_at=now)
+
+
+def resolve_api_key(store: KeyStore, key: str) -> Principal:
+    """The authorizer's decision: an unknown, malformed or revoked key is unauthorized."""
+    if not key.startswith(KEY_PREFIX) or len(key) > 256:
+        raise UnauthorizedError("invalid API key")
+    record = store.get_api_key(hash_secret(key))
+    if record is None or record.revoked_at is not None:
+        raise UnauthorizedError("invalid API key")
+    return Principal(
+        tenant=record.tenant,
+        key_id=record.id,
+        scopes=frozenset(s.value for s in record.scopes),
+        actor_id=record.actor_id,
+    )

@@ -1,0 +1,362 @@
+"""GET /v1/events, /v1/events/count and /v1/events/{id}.
+
+Each request reads the index that serves its most selective key filter (target > actor > action >
+time), one Query per index partition ("stream": a value in one write shard, or each action matched
+by `prefix.*`). Streams are merged by the shared sort key `ts`, so a cursor is one position.
+Filters that no key serves (outcome, q, a second key filter) are applied to the fetched events.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from itertools import islice
+
+from activitylog.dal.events import BATCH_GET, TS_MAX, TS_MIN, EventStore, event_pk, target_value
+from activitylog.logic import cursor as cursors
+from activitylog.models.auth import Principal, Scope
+from activitylog.models.errors import BadRequestError, ForbiddenError, NotFoundError
+from activitylog.models.events import EVENT_ID_PATTERN, EventCount, EventPage, StoredEvent
+from activitylog.models.query import EventFilters, IndexEntry, Stream
+from activitylog.models.text import epoch_millis, format_time
+
+MAX_PAGE_BYTES = 5_000_000  # Lambda answers at most 6 MB; leave room for the envelope
+_ID = re.compile(EVENT_ID_PATTERN)
+
+
+@dataclass(frozen=True, slots=True)
+class Budget:
+    max_bytes: int = MAX_PAGE_BYTES
+    seconds: float = 10.0
+    clock: Callable[[], float] = field(default=time.monotonic)
+
+
+@dataclass(frozen=True, slots=True)
+class QueryPorts:
+    events: EventStore
+    known_actions: Callable[[], set[str]]
+    shard_count: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    streams: tuple[Stream, ...]
+    residual: bool  # some filter is not served by the index keys
+
+
+def visible_filters(principal: Principal, filters: EventFilters) -> EventFilters | None:
+    """Apply the key's actor restriction; None means the caller can see nothing of this query."""
+    if principal.can(Scope.EVENTS_READ):
+        return filters
+    if not principal.can(Scope.EVENTS_READ_SELF):
+        raise ForbiddenError("this key lacks the events:read or events:read:self scope")
+    if not principal.actor_id:
+        raise ForbiddenError("events:read:self needs a key restricted to an actor")
+    if filters.actor_id is not None and filters.actor_id != principal.actor_id:
+        return None
+    return replace(filters, actor_id=principal.actor_id)
+
+
+def expand_actions(patterns: Sequence[str], known: Callable[[], set[str]]) -> list[str]:
+    exact = [p for p in patterns if not p.endswith(".*")]
+    prefixes = [p[:-1] for p in patterns if p.endswith(".*")]
+    names = set(exact)
+    if prefixes:
+        names |= {a for a in known() if a.startswith(tuple(prefixes))}
+    return sorted(names)
+
+
+def plan(filters: EventFilters, ports: QueryPorts) -> Plan:
+    shards = range(ports.shard_count)
+    used: str
+    if filters.target_type is not None and filters.target_id is not None:
+        used, values = "target", [target_value(filters.target_type, filters.target_id)]
+    elif filters.actor_id is not None:
+        used, values = "actor", [filters.actor_id]
+    elif filters.actions:
+        used, values = "action", expand_actions(filters.actions, ports.known_actions)
+    else:
+        used, values = "time", [""]
+    streams = tuple(Stream(used, v, s) for v in values for s in shards)  # type: ignore[arg-type]
+    key_filters = {
+        "target": filters.target_type is not None,
+        "actor": filters.actor_id is not None,
+        "action": bool(filters.actions),
+    }
+    residual = (
+        filters.outcome is not None
+        or bool(filters.q)
+        or any(on for name, on in key_filters.items() if name != used)
+    )
+    return Plan(streams=streams, residual=residual)
+
+
+def matches(event: StoredEvent, filters: EventFilters, now_ms: int) -> bool:
+    """Every filter, checked on the event itself (index keys hold digests; expiry is exact here)."""
+    if epoch_millis(event.expires_at) <= now_ms:
+        return False
+    if filters.actor_id is not None and event.actor.id != filters.actor_id:
+        return False
+    if filters.actions and not any(
+        event.action.startswith(a[:-1]) if a.endswith(".*") else event.action == a for a in filters.actions
+    ):
+        return False
+    if filters.target_type is not None and not any(
+        t.type == filters.target_type and t.id == filters.target_id for t in event.targets
+    ):
+        return False
+    if filters.outcome is not None and event.outcome != filters.outcome:
+        return False
+    if filters.from_ is not None and event.occurred_at < filters.from_:
+        return False
+    if filters.to is not None and event.occurred_at >= filters.to:
+        return False
+    return not filters.q or filters.q.casefold() in _search_text(event)
+
+
+def _search_text(event: StoredEvent) -> str:
+    parts = [event.action, event.actor.id, event.actor.name, event.actor.email, event.context.ip]
+    parts += [event.description]
+    for target in event.targets:
+        parts += [target.id, target.name]
+    return "\x1f".join(p for p in parts if p).casefold()
+
+
+def _bounds(filters: EventFilters) -> tuple[str, str]:
+    lo = format_time(filters.from_) if filters.from_ else TS_MIN
+    hi = format_time(filters.to) if filters.to else TS_MAX
+    return lo, hi
+
+
+def merged_entries(
+    ports: QueryPorts,
+    tenant: str,
+    streams: Sequence[Stream],
+    *,
+    bounds: tuple[str, str],
+    descending: bool,
+    boundary: str | None,
+    chunk: int,
+    now_s: int,
+) -> Iterator[IndexEntry]:
+    """Index entries of all streams in `ts` order, strictly beyond `boundary`.
+
+    Each round reads up to `chunk` entries of every live stream; entries are complete down to
+    the frontier (the furthest point up to which every stream with more data has been read).
+    """
+    lo, hi = bounds
+    live = list(streams)
+    while live:
+        if boundary is not None:
+            lo, hi = (lo, min(hi, boundary)) if descending else (max(lo, boundary), hi)
+            if lo > hi:
+                return
+        found: list[IndexEntry] = []
+        frontier: str | None = None
+        still: list[Stream] = []
+        for stream in live:
+            page = ports.events.query_index(
+                tenant, stream, lo=lo, hi=hi, descending=descending, limit=chunk + 1, now_s=now_s
+            )
+            found += [e for e in page.entries if e.ts != boundary]
+            if page.last_ts is not None:
+                still.append(stream)
+                if frontier is None or (page.last_ts > frontier if descending else page.last_ts < frontier):
+                    frontier = page.last_ts
+        found.sort(key=lambda e: e.ts, reverse=descending)
+        if frontier is not None:
+            found = [e for e in found if (e.ts >= frontier if descending else e.ts <= frontier)]
+        yield from found
+        if frontier is None:
+            return
+        boundary, live = frontier, still
+
+
+@dataclass(slots=True)
+class _Walk:
+    """Walks index entries from a position, fetching their events; says whether it reached the end."""
+
+    ports: QueryPorts
+    tenant: str
+    filters: EventFilters
+    position: str | None
+    budget: Budget
+    now: datetime
+    exhausted: bool = False
+
+    def events(self, chunk: int, streams: Sequence[Stream]) -> Iterator[tuple[str, StoredEvent | None]]:
+        """(ts, event) in order; event is None when it is gone or does not match the filters.
+
+        The caller moves `position` to a ts once it has used that entry. The walk stops early
+        (not exhausted) when the read-time budget is spent.
+        """
+        deadline = self.budget.clock() + self.budget.seconds
+        now_ms = epoch_millis(self.now)
+        entries = merged_entries(
+            self.ports,
+            self.tenant,
+            streams,
+            bounds=_bounds(self.filters),
+            descending=self.filters.order == "desc",
+            boundary=self.position,
+            chunk=chunk,
+            now_s=now_ms // 1000,
+        )
+        while True:
+            group = list(islice(entries, min(chunk, BATCH_GET)))
+            if not group:
+                self.exhausted = True
+                return
+            docs = self.ports.events.get_documents([e.event_pk for e in group])
+            for entry in group:
+                doc = docs.get(entry.event_pk)
+                event = StoredEvent.model_validate_json(doc) if doc else None
+                yield entry.ts, (event if event is not None and matches(event, self.filters, now_ms) else None)
+            if self.budget.clock() > deadline:
+                return
+
+
+def _scope_key(principal: Principal) -> str:
+    return f"{principal.key_id if principal.actor_id else 'tenant'}:{principal.actor_id or ''}"
+
+
+def _filters_key(filters: EventFilters) -> dict[str, object]:
+    data = {k: getattr(filters, k) for k in filters.__dataclass_fields__ if k != "extra"}
+    return {k: (list(v) if isinstance(v, tuple) else v) for k, v in data.items()}
+
+
+def list_events(
+    principal: Principal,
+    filters: EventFilters,
+    *,
+    limit: int,
+    cursor: str | None,
+    now: datetime,
+    ports: QueryPorts,
+    budget: Budget | None = None,
+) -> EventPage:
+    budget = budget or Budget()
+    fp = cursors.fingerprint(principal.tenant, _scope_key(principal), {**_filters_key(filters), "m": "l"})
+    position = cursors.position_str(cursors.decode(cursor, fp), "p") if cursor else None
+    visible = visible_filters(principal, filters)
+    if visible is None:
+        return EventPage(events=[], next_cursor=None)
+    walk = _Walk(ports, principal.tenant, visible, position, budget, now)
+    page: list[StoredEvent] = []
+    size = 0
+    for ts, event in walk.events(limit, plan(visible, ports).streams):
+        if event is not None:
+            body = len(event.model_dump_json())
+            if page and size + body > budget.max_bytes:
+                walk.exhausted = False
+                break
+            page.append(event)
+            size += body
+        walk.position = ts
+        if len(page) == limit:
+            break
+    done = walk.exhausted or walk.position is None
+    return EventPage(events=page, next_cursor=None if done else cursors.encode(fp, {"p": walk.position}))
+
+
+def count_events(
+    principal: Principal,
+    filters: EventFilters,
+    *,
+    cursor: str | None,
+    now: datetime,
+    ports: QueryPorts,
+    budget: Budget | None = None,
+) -> EventCount:
+    budget = budget or Budget()
+    fp = cursors.fingerprint(principal.tenant, _scope_key(principal), {**_filters_key(filters), "m": "c"})
+    state = cursors.decode(cursor, fp) if cursor else {}
+    visible = visible_filters(principal, filters)
+    if visible is None:
+        return EventCount(count=0, complete=True)
+    chosen = plan(visible, ports)
+    if chosen.residual:
+        return _count_by_reading(principal.tenant, visible, chosen, state, fp, now, ports, budget)
+    return _count_by_index(principal.tenant, visible, chosen, state, fp, now, ports, budget)
+
+
+def _count_by_index(
+    tenant: str,
+    filters: EventFilters,
+    chosen: Plan,
+    state: dict[str, object],
+    fp: str,
+    now: datetime,
+    ports: QueryPorts,
+    budget: Budget,
+) -> EventCount:
+    """Every filter is in the keys: let DynamoDB count (Select=COUNT), stream after stream."""
+    deadline = budget.clock() + budget.seconds
+    stream_no = cursors.position_int(state, "s", len(chosen.streams) or 1) if state else 0
+    start = cursors.position_str(state, "p") if "p" in state else None
+    lo, hi = _bounds(filters)
+    now_s = epoch_millis(now) // 1000
+    total = 0
+    while stream_no < len(chosen.streams):
+        stream = chosen.streams[stream_no]
+        # `start` was the last entry counted: BETWEEN is inclusive, so step just past it.
+        count, last = ports.events.count_index(
+            tenant, stream, lo=max(lo, start + "\x00") if start else lo, hi=hi, now_s=now_s
+        )
+        total += count
+        if last is None:
+            stream_no, start = stream_no + 1, None
+        else:
+            start = last
+        if budget.clock() > deadline and stream_no < len(chosen.streams):
+            position: dict[str, object] = {"s": stream_no}
+            if start is not None:
+                position["p"] = start
+            return EventCount(count=total, complete=False, next_cursor=cursors.encode(fp, position))
+    return EventCount(count=total, complete=True)
+
+
+def _count_by_reading(
+    tenant: str,
+    filters: EventFilters,
+    chosen: Plan,
+    state: dict[str, object],
+    fp: str,
+    now: datetime,
+    ports: QueryPorts,
+    budget: Budget,
+) -> EventCount:
+    """Some filter needs the events themselves: walk them within the time budget."""
+    position = cursors.position_str(state, "p") if "p" in state else None
+    asc = replace(filters, order="asc")
+    walk = _Walk(ports, tenant, asc, position, budget, now)
+    total = 0
+    for ts, event in walk.events(BATCH_GET, chosen.streams):
+        total += event is not None
+        walk.position = ts
+    if walk.exhausted or walk.position is None:
+        return EventCount(count=total, complete=True)
+    return EventCount(count=total, complete=False, next_cursor=cursors.encode(fp, {"p": walk.position}))
+
+
+def get_event(principal: Principal, event_id: str, *, now: datetime, ports: QueryPorts) -> StoredEvent:
+    visible = visible_filters(principal, EventFilters())
+    if visible is None or not _ID.fullmatch(event_id):
+        raise NotFoundError("no such event")
+    doc = ports.events.get_documents([event_pk(principal.tenant, event_id)]).get(
+        event_pk(principal.tenant, event_id)
+    )
+    if doc is None:
+        raise NotFoundError("no such event")
+    event = StoredEvent.model_validate_json(doc)
+    if not matches(event, visible, epoch_millis(now)):
+        raise NotFoundError("no such event")
+    return event
+
+
+def check_range(filters: EventFilters) -> None:
+    if filters.from_ is not None and filters.to is not None and filters.from_ >= filters.to:
+        raise BadRequestError("`from` must be earlier than `to`")

@@ -1,0 +1,1 @@
+"""Pydantic models shared by handlers, logic and data access."""

@@ -1,0 +1,63 @@
+"""Principals, scopes and API keys."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import BaseModel, Field
+
+from activitylog.models.text import Timestamp
+
+TENANT_PATTERN = r"^[a-z0-9][a-z0-9-]{0,62}$"
+TenantId = Annotated[str, Field(pattern=TENANT_PATTERN)]
+
+
+class Scope(StrEnum):
+    EVENTS_WRITE = "events:write"
+    EVENTS_READ = "events:read"
+    EVENTS_READ_SELF = "events:read:self"
+    EXPORTS_MANAGE = "exports:manage"
+    LOGGING_MANAGE = "logging:manage"
+    KEYS_MANAGE = "keys:manage"
+
+
+ALL_SCOPES = frozenset(Scope)
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """Who is calling: resolved by the authorizer, never taken from the request."""
+
+    tenant: str
+    key_id: str
+    scopes: frozenset[str]
+    actor_id: str | None = None
+
+    def can(self, scope: Scope) -> bool:
+        return scope.value in self.scopes
+
+
+class ApiKeyRecord(BaseModel):
+    """What is stored for a key: the hash of the secret, never the secret."""
+
+    id: str
+    tenant: TenantId
+    secret_hash: str
+    prefix: str
+    name: str
+    scopes: list[Scope]
+    actor_id: str | None = None
+    created_at: Timestamp
+    revoked_at: Timestamp | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CreatedKey:
+    id: str
+    key: str
+    prefix: str
+    record: ApiKeyRecord
+    created_at: datetime

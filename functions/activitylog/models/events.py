@@ -1,0 +1,143 @@
+"""Event models: what clients send (EventIn) and what the service returns (StoredEvent)."""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SkipValidation, StrictBool, StrictFloat, StrictInt, field_validator
+
+from activitylog.models.text import Text, Timestamp, check_json_value
+
+ACTION_PATTERN = r"^[a-z][a-z0-9_-]*(\.[a-z0-9_-]+)*$"
+EVENT_ID_PATTERN = r"^[A-Za-z0-9._:-]{1,128}$"
+RESERVED_NAMESPACE = "activitylog."
+MAX_EVENTS_PER_REQUEST = 100
+MAX_BODY_BYTES = 1024 * 1024
+MAX_EVENT_BYTES = 32 * 1024
+MAX_INT = 2**63 - 1
+
+EventId = Annotated[str, Field(pattern=EVENT_ID_PATTERN, examples=["evt-7"])]
+Action = Annotated[
+    str, Field(min_length=1, max_length=100, pattern=ACTION_PATTERN, examples=["asset.downloaded"])
+]
+MetadataValue = Annotated[
+    StrictBool
+    | Annotated[StrictInt, Field(ge=-MAX_INT, le=MAX_INT)]
+    | Annotated[StrictFloat, Field(allow_inf_nan=False)]
+    | Text(500)
+    | None,
+    Field(union_mode="left_to_right"),
+]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=False, allow_inf_nan=False)
+
+
+class Actor(_Strict):
+    id: Text(256, 1)
+    type: Text(64, 1) = "user"
+    name: Text(256) | None = None
+    email: Text(320) | None = None
+
+
+class Target(_Strict):
+    type: Text(64, 1)
+    id: Text(256, 1)
+    name: Text(256) | None = None
+
+
+class EventContext(_Strict):
+    ip: str | None = Field(default=None, description="IPv4 or IPv6 address", examples=["203.0.113.9"])
+    user_agent: Text(512) | None = None
+    location: Text(256) | None = None
+    session_id: Text(256) | None = None
+
+    @field_validator("ip")
+    @classmethod
+    def _valid_ip(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            return str(ipaddress.ip_address(value))
+        except ValueError:
+            raise ValueError("ip must be a valid IPv4 or IPv6 address") from None
+
+
+class Change(_Strict):
+    field: Text(256, 1)
+    before: Any = None
+    after: Any = None
+
+    @field_validator("before", "after")
+    @classmethod
+    def _json_value(cls, value: Any) -> Any:
+        return check_json_value(value)
+
+
+class EventIn(_Strict):
+    """One event as submitted to POST /v1/events."""
+
+    id: EventId | None = None
+    action: Action
+    occurred_at: Timestamp | None = None
+    actor: Actor
+    targets: list[Target] = Field(default_factory=list, max_length=10)
+    context: EventContext = Field(default_factory=EventContext)
+    changes: list[Change] = Field(default_factory=list, max_length=50)
+    description: Text(1000) | None = None
+    outcome: Literal["success", "failure"] = "success"
+    metadata: dict[Text(40, 1), MetadataValue] = Field(default_factory=dict, max_length=50)
+
+
+class StoredEvent(EventIn):
+    """The event as accepted (every field present, defaults filled in) plus service times."""
+
+    id: EventId
+    occurred_at: Timestamp
+    received_at: Timestamp
+    expires_at: Timestamp
+
+
+class IngestRequest(_Strict):
+    """The envelope. Events are validated one by one (partial acceptance), so the schema documents
+    EventIn while the envelope itself only checks the list."""
+
+    events: Annotated[
+        list[SkipValidation[EventIn]],
+        Field(min_length=1, max_length=MAX_EVENTS_PER_REQUEST),
+    ]
+
+
+class ErrorBody(BaseModel):
+    code: str
+    message: str
+    details: list[Any] = Field(default_factory=list)
+
+
+class EventResult(BaseModel):
+    index: int
+    id: str | None = None
+    status: Literal["accepted", "skipped", "rejected", "failed"]
+    reason: str | None = Field(default=None, description="why an event was skipped")
+    error: ErrorBody | None = None
+
+
+class IngestResponse(BaseModel):
+    accepted: int
+    skipped: int
+    rejected: int
+    failed: int = Field(description="events that could not be stored now: retry them (same id)")
+    results: list[EventResult]
+
+
+class EventPage(BaseModel):
+    events: list[StoredEvent]
+    next_cursor: str | None
+
+
+class EventCount(BaseModel):
+    count: int
+    complete: bool
+    next_cursor: str | None = None
