@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipaddress
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SkipValidation, StrictBool, StrictFloat, StrictInt, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, SkipValidation, StrictBool, StrictFloat, StrictInt, field_validator
 
 from activitylog.models.text import Text, Timestamp, check_json_value
 
@@ -21,13 +21,19 @@ EventId = Annotated[str, Field(pattern=EVENT_ID_PATTERN, examples=["evt-7"])]
 Action = Annotated[
     str, Field(min_length=1, max_length=100, pattern=ACTION_PATTERN, examples=["asset.downloaded"])
 ]
+
+
+def _bounded_number(value: Any) -> Any:
+    # Integers beyond 64 bits would silently become floats (and lose digits) further down.
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_INT:
+        raise ValueError("integers must fit in 64 bits")
+    return value
+
+
 MetadataValue = Annotated[
-    StrictBool
-    | Annotated[StrictInt, Field(ge=-MAX_INT, le=MAX_INT)]
-    | Annotated[StrictFloat, Field(allow_inf_nan=False)]
-    | Text(500)
-    | None,
+    StrictBool | StrictInt | Annotated[StrictFloat, Field(allow_inf_nan=False)] | Text(500) | None,
     Field(union_mode="left_to_right"),
+    BeforeValidator(_bounded_number),
 ]
 
 

@@ -1,0 +1,122 @@
+"""Ingestion rules: per-event results, identity by (tenant, id), first copy wins, nothing claimed
+stored that was not."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from activitylog.logic.ingest import IngestPorts, ingest
+from activitylog.models.settings import TenantSettings
+from tests.fakes import FakeControl, FakeEventStore
+
+NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
+
+
+def event(**overrides: Any) -> dict[str, Any]:
+    return {"action": "asset.downloaded", "actor": {"id": "u-42"}, **overrides}
+
+
+def run(events: list[Any], store: FakeEventStore, control: FakeControl | None = None, tenant: str = "acme",
+        settings: TenantSettings | None = None, now: datetime = NOW) -> Any:  # fmt: skip
+    control = control or FakeControl()
+    ports = IngestPorts(events=store, catalogue=control, known_actions=set())
+    return ingest(events, tenant=tenant, now=now, settings=settings or TenantSettings(), ports=ports)
+
+
+def stored(store: FakeEventStore, tenant: str, event_id: str) -> dict[str, Any]:
+    return json.loads(store.items[f"{tenant}#{event_id}"]["d"]["S"])
+
+
+def test_partial_acceptance_reports_each_event_in_order() -> None:
+    store = FakeEventStore()
+    answer = run([event(id="a"), {"action": "x"}, event(id="b", action="activitylog.key.created")], store)
+    assert [r.status for r in answer.results] == ["accepted", "rejected", "rejected"]
+    assert [r.index for r in answer.results] == [0, 1, 2]
+    assert answer.results[2].error.code == "reserved_action"
+    assert (answer.accepted, answer.rejected, answer.skipped, answer.failed) == (1, 2, 0, 0)
+    assert list(store.items) == ["acme#a"]
+
+
+def test_generated_ids_are_time_ordered_and_defaults_filled() -> None:
+    store = FakeEventStore()
+    answer = run([event()], store)
+    event_id = answer.results[0].id
+    doc = stored(store, "acme", event_id)
+    assert doc["occurred_at"] == doc["received_at"] == "2026-11-23T10:00:00.000Z"
+    assert doc["expires_at"] == "2027-02-21T10:00:00.000Z"  # 90 days
+    assert doc["context"] == {"ip": None, "user_agent": None, "location": None, "session_id": None}
+    later = run([event()], store, now=NOW + timedelta(seconds=1)).results[0].id
+    assert event_id < later
+
+
+def test_resent_id_is_accepted_but_the_first_copy_wins() -> None:
+    store = FakeEventStore()
+    run([event(id="evt-7", description="first")], store)
+    answer = run([event(id="evt-7", description="second")], store)
+    assert answer.results[0].status == "accepted"
+    assert stored(store, "acme", "evt-7")["description"] == "first"
+
+
+def test_same_id_twice_in_one_request_rejects_the_later_one() -> None:
+    store = FakeEventStore()
+    answer = run([event(id="d"), event(id="d")], store)
+    assert [r.status for r in answer.results] == ["accepted", "rejected"]
+    assert answer.results[1].error.code == "duplicate_id"
+
+
+def test_identity_is_per_tenant() -> None:
+    store = FakeEventStore()
+    run([event(id="same", description="acme")], store, tenant="acme")
+    answer = run([event(id="same", description="globex")], store, tenant="globex")
+    assert answer.results[0].status == "accepted"
+    assert stored(store, "globex", "same")["description"] == "globex"
+
+
+def test_an_event_that_could_not_be_stored_is_reported_failed_not_accepted() -> None:
+    store = FakeEventStore(fail_ids={"b"})
+    answer = run([event(id="a"), event(id="b")], store)
+    assert [r.status for r in answer.results] == ["accepted", "failed"]
+    assert answer.failed == 1 and "acme#b" not in store.items
+
+
+def test_time_window_rules() -> None:
+    store = FakeEventStore()
+    future = (NOW + timedelta(minutes=6)).isoformat()
+    near_future = (NOW + timedelta(minutes=4)).isoformat()
+    too_old = (NOW - timedelta(days=91)).isoformat()
+    answer = run([event(occurred_at=future), event(occurred_at=near_future), event(occurred_at=too_old)], store)
+    assert [r.status for r in answer.results] == ["rejected", "accepted", "rejected"]
+
+
+def test_expiry_follows_the_tenant_retention_in_whole_seconds() -> None:
+    store = FakeEventStore()
+    run([event(id="r", occurred_at="2026-11-23T09:00:00.400Z")], store, settings=TenantSettings(retention_days=7))
+    assert stored(store, "acme", "r")["expires_at"] == "2026-11-30T09:00:01.000Z"
+    assert store.items["acme#r"]["exp"]["N"] == str(int(datetime(2026, 11, 30, 9, 0, 1, tzinfo=UTC).timestamp()))
+
+
+def test_every_target_is_indexed_once() -> None:
+    store = FakeEventStore()
+    targets = [{"type": "asset", "id": "7"}, {"type": "folder", "id": "1"}, {"type": "asset", "id": "7"}]
+    run([event(id="t", targets=targets)], store)
+    assert sorted(store.items) == ["acme#t", "acme#t#1"]
+
+
+def test_the_action_catalogue_learns_new_actions_before_events_are_stored() -> None:
+    store, control = FakeEventStore(), FakeControl()
+    run([event(action="user.login"), event(action="asset.viewed")], store, control)
+    assert control.actions["acme"] == {"user.login", "asset.viewed"}
+
+
+def test_oversized_event_is_rejected() -> None:
+    store = FakeEventStore()
+    big = event(changes=[{"field": f"f{i}", "before": "x" * 1000, "after": "y"} for i in range(40)])
+    answer = run([big], store)
+    assert answer.results[0].status == "rejected" and "32 KiB" in answer.results[0].error.message
+
+
+def test_non_object_events_are_rejected_without_crashing() -> None:
+    answer = run([None, 3, "x", [1]], FakeEventStore())
+    assert [r.status for r in answer.results] == ["rejected"] * 4
