@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from activitylog.logic.ingest import IngestPorts, ingest
+from activitylog.models.events import StoredEvent
 from activitylog.models.settings import TenantSettings
 from tests.fakes import FakeControl, FakeEventStore
 
@@ -46,7 +47,10 @@ def test_generated_ids_are_time_ordered_and_defaults_filled() -> None:
     doc = stored(store, "acme", event_id)
     assert doc["occurred_at"] == doc["received_at"] == "2026-11-23T10:00:00.000Z"
     assert doc["expires_at"] == "2027-02-21T10:00:00.000Z"  # 90 days
-    assert doc["context"] == {"ip": None, "user_agent": None, "location": None, "session_id": None}
+    assert "description" not in doc  # nulls are not stored (billed bytes) ...
+    full = StoredEvent.model_validate(doc).model_dump(mode="json")  # ... and come back on reading
+    assert full["context"] == {"ip": None, "user_agent": None, "location": None, "session_id": None}
+    assert full["description"] is None and full["actor"]["type"] == "user"
     later = run([event()], store, now=NOW + timedelta(seconds=1)).results[0].id
     assert event_id < later
 

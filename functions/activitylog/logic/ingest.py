@@ -93,9 +93,10 @@ def prepare(
             "expires_at": expires,
         }
     )
-    document = stored.model_dump_json()
-    if len(document.encode("utf-8")) > MAX_EVENT_BYTES:
+    if len(stored.model_dump_json().encode("utf-8")) > MAX_EVENT_BYTES:
         return _rejected(index, event_id, "validation_error", "the event is larger than 32 KiB", []), None
+    # Stored without nulls (every byte is billed; reading fills the defaults back in).
+    document = stored.model_dump_json(exclude_none=True)
     targets = list(dict.fromkeys((t.type, t.id) for t in stored.targets))
     record = EventRecord(
         tenant=tenant,
