@@ -38,7 +38,9 @@ class FakeEventStore:
     def _partition(self, tenant: str, stream: Stream, lo: str, hi: str) -> list[dict[str, Any]]:
         _, attr = INDEX[stream.dimension]
         key = index_pk(tenant, stream)
-        return [i for i in self.items.values() if i.get(attr, {}).get("S") == key and lo <= i["ts"]["S"] <= hi]
+        return [
+            i for i in self.items.values() if i.get(attr, {}).get("S") == key and lo <= i["ts"]["S"] <= hi
+        ]
 
     def query_index(
         self, tenant: str, stream: Stream, *, lo: str, hi: str, descending: bool, limit: int, now_s: int
@@ -55,13 +57,17 @@ class FakeEventStore:
             scanned=len(read),
         )
 
-    def count_index(self, tenant: str, stream: Stream, *, lo: str, hi: str, now_s: int) -> tuple[int, str | None]:
+    def count_index(
+        self, tenant: str, stream: Stream, *, lo: str, hi: str, now_s: int
+    ) -> tuple[int, str | None]:
         rows = sorted(self._partition(tenant, stream, lo, hi), key=lambda i: i["ts"]["S"])
         page, rest = rows[:3], rows[3:]  # tiny pages exercise the continuation
         return sum(int(i["exp"]["N"]) > now_s for i in page), (page[-1]["ts"]["S"] if rest else None)
 
     def get_documents(self, event_pks: Sequence[str]) -> dict[str, str]:
-        return {pk: self.items[pk]["d"]["S"] for pk in event_pks if pk in self.items and "d" in self.items[pk]}
+        return {
+            pk: self.items[pk]["d"]["S"] for pk in event_pks if pk in self.items and "d" in self.items[pk]
+        }
 
 
 class FakeControl:

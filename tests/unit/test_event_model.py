@@ -5,9 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from pydantic import ValidationError
-
 from activitylog.models.events import EventIn, IngestRequest
+from pydantic import ValidationError
 
 
 def event(**overrides: Any) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from typing import Any
 from activitylog.logic.ingest import IngestPorts, ingest
 from activitylog.models.events import StoredEvent
 from activitylog.models.settings import TenantSettings
+
 from tests.fakes import FakeControl, FakeEventStore
 
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
@@ -19,8 +20,14 @@ def event(**overrides: Any) -> dict[str, Any]:
     return {"action": "asset.downloaded", "actor": {"id": "u-42"}, **overrides}
 
 
-def run(events: list[Any], store: FakeEventStore, control: FakeControl | None = None, tenant: str = "acme",
-        settings: TenantSettings | None = None, now: datetime = NOW) -> Any:  # fmt: skip
+def run(
+    events: list[Any],
+    store: FakeEventStore,
+    control: FakeControl | None = None,
+    tenant: str = "acme",
+    settings: TenantSettings | None = None,
+    now: datetime = NOW,
+) -> Any:
     control = control or FakeControl()
     ports = IngestPorts(events=store, catalogue=control, known_actions=set())
     return ingest(events, tenant=tenant, now=now, settings=settings or TenantSettings(), ports=ports)
@@ -90,15 +97,23 @@ def test_time_window_rules() -> None:
     future = (NOW + timedelta(minutes=6)).isoformat()
     near_future = (NOW + timedelta(minutes=4)).isoformat()
     too_old = (NOW - timedelta(days=91)).isoformat()
-    answer = run([event(occurred_at=future), event(occurred_at=near_future), event(occurred_at=too_old)], store)
+    answer = run(
+        [event(occurred_at=future), event(occurred_at=near_future), event(occurred_at=too_old)], store
+    )
     assert [r.status for r in answer.results] == ["rejected", "accepted", "rejected"]
 
 
 def test_expiry_follows_the_tenant_retention_in_whole_seconds() -> None:
     store = FakeEventStore()
-    run([event(id="r", occurred_at="2026-11-23T09:00:00.400Z")], store, settings=TenantSettings(retention_days=7))
+    run(
+        [event(id="r", occurred_at="2026-11-23T09:00:00.400Z")],
+        store,
+        settings=TenantSettings(retention_days=7),
+    )
     assert stored(store, "acme", "r")["expires_at"] == "2026-11-30T09:00:01.000Z"
-    assert store.items["acme#r"]["exp"]["N"] == str(int(datetime(2026, 11, 30, 9, 0, 1, tzinfo=UTC).timestamp()))
+    assert store.items["acme#r"]["exp"]["N"] == str(
+        int(datetime(2026, 11, 30, 9, 0, 1, tzinfo=UTC).timestamp())
+    )
 
 
 def test_every_target_is_indexed_once() -> None:

@@ -7,21 +7,27 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-
 from activitylog.logic.ingest import IngestPorts, ingest
 from activitylog.logic.query import Budget, QueryPorts, count_events, get_event, list_events
 from activitylog.models.auth import Principal
 from activitylog.models.errors import BadRequestError, ForbiddenError, NotFoundError
 from activitylog.models.query import EventFilters
 from activitylog.models.settings import TenantSettings
+
 from tests.fakes import FakeControl, FakeEventStore
 
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 READER = Principal(tenant="acme", key_id="k1", scopes=frozenset({"events:read"}))
 
 
-def seed(store: FakeEventStore, control: FakeControl, events: list[dict[str, Any]], tenant: str = "acme",
-         shards: int = 1, now: datetime = NOW) -> None:  # fmt: skip
+def seed(
+    store: FakeEventStore,
+    control: FakeControl,
+    events: list[dict[str, Any]],
+    tenant: str = "acme",
+    shards: int = 1,
+    now: datetime = NOW,
+) -> None:
     ports = IngestPorts(events=store, catalogue=control, known_actions=set())
     answer = ingest(events, tenant=tenant, now=now, settings=TenantSettings(shard_count=shards), ports=ports)
     assert answer.accepted == len(events), answer
@@ -44,16 +50,25 @@ def env() -> tuple[FakeEventStore, FakeControl]:
     return FakeEventStore(), FakeControl()
 
 
-def ports_for(store: FakeEventStore, control: FakeControl, tenant: str = "acme", shards: int = 1) -> QueryPorts:
+def ports_for(
+    store: FakeEventStore, control: FakeControl, tenant: str = "acme", shards: int = 1
+) -> QueryPorts:
     return QueryPorts(events=store, known_actions=lambda: control.known_actions(tenant), shard_count=shards)
 
 
-def all_pages(principal: Principal, filters: EventFilters, ports: QueryPorts, limit: int = 7,
-              budget: Budget | None = None) -> list[str]:  # fmt: skip
+def all_pages(
+    principal: Principal,
+    filters: EventFilters,
+    ports: QueryPorts,
+    limit: int = 7,
+    budget: Budget | None = None,
+) -> list[str]:
     ids: list[str] = []
     cursor = None
     for _ in range(1000):
-        page = list_events(principal, filters, limit=limit, cursor=cursor, now=NOW, ports=ports, budget=budget)
+        page = list_events(
+            principal, filters, limit=limit, cursor=cursor, now=NOW, ports=ports, budget=budget
+        )
         assert len(page.events) <= limit
         ids += [e.id for e in page.events]
         cursor = page.next_cursor
@@ -133,7 +148,9 @@ def test_expired_events_are_never_returned_or_counted(env: Any) -> None:
     store, control = env
     seed(store, control, make(5))  # e000..e004 occurred 5..1 minutes before NOW
     later = NOW + timedelta(days=90, minutes=-2, seconds=-30)
-    page = list_events(READER, EventFilters(), limit=50, cursor=None, now=later, ports=ports_for(store, control))
+    page = list_events(
+        READER, EventFilters(), limit=50, cursor=None, now=later, ports=ports_for(store, control)
+    )
     assert [e.id for e in page.events] == ["e004", "e003"]
     count = count_events(READER, EventFilters(), cursor=None, now=later, ports=ports_for(store, control))
     assert count.count == 2 and count.complete
@@ -147,14 +164,24 @@ def test_cursor_is_bound_to_filters_and_tenant(env: Any) -> None:
     page = list_events(READER, EventFilters(), limit=3, cursor=None, now=NOW, ports=ports_for(store, control))
     assert page.next_cursor
     with pytest.raises(BadRequestError):
-        list_events(READER, EventFilters(actor_id="u1"), limit=3, cursor=page.next_cursor, now=NOW,
-                    ports=ports_for(store, control))  # fmt: skip
+        list_events(
+            READER,
+            EventFilters(actor_id="u1"),
+            limit=3,
+            cursor=page.next_cursor,
+            now=NOW,
+            ports=ports_for(store, control),
+        )
     other = replace(READER, tenant="globex")
     with pytest.raises(BadRequestError):
-        list_events(other, EventFilters(), limit=3, cursor=page.next_cursor, now=NOW, ports=ports_for(store, control))
+        list_events(
+            other, EventFilters(), limit=3, cursor=page.next_cursor, now=NOW, ports=ports_for(store, control)
+        )
     for junk in ["%%%", "e30=", "eyJ2IjoxfQ", page.next_cursor[:-4] + "AAAA"]:
         with pytest.raises(BadRequestError):
-            list_events(READER, EventFilters(), limit=3, cursor=junk, now=NOW, ports=ports_for(store, control))
+            list_events(
+                READER, EventFilters(), limit=3, cursor=junk, now=NOW, ports=ports_for(store, control)
+            )
 
 
 def test_read_self_keys_see_only_their_actor(env: Any) -> None:
@@ -176,11 +203,15 @@ def test_read_self_keys_see_only_their_actor(env: Any) -> None:
 def test_pages_are_capped_in_bytes(env: Any) -> None:
     store, control = env
     seed(store, control, make(10))
-    size = len(list_events(READER, EventFilters(), limit=1, cursor=None, now=NOW, ports=ports_for(store, control))
-               .events[0].model_dump_json())  # fmt: skip
+    size = len(
+        list_events(READER, EventFilters(), limit=1, cursor=None, now=NOW, ports=ports_for(store, control))
+        .events[0]
+        .model_dump_json()
+    )
     budget = Budget(max_bytes=size * 3 + 10)
-    page = list_events(READER, EventFilters(), limit=50, cursor=None, now=NOW, ports=ports_for(store, control),
-                       budget=budget)  # fmt: skip
+    page = list_events(
+        READER, EventFilters(), limit=50, cursor=None, now=NOW, ports=ports_for(store, control), budget=budget
+    )
     assert len(page.events) == 3 and page.next_cursor
     assert len(all_pages(READER, EventFilters(), ports_for(store, control), limit=50, budget=budget)) == 10
 
@@ -209,5 +240,9 @@ def test_counts_continue_with_a_cursor_until_complete(env: Any) -> None:
             break
         cursor = answer.next_cursor
     assert total == 25 and rounds > 1
-    assert count_events(READER, EventFilters(q="nothing-matches"), cursor=None, now=NOW, ports=ports).count == 0
-    assert count_events(READER, EventFilters(outcome="success"), cursor=None, now=NOW, ports=ports).count == 25
+    assert (
+        count_events(READER, EventFilters(q="nothing-matches"), cursor=None, now=NOW, ports=ports).count == 0
+    )
+    assert (
+        count_events(READER, EventFilters(outcome="success"), cursor=None, now=NOW, ports=ports).count == 25
+    )

@@ -252,7 +252,9 @@ class DynamoEventStore:
         keys = [{"pk": {"S": pk}} for pk in dict.fromkeys(p for p in event_pks if p)]
         found: dict[str, str] = {}
         for start in range(0, len(keys), BATCH_GET):
-            request = {self._table: {"Keys": keys[start : start + BATCH_GET], "ProjectionExpression": "pk, d"}}
+            request = {
+                self._table: {"Keys": keys[start : start + BATCH_GET], "ProjectionExpression": "pk, d"}
+            }
             for item in self._batch_get(request):
                 found[item["pk"]["S"]] = item["d"]["S"]
         return found
@@ -270,8 +272,6 @@ class DynamoEventStore:
             if request:
                 delay = next(delays, None)
                 if delay is None:
-                    raise unavailable(
-                        ClientError({"Error": {"Code": "ThrottlingException"}}, "BatchGetItem")
-                    )
+                    raise unavailable(ClientError({"Error": {"Code": "ThrottlingException"}}, "BatchGetItem"))
                 self._backoff.sleep(delay)
         return items

@@ -44,7 +44,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         principal = resolve_api_key(_control(), bearer_token(event.get("authorizationToken")))
     except UnauthorizedError:
         logger.info("api key refused")  # never log the key itself
-        raise Exception("Unauthorized") from None  # noqa: TRY002 - the exact text API Gateway expects
+        raise Exception("Unauthorized") from None
     logger.append_keys(tenant=principal.tenant, key_id=principal.key_id)
     return {
         "principalId": f"{principal.tenant}/{principal.key_id}",

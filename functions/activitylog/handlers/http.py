@@ -21,7 +21,9 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
-def envelope(status: int, code: str, message: str, details: list[Any] | None = None, **headers: str) -> Response:
+def envelope(
+    status: int, code: str, message: str, details: list[Any] | None = None, **headers: str
+) -> Response:
     body = json.dumps({"error": {"code": code, "message": message, "details": details or []}})
     return Response(status_code=status, content_type="application/json", body=body, headers=headers or None)
 
@@ -43,7 +45,11 @@ def raw_error(err: ServiceError) -> dict[str, Any]:
 
 def _clean(error: dict[str, Any]) -> dict[str, Any]:
     """Validation details without the offending input (it may be huge or sensitive)."""
-    return {"loc": list(error.get("loc", [])), "msg": str(error.get("msg", "")), "type": error.get("type", "")}
+    return {
+        "loc": list(error.get("loc", [])),
+        "msg": str(error.get("msg", "")),
+        "type": error.get("type", ""),
+    }
 
 
 def validation_error(err: RequestValidationError) -> Response:
@@ -67,6 +73,10 @@ def build_resolver(*routers: Router) -> APIGatewayRestResolver:
     @app.exception_handler(RecursionError)
     def _too_deep(_: RecursionError) -> Response:
         return envelope(400, "bad_request", "the body is nested too deeply")
+
+    @app.exception_handler(UnicodeDecodeError)
+    def _not_utf8(_: UnicodeDecodeError) -> Response:
+        return envelope(400, "bad_request", "the body is not valid UTF-8")
 
     return app
 

@@ -79,9 +79,9 @@ def _idempotent_run() -> Any:
         payload_validation_jmespath="body_sha256",
         expires_after_seconds=IDEMPOTENCY_SECONDS,
     )
-    return config, idempotent_function(data_keyword_argument="request", persistence_store=layer, config=config)(
-        _run
-    )
+    return config, idempotent_function(
+        data_keyword_argument="request", persistence_store=layer, config=config
+    )(_run)
 
 
 @router.post(
@@ -121,7 +121,11 @@ app = build_resolver(router)
 
 def _body_bytes(event: dict[str, Any]) -> int:
     body = event.get("body") or ""
-    return len(base64.b64decode(body)) if event.get("isBase64Encoded") else len(body.encode("utf-8", "surrogatepass"))
+    return (
+        len(base64.b64decode(body))
+        if event.get("isBase64Encoded")
+        else len(body.encode("utf-8", "surrogatepass"))
+    )
 
 
 @logger.inject_lambda_context(clear_state=True)

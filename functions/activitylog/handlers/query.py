@@ -97,7 +97,9 @@ def _filters(
     return filters
 
 
-@router.get("/v1/events", summary="List events, newest first", description="Scope events:read or events:read:self.")
+@router.get(
+    "/v1/events", summary="List events, newest first", description="Scope events:read or events:read:self."
+)
 def list_route(
     actor_id: ActorId = None,
     action: Actions = None,
@@ -140,7 +142,7 @@ def count_route(
 
 
 @router.get("/v1/events/<id>", summary="Get one event")
-def get_route(id: Annotated[str, Path(min_length=1, max_length=128)]) -> StoredEvent:  # noqa: A002
+def get_route(id: Annotated[str, Path(min_length=1, max_length=128)]) -> StoredEvent:
     principal = principal_of(router)
     return get_event(principal, id, now=now(), ports=_ports(principal.tenant))
 

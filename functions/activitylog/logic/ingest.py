@@ -80,7 +80,9 @@ def prepare(
         return _rejected(index, event.id, problem[0], problem[1], []), None
     event_id = event.id or str(ULID.from_datetime(now))
     if event_id in seen:
-        return _rejected(index, event_id, "duplicate_id", "the same id appears earlier in this request", []), None
+        return _rejected(
+            index, event_id, "duplicate_id", "the same id appears earlier in this request", []
+        ), None
     seen.add(event_id)
     occurred = event.occurred_at or now
     expires = expiry(occurred, settings.retention_days)

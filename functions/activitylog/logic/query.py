@@ -214,7 +214,10 @@ class _Walk:
             for entry in group:
                 doc = docs.get(entry.event_pk)
                 event = StoredEvent.model_validate_json(doc) if doc else None
-                yield entry.ts, (event if event is not None and matches(event, self.filters, now_ms) else None)
+                yield (
+                    entry.ts,
+                    (event if event is not None and matches(event, self.filters, now_ms) else None),
+                )
             if self.budget.clock() > deadline:
                 return
 

@@ -5,9 +5,20 @@ from __future__ import annotations
 import ipaddress
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, SkipValidation, StrictBool, StrictFloat, StrictInt, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    SkipValidation,
+    StrictBool,
+    StrictFloat,
+    StrictInt,
+    StringConstraints,
+    field_validator,
+)
 
-from activitylog.models.text import Text, Timestamp, check_json_value
+from activitylog.models.text import Timestamp, Unicode, check_json_value
 
 ACTION_PATTERN = r"^[a-z][a-z0-9_-]*(\.[a-z0-9_-]+)*$"
 EVENT_ID_PATTERN = r"^[A-Za-z0-9._:-]{1,128}$"
@@ -17,6 +28,14 @@ MAX_BODY_BYTES = 1024 * 1024
 MAX_EVENT_BYTES = 32 * 1024
 MAX_INT = 2**63 - 1
 
+Str1000 = Annotated[str, StringConstraints(max_length=1000), Unicode]
+Str256 = Annotated[str, StringConstraints(max_length=256), Unicode]
+Str1_256 = Annotated[str, StringConstraints(min_length=1, max_length=256), Unicode]
+Str320 = Annotated[str, StringConstraints(max_length=320), Unicode]
+Str1_40 = Annotated[str, StringConstraints(min_length=1, max_length=40), Unicode]
+Str500 = Annotated[str, StringConstraints(max_length=500), Unicode]
+Str512 = Annotated[str, StringConstraints(max_length=512), Unicode]
+Str1_64 = Annotated[str, StringConstraints(min_length=1, max_length=64), Unicode]
 EventId = Annotated[str, Field(pattern=EVENT_ID_PATTERN, examples=["evt-7"])]
 Action = Annotated[
     str, Field(min_length=1, max_length=100, pattern=ACTION_PATTERN, examples=["asset.downloaded"])
@@ -31,7 +50,7 @@ def _bounded_number(value: Any) -> Any:
 
 
 MetadataValue = Annotated[
-    StrictBool | StrictInt | Annotated[StrictFloat, Field(allow_inf_nan=False)] | Text(500) | None,
+    StrictBool | StrictInt | Annotated[StrictFloat, Field(allow_inf_nan=False)] | Str500 | None,
     Field(union_mode="left_to_right"),
     BeforeValidator(_bounded_number),
 ]
@@ -42,23 +61,23 @@ class _Strict(BaseModel):
 
 
 class Actor(_Strict):
-    id: Text(256, 1)
-    type: Text(64, 1) = "user"
-    name: Text(256) | None = None
-    email: Text(320) | None = None
+    id: Str1_256
+    type: Str1_64 = "user"
+    name: Str256 | None = None
+    email: Str320 | None = None
 
 
 class Target(_Strict):
-    type: Text(64, 1)
-    id: Text(256, 1)
-    name: Text(256) | None = None
+    type: Str1_64
+    id: Str1_256
+    name: Str256 | None = None
 
 
 class EventContext(_Strict):
     ip: str | None = Field(default=None, description="IPv4 or IPv6 address", examples=["203.0.113.9"])
-    user_agent: Text(512) | None = None
-    location: Text(256) | None = None
-    session_id: Text(256) | None = None
+    user_agent: Str512 | None = None
+    location: Str256 | None = None
+    session_id: Str256 | None = None
 
     @field_validator("ip")
     @classmethod
@@ -72,7 +91,7 @@ class EventContext(_Strict):
 
 
 class Change(_Strict):
-    field: Text(256, 1)
+    field: Str1_256
     before: Any = None
     after: Any = None
 
@@ -92,9 +111,9 @@ class EventIn(_Strict):
     targets: list[Target] = Field(default_factory=list, max_length=10)
     context: EventContext = Field(default_factory=EventContext)
     changes: list[Change] = Field(default_factory=list, max_length=50)
-    description: Text(1000) | None = None
+    description: Str1000 | None = None
     outcome: Literal["success", "failure"] = "success"
-    metadata: dict[Text(40, 1), MetadataValue] = Field(default_factory=dict, max_length=50)
+    metadata: dict[Str1_40, MetadataValue] = Field(default_factory=dict, max_length=50)
 
 
 class StoredEvent(EventIn):

@@ -6,7 +6,7 @@ import math
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, AwareDatetime, PlainSerializer, StringConstraints
+from pydantic import AfterValidator, AwareDatetime, PlainSerializer
 
 MAX_JSON_DEPTH = 16
 
@@ -40,13 +40,7 @@ def check_json_value(value: Any, depth: int = 0) -> Any:
     return value
 
 
-def Text(max_length: int, min_length: int = 0) -> Any:  # noqa: N802 - reads like a type
-    """A string type with length limits and the Unicode rules of API.md."""
-    return Annotated[
-        str,
-        StringConstraints(min_length=min_length, max_length=max_length),
-        AfterValidator(check_text),
-    ]
+Unicode = AfterValidator(check_text)
 
 
 def to_millis(value: datetime) -> datetime:
@@ -67,7 +61,7 @@ def parse_time(value: str) -> datetime:
 
 
 def epoch_millis(value: datetime) -> int:
-    return int(round(value.timestamp() * 1000))
+    return round(value.timestamp() * 1000)
 
 
 def from_epoch_millis(value: int) -> datetime:
