@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from activitylog.handlers import http
+from activitylog.logic import clock
 
 from tests.integration.conftest import Keys
 
@@ -84,11 +84,11 @@ def test_expired_events_are_invisible_everywhere(keys: Keys, monkeypatch: pytest
     assert api.post_events([event(1)]).json()["accepted"] == 1
     stored = api.request("GET", "/v1/events/evt-1").json()
     expires = datetime.fromisoformat(stored["expires_at"].replace("Z", "+00:00"))
-    monkeypatch.setattr(http, "now", lambda: expires + timedelta(milliseconds=1))
+    monkeypatch.setattr(clock, "now", lambda: expires + timedelta(milliseconds=1))
     assert api.request("GET", "/v1/events/evt-1").status_code == 404
     assert api.events().json() == {"events": [], "next_cursor": None}
     assert api.request("GET", "/v1/events/count").json()["count"] == 0
-    monkeypatch.setattr(http, "now", lambda: expires - timedelta(seconds=1))
+    monkeypatch.setattr(clock, "now", lambda: expires - timedelta(seconds=1))
     assert api.request("GET", "/v1/events/evt-1").status_code == 200
 
 

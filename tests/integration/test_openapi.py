@@ -31,5 +31,7 @@ def test_document_names_errors_and_auth(anonymous: Api) -> None:
     assert {"401", "403", "413", "422"} <= set(post["responses"])
     assert post.get("security") != []
     assert document["paths"]["/v1/health"]["get"]["security"] == []
-    event_schema = document["components"]["schemas"]["EventIn"]
-    assert event_schema["additionalProperties"] is False
+    envelope = document["components"]["schemas"]["IngestRequest"]["properties"]["events"]
+    assert envelope["maxItems"] == 100 and envelope["minItems"] == 1
+    assert envelope["items"]["additionalProperties"] is False
+    assert "action" in envelope["items"]["required"]

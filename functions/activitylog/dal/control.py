@@ -118,7 +118,8 @@ class ControlTable:
             answer = self._ddb.get_item(
                 TableName=self._table,
                 Key={"pk": {"S": tenant_pk(tenant)}, "sk": {"S": "ACTIONS"}},
-                ProjectionExpression="names",
+                ProjectionExpression="#n",
+                ExpressionAttributeNames={"#n": "names"},  # NAMES is a reserved word
             )
         except ClientError as err:
             raise unavailable(err) from err

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 from typing import Any
 
 from aws_lambda_powertools import Logger
@@ -15,10 +14,6 @@ from activitylog.models.auth import Principal
 from activitylog.models.errors import ServiceError, UnauthorizedError
 
 logger = Logger(service="activitylog")
-
-
-def now() -> datetime:
-    return datetime.now(UTC)
 
 
 def envelope(

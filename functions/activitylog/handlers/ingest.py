@@ -22,7 +22,8 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from activitylog.dal.control import ControlTable
 from activitylog.dal.events import DynamoEventStore
-from activitylog.handlers.http import build_resolver, logger, now, principal_of, raw_error
+from activitylog.handlers.http import build_resolver, logger, principal_of, raw_error
+from activitylog.logic import clock
 from activitylog.logic.cache import TtlCache
 from activitylog.logic.ingest import IngestPorts, ingest
 from activitylog.models.auth import Scope
@@ -63,7 +64,7 @@ def _run(request: dict[str, Any]) -> dict[str, Any]:
     ports = IngestPorts(
         events=_events(), catalogue=_control(), known_actions=_known_actions.setdefault(tenant, set())
     )
-    result = ingest(request["events"], tenant=tenant, now=now(), settings=settings, ports=ports)
+    result = ingest(request["events"], tenant=tenant, now=clock.now(), settings=settings, ports=ports)
     answer = result.model_dump(mode="json", exclude_none=True)
     if result.failed:
         raise _NotCacheable(answer)

@@ -13,7 +13,8 @@ from pydantic import AwareDatetime
 
 from activitylog.dal.control import ControlTable
 from activitylog.dal.events import DynamoEventStore
-from activitylog.handlers.http import build_resolver, logger, now, principal_of
+from activitylog.handlers.http import build_resolver, logger, principal_of
+from activitylog.logic import clock
 from activitylog.logic.cache import TtlCache
 from activitylog.logic.query import QueryPorts, check_range, count_events, get_event, list_events
 from activitylog.models.env import function_env
@@ -116,7 +117,7 @@ def list_route(
     principal = principal_of(router)
     filters = _filters(actor_id, action, target_type, target_id, outcome, from_, to, q, order)
     return list_events(
-        principal, filters, limit=limit, cursor=cursor, now=now(), ports=_ports(principal.tenant)
+        principal, filters, limit=limit, cursor=cursor, now=clock.now(), ports=_ports(principal.tenant)
     )
 
 
@@ -138,13 +139,13 @@ def count_route(
 ) -> EventCount:
     principal = principal_of(router)
     filters = _filters(actor_id, action, target_type, target_id, outcome, from_, to, q, "desc")
-    return count_events(principal, filters, cursor=cursor, now=now(), ports=_ports(principal.tenant))
+    return count_events(principal, filters, cursor=cursor, now=clock.now(), ports=_ports(principal.tenant))
 
 
 @router.get("/v1/events/<id>", summary="Get one event")
 def get_route(id: Annotated[str, Path(min_length=1, max_length=128)]) -> StoredEvent:
     principal = principal_of(router)
-    return get_event(principal, id, now=now(), ports=_ports(principal.tenant))
+    return get_event(principal, id, now=clock.now(), ports=_ports(principal.tenant))
 
 
 app = build_resolver(router)

@@ -10,12 +10,14 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    SerializerFunctionWrapHandler,
     SkipValidation,
     StrictBool,
     StrictFloat,
     StrictInt,
     StringConstraints,
     field_validator,
+    model_serializer,
 )
 
 from activitylog.models.text import Timestamp, Unicode, check_json_value
@@ -147,6 +149,11 @@ class EventResult(BaseModel):
     status: Literal["accepted", "skipped", "rejected", "failed"]
     reason: str | None = Field(default=None, description="why an event was skipped")
     error: ErrorBody | None = None
+
+    @model_serializer(mode="wrap")
+    def _without_nulls(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        # API.md shows each result with only the fields that apply to its status.
+        return {k: v for k, v in handler(self).items() if v is not None}
 
 
 class IngestResponse(BaseModel):
