@@ -1,0 +1,164 @@
+"""The public REST API (API.md): routes, token authorizer, stage settings, error envelopes.
+
+Every method is a Lambda proxy integration. All methods except the public health/OpenAPI/docs routes
+use one TOKEN authorizer; its cached policy allows the whole API, and each handler checks its scope.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from aws_cdk import Aws, Duration, RemovalPolicy
+from aws_cdk import aws_apigateway as apigw
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+from infra.constructs.gateway_responses import add_gateway_responses
+from infra.nag import acknowledge
+
+STAGE_NAME = "prod"
+# Stage-wide token bucket (requests per second / burst); see docs/infrastructure.md.
+THROTTLE_RATE = 50
+THROTTLE_BURST = 100
+# How long API Gateway caches the authorizer's answer per Authorization header value: a revoked key
+# keeps working for at most this long (API.md: "revocation takes effect within the cache time").
+AUTHORIZER_CACHE_TTL = Duration.seconds(60)
+
+ACCESS_LOG_FIELDS = {
+    "requestId": "$context.requestId",
+    "time": "$context.requestTime",
+    "ip": "$context.identity.sourceIp",
+    "method": "$context.httpMethod",
+    "resourcePath": "$context.resourcePath",
+    "status": "$context.status",
+    "responseLength": "$context.responseLength",
+    "latencyMs": "$context.responseLatency",
+    "integrationLatencyMs": "$context.integrationLatency",
+    "tenant": "$context.authorizer.tenant",
+    "keyId": "$context.authorizer.key_id",
+    "errorType": "$context.error.responseType",
+    "wafStatus": "$context.waf.status",
+}
+
+
+@dataclass(frozen=True, kw_only=True)
+class Route:
+    path: str
+    method: str
+    function: lambda_.IFunction
+    public: bool = False
+
+
+class ActivityLogApi(Construct):
+    """RestApi with stage `prod`, access logs, X-Ray, throttling and the API.md error envelope."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        authorizer_function: lambda_.IFunction,
+        ingest_function: lambda_.IFunction,
+        query_function: lambda_.IFunction,
+        docs_function: lambda_.IFunction,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        access_logs = logs.LogGroup(
+            self,
+            "AccessLogs",
+            retention=logs.RetentionDays.THREE_MONTHS,
+            removal_policy=RemovalPolicy.DESTROY,
+        )
+        self.rest_api = apigw.RestApi(
+            self,
+            "RestApi",
+            description="Activity Log HTTP API v1",
+            endpoint_types=[apigw.EndpointType.REGIONAL],
+            cloud_watch_role=True,
+            cloud_watch_role_removal_policy=RemovalPolicy.RETAIN,
+            deploy_options=apigw.StageOptions(
+                stage_name=STAGE_NAME,
+                throttling_rate_limit=THROTTLE_RATE,
+                throttling_burst_limit=THROTTLE_BURST,
+                tracing_enabled=True,
+                metrics_enabled=True,
+                # Execution logs at ERROR only, and never request/response bodies: events hold PII.
+                logging_level=apigw.MethodLoggingLevel.ERROR,
+                data_trace_enabled=False,
+                access_log_destination=apigw.LogGroupLogDestination(access_logs),
+                access_log_format=apigw.AccessLogFormat.custom(json.dumps(ACCESS_LOG_FIELDS)),
+            ),
+        )
+        # RestApi adds an unnamed "Endpoint" output; the stack exports the contract's ApiUrl instead.
+        self.rest_api.node.try_remove_child("Endpoint")
+        self.url = (
+            f"https://{self.rest_api.rest_api_id}.execute-api.{Aws.REGION}.{Aws.URL_SUFFIX}/{STAGE_NAME}"
+        )
+
+        self.authorizer = apigw.TokenAuthorizer(
+            self,
+            "TokenAuthorizer",
+            handler=authorizer_function,
+            identity_source=apigw.IdentitySource.header("Authorization"),
+            results_cache_ttl=AUTHORIZER_CACHE_TTL,
+        )
+        add_gateway_responses(self.rest_api)
+        self._acknowledge_api()
+        self.methods: dict[tuple[str, str], apigw.Method] = {}
+        for route in (
+            Route(path="/v1/events", method="POST", function=ingest_function),
+            Route(path="/v1/events", method="GET", function=query_function),
+            Route(path="/v1/events/count", method="GET", function=query_function),
+            Route(path="/v1/events/{id}", method="GET", function=query_function),
+            Route(path="/v1/health", method="GET", function=docs_function, public=True),
+            Route(path="/v1/openapi.json", method="GET", function=docs_function, public=True),
+            Route(path="/v1/docs", method="GET", function=docs_function, public=True),
+        ):
+            self.methods[(route.method, route.path)] = self._add_route(route)
+
+    def _add_route(self, route: Route) -> apigw.Method:
+        resource = self.rest_api.root.resource_for_path(route.path)
+        integration = apigw.LambdaIntegration(route.function, proxy=True, allow_test_invoke=False)
+        if route.public:
+            method = resource.add_method(
+                route.method, integration, authorization_type=apigw.AuthorizationType.NONE
+            )
+            acknowledge(
+                method,
+                rule="AwsSolutions-APIG4",
+                reason=f"{route.method} {route.path} is public by contract (API.md: health and OpenAPI "
+                "routes need no key); it serves static content and touches no tenant data.",
+            )
+        else:
+            method = resource.add_method(
+                route.method,
+                integration,
+                authorization_type=apigw.AuthorizationType.CUSTOM,
+                authorizer=self.authorizer,
+            )
+        acknowledge(
+            method,
+            rule="AwsSolutions-COG4",
+            reason="Callers are machines holding tenant API keys (API.md), not Cognito users; "
+            "authentication is the Lambda TOKEN authorizer (or none for the public routes).",
+        )
+        return method
+
+    def _acknowledge_api(self) -> None:
+        acknowledge(
+            self.rest_api,
+            rule="AwsSolutions-APIG2",
+            reason="Requests are validated by the handlers' pydantic models, which answer with the "
+            "API.md error envelope and per-field details (and run identically in local mode); a gateway "
+            "model would duplicate them with a different, detail-less error body.",
+        )
+        role = self.rest_api.node.find_child("CloudWatchRole")
+        acknowledge(
+            role,
+            rule="AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
+            "AmazonAPIGatewayPushToCloudWatchLogs]",
+            reason="API Gateway's account-level logging role needs exactly the AWS-managed policy "
+            "made for it; it lets API Gateway, not our code, write execution and access logs.",
+        )

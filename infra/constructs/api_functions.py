@@ -1,0 +1,121 @@
+"""The API's Lambda functions (docs/components.md) and their least-privilege data permissions."""
+
+from __future__ import annotations
+
+from aws_cdk import Duration
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from constructs import Construct
+
+from infra.constructs.function_factory import FunctionFactory
+from infra.nag import acknowledge
+
+# The cross-stack export of the events table ARN, as cdk-nag prints it in the Query role's finding.
+EVENTS_INDEX_FINDING = (
+    "AwsSolutions-IAM5[Resource::ActivityLog-Stateful:ExportsOutputFnGetAttEventsTableArn9499E97C/index/*]"
+)
+
+
+def common_environment(
+    *, events_table: dynamodb.ITable, control_table: dynamodb.ITable, idempotency_table: dynamodb.ITable
+) -> dict[str, str]:
+    """The same variable names for every function (docs/components.md, "Environment")."""
+    return {
+        "EVENTS_TABLE": events_table.table_name,
+        "CONTROL_TABLE": control_table.table_name,
+        "IDEMPOTENCY_TABLE": idempotency_table.table_name,
+        "POWERTOOLS_SERVICE_NAME": "activitylog",
+        "POWERTOOLS_LOG_LEVEL": "INFO",
+        "POWERTOOLS_METRICS_NAMESPACE": "ActivityLog",
+    }
+
+
+def key_only_batch_get(table: dynamodb.ITable) -> iam.PolicyStatement:
+    """BatchGetItem on the base table that can return the partition key `pk` and nothing else.
+
+    The ingest idempotency check only asks "is this id stored?"; the conditions keep "ingest cannot
+    read events" true (AWS: "Limiting access to specific attributes" with dynamodb:Attributes).
+    """
+    return iam.PolicyStatement(
+        actions=["dynamodb:BatchGetItem"],
+        resources=[table.table_arn],
+        conditions={
+            "ForAllValues:StringEquals": {"dynamodb:Attributes": ["pk"]},
+            "StringEqualsIfExists": {"dynamodb:Select": "SPECIFIC_ATTRIBUTES"},
+        },
+    )
+
+
+def base_table_only(scope: Construct, construct_id: str, table: dynamodb.ITable) -> dynamodb.ITable:
+    """The same table seen without its indexes, so `grant_*` covers the base table ARN only.
+
+    `grant_*` on a table with GSIs always adds `<arn>/index/*`; callers that only use keys
+    (GetItem/UpdateItem/BatchWriteItem) get no access to any index this way.
+    """
+    return dynamodb.Table.from_table_arn(scope, construct_id, table.table_arn)
+
+
+class ApiFunctions(Construct):
+    """Authorizer, Ingest, Query and Docs, each granted only what its routes need."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        events_table: dynamodb.ITable,
+        control_table: dynamodb.ITable,
+        idempotency_table: dynamodb.ITable,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        factory = FunctionFactory(
+            self,
+            environment=common_environment(
+                events_table=events_table, control_table=control_table, idempotency_table=idempotency_table
+            ),
+        )
+        self.authorizer: lambda_.Function = factory.create(
+            "Authorizer",
+            handler_module="authorizer",
+            description="REST API token authorizer: resolves an API key to tenant, scopes and actor",
+            timeout=Duration.seconds(10),
+        )
+        control_base = base_table_only(self, "ControlTableBase", control_table)
+        events_base = base_table_only(self, "EventsTableBase", events_table)
+        control_base.grant_read_data(self.authorizer)
+
+        self.ingest: lambda_.Function = factory.create(
+            "Ingest",
+            handler_module="ingest",
+            description="POST /v1/events",
+            memory_size=1024,
+            timeout=Duration.seconds(25),
+        )
+        events_base.grant_write_data(self.ingest)
+        self.ingest.add_to_role_policy(key_only_batch_get(events_table))
+        idempotency_table.grant_read_write_data(self.ingest)
+        control_base.grant_read_data(self.ingest)
+        control_base.grant(self.ingest, "dynamodb:UpdateItem")  # usage counters, action catalogue
+
+        self.query: lambda_.Function = factory.create(
+            "Query",
+            handler_module="query",
+            description="GET /v1/events, /v1/events/count, /v1/events/{id}",
+            memory_size=1024,
+            timeout=Duration.seconds(25),
+        )
+        events_table.grant_read_data(self.query)
+        control_base.grant_read_data(self.query)
+        acknowledge(
+            self.query.role or self.query,
+            rule=EVENTS_INDEX_FINDING,
+            reason="Query reads the events table through its four GSIs (by_time, by_actor, by_action, "
+            "by_target); read-only actions on <events table>/index/* cover exactly those indexes.",
+        )
+
+        self.docs: lambda_.Function = factory.create(
+            "Docs",
+            handler_module="docs",
+            description="GET /v1/health, /v1/openapi.json, /v1/docs (public, no data access)",
+        )

@@ -1,0 +1,113 @@
+"""The one place that carries the house Lambda defaults (DESIGN.md §5).
+
+Every function: Python 3.12 on arm64, JSON logs into an explicit log group with bounded retention,
+X-Ray active, the shared third-party layer, the common environment, and the whole `functions/` tree as
+its code asset (handler strings are `activitylog.handlers.<module>.handler`). Roles are created here
+without AWS-managed policies: log writing is granted on the function's own log group only, and every
+data permission is added by the caller with `grant_*`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+from infra.nag import acknowledge
+from infra.paths import FUNCTIONS_DIR, LAYER_DIR
+
+RUNTIME = lambda_.Runtime.PYTHON_3_12
+ARCHITECTURE = lambda_.Architecture.ARM_64
+LOG_RETENTION = logs.RetentionDays.ONE_MONTH
+DEFAULT_TIMEOUT = Duration.seconds(10)
+# Never ship tests or bytecode compiled by the local interpreter in the code asset.
+CODE_EXCLUDES = ["**/__pycache__", "**/*.pyc", "**/tests", "**/.pytest_cache", "**/.mypy_cache"]
+
+
+class LayerNotBuiltError(RuntimeError):
+    """The layer directory is missing: synthesis would package an empty or stale layer."""
+
+
+def _layer_code() -> lambda_.Code:
+    if not (LAYER_DIR / "python").is_dir():
+        raise LayerNotBuiltError(
+            f"Lambda layer not built: {LAYER_DIR} is missing. Run `make install` "
+            "(or `.venv/bin/python layers/build.py`) before synthesizing."
+        )
+    return lambda_.Code.from_asset(str(LAYER_DIR), exclude=[".built"])
+
+
+class FunctionFactory:
+    """Creates functions with the house defaults as children of `scope`, sharing one layer and asset."""
+
+    def __init__(self, scope: Construct, *, environment: Mapping[str, str]) -> None:
+        self._scope = scope
+        self._environment = dict(environment)
+        self._code = lambda_.Code.from_asset(str(FUNCTIONS_DIR), exclude=CODE_EXCLUDES)
+        self.layer = lambda_.LayerVersion(
+            scope,
+            "RuntimeLayer",
+            code=_layer_code(),
+            compatible_runtimes=[RUNTIME],
+            compatible_architectures=[ARCHITECTURE],
+            description="Third-party runtime dependencies of the Activity Log functions",
+        )
+
+    def create(
+        self,
+        construct_id: str,
+        *,
+        handler_module: str,
+        description: str,
+        memory_size: int = 512,
+        timeout: Duration = DEFAULT_TIMEOUT,
+    ) -> lambda_.Function:
+        if memory_size not in (512, 1024):
+            raise ValueError("house default memory sizes are 512 and 1024 MB")
+        log_group = logs.LogGroup(
+            self._scope,
+            f"{construct_id}Logs",
+            retention=LOG_RETENTION,
+            removal_policy=RemovalPolicy.DESTROY,
+        )
+        role = iam.Role(
+            self._scope,
+            f"{construct_id}Role",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description=f"Execution role of the {construct_id} function",
+        )
+        function = lambda_.Function(
+            self._scope,
+            construct_id,
+            description=description,
+            runtime=RUNTIME,
+            architecture=ARCHITECTURE,
+            handler=f"activitylog.handlers.{handler_module}.handler",
+            code=self._code,
+            layers=[self.layer],
+            memory_size=memory_size,
+            timeout=timeout,
+            environment=self._environment,
+            logging_format=lambda_.LoggingFormat.JSON,
+            log_group=log_group,
+            tracing=lambda_.Tracing.ACTIVE,
+            role=role,
+        )
+        log_group.grant_write(role)
+        acknowledge(
+            function,
+            rule="AwsSolutions-L1",
+            reason="Pinned to Python 3.12 on purpose: the layer is built for 3.12 (layers/build.py) and "
+            "the runtime is supported by Lambda; moving runtimes is a deliberate, tested change.",
+        )
+        acknowledge(
+            role,
+            rule="AwsSolutions-IAM5[Resource::*]",
+            reason="X-Ray tracing (xray:PutTraceSegments, xray:PutTelemetryRecords) does not support "
+            "resource-level permissions; these are the only actions granted on '*'.",
+        )
+        return function

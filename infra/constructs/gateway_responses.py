@@ -1,0 +1,107 @@
+"""Gateway responses: API Gateway's own refusals carry the API.md error envelope.
+
+`MISSING_AUTHENTICATION_TOKEN` is what a REST API answers for a route that does not exist (a missing
+key on an existing route goes to the TOKEN authorizer and becomes `UNAUTHORIZED`), so it becomes 404.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from aws_cdk import aws_apigateway as apigw
+
+JSON = "application/json"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Envelope:
+    construct_id: str
+    type: apigw.ResponseType
+    code: str
+    message: str
+    status: str | None = None  # None keeps the status API Gateway chose (DEFAULT_4XX / DEFAULT_5XX)
+    headers: tuple[tuple[str, str], ...] = ()
+
+
+ENVELOPES = (
+    Envelope(
+        construct_id="Unauthorized",
+        type=apigw.ResponseType.UNAUTHORIZED,
+        status="401",
+        code="unauthorized",
+        message="Missing or invalid API key.",
+        headers=(("WWW-Authenticate", "'Bearer'"),),
+    ),
+    Envelope(
+        construct_id="AccessDenied",
+        type=apigw.ResponseType.ACCESS_DENIED,
+        status="403",
+        code="forbidden",
+        message="This API key may not perform this request.",
+    ),
+    Envelope(
+        construct_id="UnknownRoute",
+        type=apigw.ResponseType.MISSING_AUTHENTICATION_TOKEN,
+        status="404",
+        code="not_found",
+        message="No such route.",
+    ),
+    Envelope(
+        construct_id="ResourceNotFound",
+        type=apigw.ResponseType.RESOURCE_NOT_FOUND,
+        status="404",
+        code="not_found",
+        message="No such route.",
+    ),
+    Envelope(
+        construct_id="RequestTooLarge",
+        type=apigw.ResponseType.REQUEST_TOO_LARGE,
+        status="413",
+        code="payload_too_large",
+        message="The request body is too large.",
+    ),
+    Envelope(
+        construct_id="Throttled",
+        type=apigw.ResponseType.THROTTLED,
+        status="429",
+        code="rate_limited",
+        message="Too many requests; retry after the number of seconds in Retry-After.",
+        headers=(("Retry-After", "'1'"),),
+    ),
+    Envelope(
+        construct_id="QuotaExceeded",
+        type=apigw.ResponseType.QUOTA_EXCEEDED,
+        status="429",
+        code="quota_exceeded",
+        message="Request quota exceeded; retry later.",
+        headers=(("Retry-After", "'60'"),),
+    ),
+    Envelope(
+        construct_id="Default4xx",
+        type=apigw.ResponseType.DEFAULT_4_XX,
+        code="bad_request",
+        message="The request could not be processed.",
+    ),
+    Envelope(
+        construct_id="Default5xx",
+        type=apigw.ResponseType.DEFAULT_5_XX,
+        code="internal_error",
+        message="Internal error; this is a bug and has been logged.",
+    ),
+)
+
+
+def envelope_body(*, code: str, message: str) -> str:
+    return json.dumps({"error": {"code": code, "message": message, "details": []}}, separators=(",", ":"))
+
+
+def add_gateway_responses(api: apigw.RestApi) -> None:
+    for envelope in ENVELOPES:
+        api.add_gateway_response(
+            envelope.construct_id,
+            type=envelope.type,
+            status_code=envelope.status,
+            response_headers=dict(envelope.headers) or None,
+            templates={JSON: envelope_body(code=envelope.code, message=envelope.message)},
+        )

@@ -1,0 +1,1 @@
+"""Stacks only compose constructs; stateful and stateless resources live in separate stacks."""

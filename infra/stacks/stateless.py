@@ -1,0 +1,48 @@
+"""Stateless stack: functions and the API. Safe to destroy and redeploy; owns no data."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk import CfnOutput, Stack
+from aws_cdk import aws_dynamodb as dynamodb
+from constructs import Construct
+
+from infra.constructs.api import ActivityLogApi
+from infra.constructs.api_functions import ApiFunctions
+from infra.constructs.edge_guard import EdgeGuard
+
+STATELESS_STACK_NAME = "ActivityLog-Stateless"
+
+
+class StatelessStack(Stack):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        events_table: dynamodb.ITable,
+        control_table: dynamodb.ITable,
+        idempotency_table: dynamodb.ITable,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        functions = ApiFunctions(
+            self,
+            "Functions",
+            events_table=events_table,
+            control_table=control_table,
+            idempotency_table=idempotency_table,
+        )
+        api = ActivityLogApi(
+            self,
+            "Api",
+            authorizer_function=functions.authorizer,
+            ingest_function=functions.ingest,
+            query_function=functions.query,
+            docs_function=functions.docs,
+        )
+        EdgeGuard(self, "EdgeGuard", stage_arn=api.rest_api.deployment_stage.stage_arn)
+        CfnOutput(self, "ApiUrl", value=api.url, description="Base URL; routes start with /v1")
+        self.api = api
+        self.functions = functions

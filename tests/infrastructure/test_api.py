@@ -1,0 +1,159 @@
+"""REST API: routes, integrations, authorizer, stage settings, gateway responses and the edge guard."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import pytest
+from infra_support import integration_function, methods_by_route, resources_of
+
+from infra.constructs.edge_guard import OVERSIZED_CONTENT_LENGTH
+
+ROUTES = {
+    ("POST", "/v1/events"): "ingest",
+    ("GET", "/v1/events"): "query",
+    ("GET", "/v1/events/count"): "query",
+    ("GET", "/v1/events/{id}"): "query",
+    ("GET", "/v1/health"): "docs",
+    ("GET", "/v1/openapi.json"): "docs",
+    ("GET", "/v1/docs"): "docs",
+}
+PUBLIC = {("GET", "/v1/health"), ("GET", "/v1/openapi.json"), ("GET", "/v1/docs")}
+
+GATEWAY_RESPONSES = {
+    # type: (status code or None to keep API Gateway's, envelope code)
+    "UNAUTHORIZED": ("401", "unauthorized"),
+    "ACCESS_DENIED": ("403", "forbidden"),
+    "MISSING_AUTHENTICATION_TOKEN": ("404", "not_found"),
+    "RESOURCE_NOT_FOUND": ("404", "not_found"),
+    "REQUEST_TOO_LARGE": ("413", "payload_too_large"),
+    "THROTTLED": ("429", "rate_limited"),
+    "QUOTA_EXCEEDED": ("429", "quota_exceeded"),
+    "DEFAULT_4XX": (None, "bad_request"),
+    "DEFAULT_5XX": (None, "internal_error"),
+}
+
+
+@pytest.fixture(scope="module")
+def routes(stateless: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]]:
+    return methods_by_route(stateless)
+
+
+def test_exactly_the_contract_routes_exist(routes: dict[tuple[str, str], dict[str, Any]]) -> None:
+    assert set(routes) == set(ROUTES)
+
+
+def test_each_route_is_a_proxy_integration_of_its_function(
+    routes: dict[tuple[str, str], dict[str, Any]], functions_by_module: dict[str, str]
+) -> None:
+    for route, module in ROUTES.items():
+        assert integration_function(routes[route]) == functions_by_module[module], route
+
+
+def test_authorizer_guards_every_route_except_the_public_ones(
+    stateless: dict[str, Any], routes: dict[tuple[str, str], dict[str, Any]]
+) -> None:
+    (authorizer_id,) = resources_of(stateless, "AWS::ApiGateway::Authorizer")
+    for route, method in routes.items():
+        if route in PUBLIC:
+            assert method["AuthorizationType"] == "NONE", route
+            assert "AuthorizerId" not in method, route
+        else:
+            assert method["AuthorizationType"] == "CUSTOM", route
+            assert method["AuthorizerId"] == {"Ref": authorizer_id}, route
+
+
+def test_token_authorizer_reads_authorization_header_and_caches_60s(
+    stateless: dict[str, Any], functions_by_module: dict[str, str]
+) -> None:
+    (authorizer,) = resources_of(stateless, "AWS::ApiGateway::Authorizer").values()
+    props = authorizer["Properties"]
+    assert props["Type"] == "TOKEN"
+    assert props["IdentitySource"] == "method.request.header.Authorization"
+    assert props["AuthorizerResultTtlInSeconds"] == 60
+    assert functions_by_module["authorizer"] in json.dumps(props["AuthorizerUri"])
+
+
+def test_stage_prod_with_throttling_tracing_and_access_logs(stateless: dict[str, Any]) -> None:
+    (stage,) = resources_of(stateless, "AWS::ApiGateway::Stage").values()
+    props = stage["Properties"]
+    assert props["StageName"] == "prod"
+    assert props["TracingEnabled"] is True
+    assert props["AccessLogSetting"]["DestinationArn"]["Fn::GetAtt"][1] == "Arn"
+    fields = json.loads(props["AccessLogSetting"]["Format"])
+    assert {"requestId", "status", "tenant"} <= set(fields)
+    (settings,) = props["MethodSettings"]
+    assert settings["ResourcePath"] == "/*" and settings["HttpMethod"] == "*"
+    assert settings["ThrottlingRateLimit"] == 50 and settings["ThrottlingBurstLimit"] == 100
+    assert settings["LoggingLevel"] == "ERROR"
+    assert settings["DataTraceEnabled"] is False  # bodies hold PII: never in execution logs
+
+
+@pytest.mark.parametrize("response_type", sorted(GATEWAY_RESPONSES))
+def test_gateway_responses_carry_the_error_envelope(stateless: dict[str, Any], response_type: str) -> None:
+    found = [
+        r["Properties"]
+        for r in resources_of(stateless, "AWS::ApiGateway::GatewayResponse").values()
+        if r["Properties"]["ResponseType"] == response_type
+    ]
+    assert len(found) == 1, response_type
+    props = found[0]
+    status, code = GATEWAY_RESPONSES[response_type]
+    assert props.get("StatusCode") == status
+    body = json.loads(props["ResponseTemplates"]["application/json"])
+    assert set(body) == {"error"}
+    assert body["error"]["code"] == code
+    assert body["error"]["message"]
+    assert body["error"]["details"] == []
+
+
+def test_throttling_answers_carry_retry_after(stateless: dict[str, Any]) -> None:
+    for response in resources_of(stateless, "AWS::ApiGateway::GatewayResponse").values():
+        props = response["Properties"]
+        if props["ResponseType"] in {"THROTTLED", "QUOTA_EXCEEDED"}:
+            retry_after = props["ResponseParameters"]["gatewayresponse.header.Retry-After"]
+            assert re.fullmatch(r"'[1-9][0-9]*'", retry_after), retry_after
+
+
+def test_api_url_output_is_the_stage_root(stateless: dict[str, Any]) -> None:
+    value = stateless["Outputs"]["ApiUrl"]["Value"]["Fn::Join"][1]
+    assert value[0] == "https://" and value[-1] == "/prod"
+    assert set(stateless["Outputs"]) == {"ApiUrl"}
+
+
+def test_web_acl_refuses_oversized_bodies_with_the_envelope(stateless: dict[str, Any]) -> None:
+    (acl,) = resources_of(stateless, "AWS::WAFv2::WebACL").values()
+    props = acl["Properties"]
+    assert props["Scope"] == "REGIONAL" and props["DefaultAction"] == {"Allow": {}}
+    (rule,) = props["Rules"]
+    block = rule["Action"]["Block"]["CustomResponse"]
+    assert block["ResponseCode"] == 413
+    body = props["CustomResponseBodies"][block["CustomResponseBodyKey"]]
+    assert body["ContentType"] == "APPLICATION_JSON"
+    assert json.loads(body["Content"])["error"]["code"] == "payload_too_large"
+    statement = rule["Statement"]["RegexMatchStatement"]
+    assert statement["FieldToMatch"] == {"SingleHeader": {"Name": "content-length"}}
+    assert statement["RegexString"] == OVERSIZED_CONTENT_LENGTH
+    (association,) = resources_of(stateless, "AWS::WAFv2::WebACLAssociation").values()
+    (stage_id,) = resources_of(stateless, "AWS::ApiGateway::Stage")
+    assert {"Ref": stage_id} in association["Properties"]["ResourceArn"]["Fn::Join"][1]
+
+
+@pytest.mark.parametrize(
+    ("content_length", "blocked"),
+    [
+        ("0", False),
+        ("1048576", False),  # API.md's 1 MiB limit: the handler answers 413 itself above it
+        ("1999999", False),
+        ("2000000", True),
+        ("6291456", True),  # Lambda's synchronous payload limit
+        ("10485760", True),  # API Gateway's own limit
+        ("0002000000", True),
+        ("00999999", False),
+        ("123456789012", True),
+    ],
+)
+def test_oversized_content_length_pattern(content_length: str, blocked: bool) -> None:
+    assert bool(re.search(OVERSIZED_CONTENT_LENGTH, content_length)) is blocked
