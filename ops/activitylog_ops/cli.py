@@ -1,0 +1,152 @@
+"""The operator CLI, `activitylog`.
+
+`activitylog keys create --tenant T --scopes a,b [--actor-id A] [--name N] [--stack S]`
+
+Targets the local stack when `.local/env` exists in the working directory (its emulation endpoint
+and table names), otherwise the deployed stack of the current AWS credentials (the control table
+from the `ControlTableName` output of `ActivityLog-Stateful`, or of `--stack`). The new key is
+printed alone on the last line of stdout; everything before it is for people.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from activitylog_ops.local.envfile import ENV_FILE, read_env_file
+
+DEFAULT_STACK = "ActivityLog-Stateful"
+EXIT_USAGE = 2
+EXIT_FAILURE = 1
+
+
+class CliError(Exception):
+    def __init__(self, message: str, exit_code: int = EXIT_FAILURE) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+@dataclass(frozen=True)
+class Target:
+    description: str
+    control_table: str
+    dynamodb: Any
+
+
+def local_target(env: dict[str, str]) -> Target:
+    import boto3
+
+    try:
+        endpoint, table = env["AWS_ENDPOINT_URL"], env["ACTIVITYLOG_CONTROL_TABLE"]
+    except KeyError as missing:
+        raise CliError(f"{ENV_FILE} lacks {missing}; restart `make local`") from None
+    dynamodb = boto3.session.Session().client(
+        "dynamodb",
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",  # noqa: S106 - the local emulation's dummy credentials
+    )
+    return Target(f"local stack ({env.get('ACTIVITYLOG_API_URL', endpoint)})", table, dynamodb)
+
+
+def deployed_target(stack: str) -> Target:
+    import boto3
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    session = boto3.session.Session()
+    try:
+        described = session.client("cloudformation").describe_stacks(StackName=stack)
+    except (BotoCoreError, ClientError) as err:
+        raise CliError(f"cannot read stack {stack}: {err}") from None
+    outputs = {o["OutputKey"]: o["OutputValue"] for o in described["Stacks"][0].get("Outputs", [])}
+    if "ControlTableName" not in outputs:
+        raise CliError(f"stack {stack} has no ControlTableName output")
+    region = session.region_name or "default region"
+    return Target(f"stack {stack} ({region})", outputs["ControlTableName"], session.client("dynamodb"))
+
+
+def choose_target(stack: str | None) -> Target:
+    env = read_env_file()
+    if env is not None and stack is None:
+        return local_target(env)
+    return deployed_target(stack or DEFAULT_STACK)
+
+
+def validate(tenant: str, scopes: str) -> list[str]:
+    """Checks before touching any stack, with the project's own rules."""
+    import re
+
+    from activitylog.logic.keys import parse_scopes
+    from activitylog.models.auth import TENANT_PATTERN
+    from activitylog.models.errors import InvalidInputError
+
+    if not re.fullmatch(TENANT_PATTERN, tenant):
+        raise CliError(
+            f"invalid tenant {tenant!r}: lowercase letters, digits and '-', 1-63 characters, "
+            "starting with a letter or digit",
+            EXIT_USAGE,
+        )
+    try:
+        return [scope.value for scope in parse_scopes(scopes.split(","))]
+    except InvalidInputError as err:
+        allowed = "events:write, events:read, events:read:self, exports:manage, logging:manage, keys:manage"
+        raise CliError(f"invalid scopes: {err.message} (allowed: {allowed})", EXIT_USAGE) from None
+
+
+def keys_create(args: argparse.Namespace) -> int:
+    from activitylog.models.errors import ServiceError
+
+    from activitylog_ops.local.service import create_key
+
+    scopes = validate(args.tenant, args.scopes)
+    target = choose_target(args.stack)
+    try:
+        created = create_key(
+            target.control_table,
+            target.dynamodb,
+            tenant=args.tenant,
+            scopes=scopes,
+            actor_id=args.actor_id,
+            name=args.name,
+        )
+    except ServiceError as err:
+        raise CliError(err.message, EXIT_USAGE if err.status < 500 else EXIT_FAILURE) from None
+    granted = " ".join(scope.value for scope in created.record.scopes)
+    print(f"target: {target.description}")
+    print(f"tenant: {args.tenant}  key id: {created.id}  prefix: {created.prefix}")
+    print(f"scopes: {granted}" + (f"  actor: {args.actor_id}" if args.actor_id else ""))
+    print("the key is shown once; store it now:")
+    print(created.key)
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="activitylog", description="Activity Log operator CLI")
+    areas = root.add_subparsers(dest="area", required=True)
+    keys = areas.add_parser("keys", help="API keys").add_subparsers(dest="command", required=True)
+    create = keys.add_parser("create", help="create an API key and print it (last line of stdout)")
+    create.add_argument("--tenant", required=True, help="tenant id, e.g. acme")
+    create.add_argument("--scopes", required=True, help="comma-separated, e.g. events:write,events:read")
+    create.add_argument("--actor-id", default=None, help="restrict the key to one actor's own events")
+    create.add_argument("--name", default="", help="a label for people")
+    create.add_argument("--stack", default=None, help=f"deployed stateful stack (default {DEFAULT_STACK})")
+    create.set_defaults(run=keys_create)
+    return root
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        code: int = args.run(args)
+    except CliError as err:
+        print(f"activitylog: error: {err}", file=sys.stderr)
+        return err.exit_code
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,165 @@
+""" "Deploys" the synthesized stacks onto the embedded emulation.
+
+Creates what the handlers and the export workflow reach at run time: DynamoDB tables (with TTL
+enabled, though moto never expires items), S3 buckets, the Lambda functions (registered with moto's
+docker-free backend; their code runs in-process through `moto_lambda`), SES identities, and the
+state machines with their definitions resolved to the local resources. API Gateway is not created on
+moto: the local gateway serves the routes itself.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import zipfile
+from collections.abc import Mapping
+from typing import Any
+
+from activitylog_ops.local.template import Deployment, Template
+
+log = logging.getLogger(__name__)
+
+STACKS = ("ActivityLog-Stateful", "ActivityLog-Stateless")
+LAMBDA_ROLE = "activitylog-local-lambda"
+_TRUST = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {
+            "Effect": "Allow",
+            "Principal": {"Service": ["lambda.amazonaws.com", "states.amazonaws.com"]},
+            "Action": "sts:AssumeRole",
+        }
+    ],
+}
+_INDEX_KEYS = ("IndexName", "KeySchema", "Projection", "ProvisionedThroughput")
+
+
+def synth_templates(outdir: str) -> dict[str, dict[str, Any]]:
+    """The CDK app's templates, keyed by stack name (imports the CDK lazily: ~seconds)."""
+    from infra.app_builder import synth_templates as synth
+
+    templates: dict[str, dict[str, Any]] = synth(outdir)
+    return templates
+
+
+def table_request(name: str, properties: Mapping[str, Any]) -> dict[str, Any]:
+    """`CreateTable` arguments from an `AWS::DynamoDB::Table` / `GlobalTable`'s resolved properties."""
+    billing = properties.get("BillingMode", "PROVISIONED")
+    request: dict[str, Any] = {
+        "TableName": name,
+        "KeySchema": properties["KeySchema"],
+        "AttributeDefinitions": properties["AttributeDefinitions"],
+        "BillingMode": billing,
+    }
+    if billing == "PROVISIONED":
+        request["ProvisionedThroughput"] = properties.get(
+            "ProvisionedThroughput", {"ReadCapacityUnits": 5, "WriteCapacityUnits": 5}
+        )
+    indexes = [
+        {k: v for k, v in gsi.items() if k in _INDEX_KEYS}
+        for gsi in properties.get("GlobalSecondaryIndexes", [])
+    ]
+    if indexes:
+        request["GlobalSecondaryIndexes"] = indexes
+    local = [
+        {k: v for k, v in lsi.items() if k in _INDEX_KEYS}
+        for lsi in properties.get("LocalSecondaryIndexes", [])
+    ]
+    if local:
+        request["LocalSecondaryIndexes"] = local
+    return request
+
+
+def ttl_attribute(properties: Mapping[str, Any]) -> str | None:
+    spec = properties.get("TimeToLiveSpecification") or {}
+    return str(spec["AttributeName"]) if spec.get("Enabled") and spec.get("AttributeName") else None
+
+
+def state_machine_definition(deployment: Deployment, stack: str, properties: Mapping[str, Any]) -> str:
+    """The plain JSON definition: `DefinitionString` (a `Fn::Join`), or `Definition` + substitutions."""
+    if "DefinitionString" in properties:
+        text = str(deployment.resolve(stack, properties["DefinitionString"]))
+    else:
+        text = json.dumps(deployment.resolve(stack, properties["Definition"]))
+    substitutions = deployment.resolve(stack, properties.get("DefinitionSubstitutions", {}))
+    for key, value in substitutions.items():
+        text = text.replace("${" + key + "}", str(value))
+    return text
+
+
+def _empty_zip() -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("local.txt", "code runs in-process (activitylog_ops.local.invoker)\n")
+    return buffer.getvalue()
+
+
+def _role(iam: Any) -> str:
+    """The one role every local function and state machine gets (moto checks that it exists)."""
+    try:
+        return str(iam.get_role(RoleName=LAMBDA_ROLE)["Role"]["Arn"])
+    except iam.exceptions.NoSuchEntityException:
+        created = iam.create_role(RoleName=LAMBDA_ROLE, AssumeRolePolicyDocument=json.dumps(_TRUST))
+        return str(created["Role"]["Arn"])
+
+
+def create_resources(deployment: Deployment, client: Any) -> None:
+    """Create the stacks' resources on the emulation; `client(service)` returns a boto3 client."""
+    dynamodb = client("dynamodb")
+    for table in deployment.tables():
+        dynamodb.create_table(**table_request(table.name, table.properties))
+        attribute = ttl_attribute(table.properties)
+        if attribute:
+            dynamodb.update_time_to_live(
+                TableName=table.name, TimeToLiveSpecification={"Enabled": True, "AttributeName": attribute}
+            )
+    s3 = client("s3")
+    for stack, logical_id, _resource in deployment.of_type("AWS::S3::Bucket"):
+        s3.create_bucket(Bucket=deployment.physical_name(stack, logical_id))
+    ses = client("ses")
+    for stack, _logical_id, resource in deployment.of_type("AWS::SES::EmailIdentity"):
+        identity = str(deployment.resolve(stack, resource["Properties"]["EmailIdentity"]))
+        if "@" in identity:
+            ses.verify_email_identity(EmailAddress=identity)
+        else:
+            ses.verify_domain_identity(Domain=identity)
+    role_arn = _role(client("iam"))
+    lambda_ = client("lambda")
+    code = _empty_zip()
+    for function in deployment.functions():
+        lambda_.create_function(
+            FunctionName=function.name,
+            Runtime="python3.12",
+            Role=role_arn,
+            Handler=function.handler,
+            Code={"ZipFile": code},
+            Timeout=function.timeout_s,
+            MemorySize=function.memory_mb,
+            Environment={"Variables": function.environment},
+        )
+    sfn = client("stepfunctions")
+    for stack, logical_id, resource in deployment.of_type("AWS::StepFunctions::StateMachine"):
+        properties = resource["Properties"]
+        sfn.create_state_machine(
+            name=deployment.physical_name(stack, logical_id),
+            definition=state_machine_definition(deployment, stack, properties),
+            roleArn=role_arn,
+            type=properties.get("StateMachineType", "STANDARD"),
+        )
+    log.info(
+        "deployed %d tables, %d functions, %d routes",
+        len(deployment.tables()),
+        len(deployment.functions()),
+        len(deployment.routes()),
+    )
+
+
+def output(deployment: Deployment, stack: str, name: str) -> str:
+    """A stack output's value, resolved to the local resources."""
+    template: Template = deployment.templates[stack]
+    try:
+        value = template["Outputs"][name]["Value"]
+    except KeyError:
+        raise KeyError(f"stack {stack} has no output {name}") from None
+    return str(deployment.resolve(stack, value))

@@ -1,0 +1,182 @@
+"""The whole local service: emulation + deployed template + in-process functions + HTTP gateway."""
+
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from activitylog_ops.local import moto_lambda
+from activitylog_ops.local.deploy import create_resources, output, synth_templates
+from activitylog_ops.local.envfile import ENV_FILE, write_env_file
+from activitylog_ops.local.gateway import Gateway
+from activitylog_ops.local.invoker import InProcessInvoker
+from activitylog_ops.local.moto_server import DUMMY_CREDENTIALS, EmbeddedMoto, apply_environment
+from activitylog_ops.local.template import Deployment
+
+log = logging.getLogger(__name__)
+
+STATEFUL = "ActivityLog-Stateful"
+DEMO_TENANT = "demo"
+DEMO_SCOPES = (
+    "events:write",
+    "events:read",
+    "events:read:self",
+    "exports:manage",
+    "logging:manage",
+    "keys:manage",
+)
+
+Templates = Mapping[str, Mapping[str, Any]]
+_running: LocalService | None = None
+
+
+def create_key(
+    control_table: str,
+    dynamodb: Any,
+    *,
+    tenant: str,
+    scopes: list[str],
+    actor_id: str | None = None,
+    name: str = "",
+) -> Any:
+    """A new API key through the project's own logic (the secret is in `.key`)."""
+    from activitylog.dal.control import ControlTable
+    from activitylog.logic.keys import create_api_key
+
+    return create_api_key(
+        ControlTable(control_table, dynamodb),
+        tenant=tenant,
+        scopes=scopes,
+        actor_id=actor_id,
+        name=name,
+        now=datetime.now(UTC),
+    )
+
+
+@dataclass
+class LocalService:
+    """Start with `start()`; `env` then holds what `.local/env` holds. Stop with `stop()`."""
+
+    port: int = 8080
+    moto_port: int = 0
+    env_file: Path | None = ENV_FILE
+    templates: Callable[[], Templates] | None = None  # default: synthesize the CDK app
+    moto: EmbeddedMoto = field(default_factory=EmbeddedMoto)
+    env: dict[str, str] = field(default_factory=dict)
+    gateway: Gateway | None = None
+    deployment: Deployment | None = None
+    _environ_before: dict[str, str] | None = None
+    _invoker: InProcessInvoker | None = None
+
+    def start(self) -> dict[str, str]:
+        # moto's backends and os.environ (the functions' variables) are process-wide: a second
+        # stack would collide with the first (same table names) or silently share its state.
+        global _running
+        if _running is not None:
+            raise RuntimeError("a local stack is already running in this process; reuse it")
+        _running = self
+        self.moto = EmbeddedMoto(port=self.moto_port)
+        self.moto.start()
+        self.moto.reset()  # a stack stopped earlier in this process left its resources behind
+        try:
+            return self._start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start(self) -> dict[str, str]:
+        self._environ_before = dict(os.environ)
+        apply_environment(self.moto.client_environment())
+        _forget_cached_configuration()
+        templates = self.templates() if self.templates else _synthesize()
+        self.deployment = Deployment(templates)
+        invoker = InProcessInvoker(self.deployment.functions())
+        self._invoker = invoker
+        moto_lambda.install(invoker)
+        create_resources(self.deployment, _client_factory(self.moto.url))
+        self.gateway = Gateway(
+            self.deployment.routes(),
+            invoker,
+            stage=self.deployment.stage_name(),
+            mail=self.moto.mail.messages,
+            port=self.port,
+        )
+        self.gateway.start()
+        control = output(self.deployment, STATEFUL, "ControlTableName")
+        events = output(self.deployment, STATEFUL, "EventsTableName")
+        dynamodb = _client_factory(self.moto.url)("dynamodb")
+        demo = create_key(
+            control, dynamodb, tenant=DEMO_TENANT, scopes=list(DEMO_SCOPES), name="local demo key"
+        )
+        self.env = {
+            "ACTIVITYLOG_API_URL": self.gateway.url,
+            "ACTIVITYLOG_API_KEY": demo.key,
+            "AWS_ENDPOINT_URL": self.moto.url,
+            "ACTIVITYLOG_CONTROL_TABLE": control,
+            "ACTIVITYLOG_EVENTS_TABLE": events,
+        }
+        if self.env_file is not None:
+            write_env_file(self.env, self.env_file)
+        return self.env
+
+    def stop(self) -> None:
+        global _running
+        if self.env_file is not None and self.env:
+            self.env_file.unlink(missing_ok=True)
+        if self.gateway is not None:
+            self.gateway.stop()
+            self.gateway = None
+        if self._invoker is not None:
+            moto_lambda.uninstall(self._invoker)
+            self._invoker = None
+        self.moto.stop()
+        if self._environ_before is not None:
+            _restore(self._environ_before)
+            self._environ_before = None
+            _forget_cached_configuration()
+        if _running is self:
+            _running = None
+
+
+def _restore(before: dict[str, str]) -> None:
+    """Undo what local mode set in os.environ (credentials, endpoint, the functions' variables)."""
+    for name in set(os.environ) - set(before):
+        del os.environ[name]
+    for name, value in before.items():
+        if os.environ.get(name) != value:
+            os.environ[name] = value
+
+
+def _forget_cached_configuration() -> None:
+    """The functions cache their clients and validated env per process; local mode changes both."""
+    from activitylog.dal.clients import reset_clients
+    from activitylog.models.env import function_env
+
+    reset_clients()
+    function_env.cache_clear()
+
+
+def _synthesize() -> Templates:
+    with tempfile.TemporaryDirectory(prefix="activitylog-synth-") as outdir:
+        return synth_templates(outdir)
+
+
+def _client_factory(endpoint: str) -> Callable[[str], Any]:
+    def make(service: str) -> Any:
+        import boto3
+
+        return boto3.session.Session().client(
+            service,
+            endpoint_url=endpoint,
+            region_name="us-east-1",
+            aws_access_key_id=DUMMY_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=DUMMY_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+        )
+
+    return make
