@@ -7,6 +7,7 @@ use one TOKEN authorizer; its cached policy allows the whole API, and each handl
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from aws_cdk import Aws, Duration, RemovalPolicy
@@ -60,9 +61,6 @@ class ActivityLogApi(Construct):
         construct_id: str,
         *,
         authorizer_function: lambda_.IFunction,
-        ingest_function: lambda_.IFunction,
-        query_function: lambda_.IFunction,
-        docs_function: lambda_.IFunction,
     ) -> None:
         super().__init__(scope, construct_id)
         access_logs = logs.LogGroup(
@@ -107,15 +105,10 @@ class ActivityLogApi(Construct):
         add_gateway_responses(self.rest_api)
         self._acknowledge_api()
         self.methods: dict[tuple[str, str], apigw.Method] = {}
-        for route in (
-            Route(path="/v1/events", method="POST", function=ingest_function),
-            Route(path="/v1/events", method="GET", function=query_function),
-            Route(path="/v1/events/count", method="GET", function=query_function),
-            Route(path="/v1/events/{id}", method="GET", function=query_function),
-            Route(path="/v1/health", method="GET", function=docs_function, public=True),
-            Route(path="/v1/openapi.json", method="GET", function=docs_function, public=True),
-            Route(path="/v1/docs", method="GET", function=docs_function, public=True),
-        ):
+
+    def add_routes(self, routes: Sequence[Route]) -> None:
+        """Each area (events, settings, exports, ...) adds its own routes; one authorizer for all."""
+        for route in routes:
             self.methods[(route.method, route.path)] = self._add_route(route)
 
     def _add_route(self, route: Route) -> apigw.Method:

@@ -8,6 +8,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
+from infra.constructs.api import Route
 from infra.constructs.function_factory import FunctionFactory
 from infra.nag import acknowledge
 
@@ -119,3 +120,14 @@ class ApiFunctions(Construct):
             handler_module="docs",
             description="GET /v1/health, /v1/openapi.json, /v1/docs (public, no data access)",
         )
+
+    def routes(self) -> list[Route]:
+        return [
+            Route(path="/v1/events", method="POST", function=self.ingest),
+            Route(path="/v1/events", method="GET", function=self.query),
+            Route(path="/v1/events/count", method="GET", function=self.query),
+            Route(path="/v1/events/{id}", method="GET", function=self.query),
+            Route(path="/v1/health", method="GET", function=self.docs, public=True),
+            Route(path="/v1/openapi.json", method="GET", function=self.docs, public=True),
+            Route(path="/v1/docs", method="GET", function=self.docs, public=True),
+        ]

@@ -34,14 +34,8 @@ class StatelessStack(Stack):
             control_table=control_table,
             idempotency_table=idempotency_table,
         )
-        api = ActivityLogApi(
-            self,
-            "Api",
-            authorizer_function=functions.authorizer,
-            ingest_function=functions.ingest,
-            query_function=functions.query,
-            docs_function=functions.docs,
-        )
+        api = ActivityLogApi(self, "Api", authorizer_function=functions.authorizer)
+        api.add_routes(functions.routes())
         EdgeGuard(self, "EdgeGuard", stage_arn=api.rest_api.deployment_stage.stage_arn)
         CfnOutput(self, "ApiUrl", value=api.url, description="Base URL; routes start with /v1")
         self.api = api
