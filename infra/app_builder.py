@@ -40,6 +40,7 @@ def build_app(*, outdir: str | None = None, nag: bool = True) -> App:
         events_table=stateful.tables.events,
         control_table=stateful.tables.control,
         idempotency_table=stateful.tables.idempotency,
+        export_storage=stateful.exports,
     )
     if nag:
         Validations.of(app).add_plugins(AwsSolutionsChecks(app))

@@ -76,6 +76,28 @@ class FakeControl:
         self.settings: dict[str, TenantSettings] = {}
         self.actions: dict[str, set[str]] = {}
         self.action_writes = 0
+        self.counters: dict[tuple[str, str], int] = {}
+        self.warned: set[tuple[str, str, str]] = set()
+
+    # usage (same contract as dal/usage.py: conditional, never past the quota)
+    def reserve(self, tenant: str, month: str, count: int, quota: int) -> int | None:
+        now = self.counters.get((tenant, month), 0)
+        if now + count > quota:
+            return None
+        self.counters[(tenant, month)] = now + count
+        return now + count
+
+    def release(self, tenant: str, month: str, count: int) -> None:
+        self.counters[(tenant, month)] -= count
+
+    def accepted(self, tenant: str, month: str) -> int:
+        return self.counters.get((tenant, month), 0)
+
+    def claim_warning(self, tenant: str, month: str, threshold: str) -> bool:
+        if (tenant, month, threshold) in self.warned:
+            return False
+        self.warned.add((tenant, month, threshold))
+        return True
 
     def put_api_key(self, record: ApiKeyRecord) -> None:
         self.keys[record.secret_hash] = record

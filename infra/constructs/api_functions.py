@@ -17,6 +17,10 @@ EVENTS_INDEX_FINDING = (
     "AwsSolutions-IAM5[Resource::ActivityLog-Stateful:ExportsOutputFnGetAttEventsTableArn9499E97C/index/*]"
 )
 
+CONTROL_INDEX_FINDING = (
+    "AwsSolutions-IAM5[Resource::ActivityLog-Stateful:ExportsOutputFnGetAttControlTableArn18E2DDBF/index/*]"
+)
+
 
 def common_environment(
     *, events_table: dynamodb.ITable, control_table: dynamodb.ITable, idempotency_table: dynamodb.ITable
@@ -76,6 +80,7 @@ class ApiFunctions(Construct):
                 events_table=events_table, control_table=control_table, idempotency_table=idempotency_table
             ),
         )
+        self.factory = factory  # shared with other areas' constructs (one layer, one code asset)
         self.authorizer: lambda_.Function = factory.create(
             "Authorizer",
             handler_module="authorizer",
@@ -85,6 +90,7 @@ class ApiFunctions(Construct):
         control_base = base_table_only(self, "ControlTableBase", control_table)
         events_base = base_table_only(self, "EventsTableBase", events_table)
         control_base.grant_read_data(self.authorizer)
+        control_base.grant(self.authorizer, "dynamodb:UpdateItem")  # a key's last_used_at, hourly
 
         self.ingest: lambda_.Function = factory.create(
             "Ingest",
@@ -115,6 +121,21 @@ class ApiFunctions(Construct):
             "by_target); read-only actions on <events table>/index/* cover exactly those indexes.",
         )
 
+        self.admin: lambda_.Function = factory.create(
+            "Admin",
+            handler_module="admin",
+            description="/v1/settings, /v1/usage, /v1/api-keys",
+            timeout=Duration.seconds(15),
+        )
+        control_table.grant_read_write_data(self.admin)  # incl. the by_owner index (key listing)
+        events_base.grant_write_data(self.admin)  # the service's own activitylog.* audit events
+        acknowledge(
+            self.admin.role or self.admin,
+            rule=CONTROL_INDEX_FINDING,
+            reason="Admin lists and finds a tenant's API keys through the control table's by_owner GSI; "
+            "read-only actions on <control table>/index/* cover exactly that index.",
+        )
+
         self.docs: lambda_.Function = factory.create(
             "Docs",
             handler_module="docs",
@@ -127,6 +148,12 @@ class ApiFunctions(Construct):
             Route(path="/v1/events", method="GET", function=self.query),
             Route(path="/v1/events/count", method="GET", function=self.query),
             Route(path="/v1/events/{id}", method="GET", function=self.query),
+            Route(path="/v1/settings", method="GET", function=self.admin),
+            Route(path="/v1/settings", method="PUT", function=self.admin),
+            Route(path="/v1/usage", method="GET", function=self.admin),
+            Route(path="/v1/api-keys", method="POST", function=self.admin),
+            Route(path="/v1/api-keys", method="GET", function=self.admin),
+            Route(path="/v1/api-keys/{key_id}", method="DELETE", function=self.admin),
             Route(path="/v1/health", method="GET", function=self.docs, public=True),
             Route(path="/v1/openapi.json", method="GET", function=self.docs, public=True),
             Route(path="/v1/docs", method="GET", function=self.docs, public=True),

@@ -11,6 +11,8 @@ from constructs import Construct
 from infra.constructs.api import ActivityLogApi
 from infra.constructs.api_functions import ApiFunctions
 from infra.constructs.edge_guard import EdgeGuard
+from infra.constructs.export_storage import ExportStorage
+from infra.constructs.export_workflow import ExportWorkflow
 
 STATELESS_STACK_NAME = "ActivityLog-Stateless"
 
@@ -24,6 +26,7 @@ class StatelessStack(Stack):
         events_table: dynamodb.ITable,
         control_table: dynamodb.ITable,
         idempotency_table: dynamodb.ITable,
+        export_storage: ExportStorage,
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
@@ -36,7 +39,24 @@ class StatelessStack(Stack):
         )
         api = ActivityLogApi(self, "Api", authorizer_function=functions.authorizer)
         api.add_routes(functions.routes())
+        exports = ExportWorkflow(
+            self,
+            "Exports",
+            factory=functions.factory,
+            events_table=events_table,
+            control_table=control_table,
+            bucket=export_storage.bucket,
+            signing_secret=export_storage.signing_secret,
+            identity=export_storage.identity,
+            sender=export_storage.sender,
+            api_base_url=api.url,  # API id + literal stage name: no dependency on the stage (no cycle)
+        )
+        api.add_routes(exports.routes())
+        # Quota warnings (80% / 100%) are emailed by the ingest function, from the same sender.
+        functions.ingest.add_environment("SENDER_EMAIL", export_storage.sender)
+        export_storage.identity.grant_send_email(functions.ingest)
         EdgeGuard(self, "EdgeGuard", stage_arn=api.rest_api.deployment_stage.stage_arn)
         CfnOutput(self, "ApiUrl", value=api.url, description="Base URL; routes start with /v1")
         self.api = api
         self.functions = functions
+        self.exports = exports

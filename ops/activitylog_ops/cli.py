@@ -1,6 +1,8 @@
 """The operator CLI, `activitylog`.
 
 `activitylog keys create --tenant T --scopes a,b [--actor-id A] [--name N] [--stack S]`
+`activitylog tenants set-quota T N [--stack S]`     the monthly quota of accepted events
+`activitylog tenants show T [--stack S]`            settings, limits and this month's usage
 
 Targets the local stack when `.local/env` exists in the working directory (its emulation endpoint
 and table names), otherwise the deployed stack of the current AWS credentials (the control table
@@ -34,6 +36,7 @@ class Target:
     description: str
     control_table: str
     dynamodb: Any
+    events_table: str = ""
 
 
 def local_target(env: dict[str, str]) -> Target:
@@ -50,7 +53,8 @@ def local_target(env: dict[str, str]) -> Target:
         aws_access_key_id="testing",
         aws_secret_access_key="testing",  # noqa: S106 - the local emulation's dummy credentials
     )
-    return Target(f"local stack ({env.get('ACTIVITYLOG_API_URL', endpoint)})", table, dynamodb)
+    description = f"local stack ({env.get('ACTIVITYLOG_API_URL', endpoint)})"
+    return Target(description, table, dynamodb, env.get("ACTIVITYLOG_EVENTS_TABLE", ""))
 
 
 def deployed_target(stack: str) -> Target:
@@ -66,7 +70,12 @@ def deployed_target(stack: str) -> Target:
     if "ControlTableName" not in outputs:
         raise CliError(f"stack {stack} has no ControlTableName output")
     region = session.region_name or "default region"
-    return Target(f"stack {stack} ({region})", outputs["ControlTableName"], session.client("dynamodb"))
+    return Target(
+        f"stack {stack} ({region})",
+        outputs["ControlTableName"],
+        session.client("dynamodb"),
+        outputs.get("EventsTableName", ""),
+    )
 
 
 def choose_target(stack: str | None) -> Target:
@@ -76,13 +85,10 @@ def choose_target(stack: str | None) -> Target:
     return deployed_target(stack or DEFAULT_STACK)
 
 
-def validate(tenant: str, scopes: str) -> list[str]:
-    """Checks before touching any stack, with the project's own rules."""
+def validate_tenant(tenant: str) -> None:
     import re
 
-    from activitylog.logic.keys import parse_scopes
     from activitylog.models.auth import TENANT_PATTERN
-    from activitylog.models.errors import InvalidInputError
 
     if not re.fullmatch(TENANT_PATTERN, tenant):
         raise CliError(
@@ -90,6 +96,15 @@ def validate(tenant: str, scopes: str) -> list[str]:
             "starting with a letter or digit",
             EXIT_USAGE,
         )
+
+
+def validate(tenant: str, scopes: str) -> list[str]:
+    """Checks before touching any stack, with the project's own rules."""
+
+    from activitylog.logic.keys import parse_scopes
+    from activitylog.models.errors import InvalidInputError
+
+    validate_tenant(tenant)
     try:
         return [scope.value for scope in parse_scopes(scopes.split(","))]
     except InvalidInputError as err:
@@ -115,12 +130,77 @@ def keys_create(args: argparse.Namespace) -> int:
         )
     except ServiceError as err:
         raise CliError(err.message, EXIT_USAGE if err.status < 500 else EXIT_FAILURE) from None
+    _audit_key_created(target, created)
     granted = " ".join(scope.value for scope in created.record.scopes)
     print(f"target: {target.description}")
     print(f"tenant: {args.tenant}  key id: {created.id}  prefix: {created.prefix}")
     print(f"scopes: {granted}" + (f"  actor: {args.actor_id}" if args.actor_id else ""))
     print("the key is shown once; store it now:")
     print(created.key)
+    return 0
+
+
+def _stores(target: Target) -> tuple[Any, Any]:
+    from activitylog.dal.control import ControlTable
+    from activitylog.dal.events import DynamoEventStore
+
+    if not target.events_table:
+        raise CliError(f"{target.description}: the events table name is unknown (no EventsTableName)")
+    return ControlTable(target.control_table, target.dynamodb), DynamoEventStore(
+        target.events_table, target.dynamodb
+    )
+
+
+def _audit_key_created(target: Target, created: Any) -> None:
+    """Keys made by the operator are part of the tenant's audit trail too."""
+    from datetime import UTC, datetime
+
+    from activitylog.logic import audit
+
+    control, events = _stores(target)
+    record = created.record
+    audit.record(
+        events,
+        control,
+        control.get_settings(record.tenant),
+        tenant=record.tenant,
+        action="activitylog.api_key.created",
+        actor=audit.OPERATOR,
+        now=datetime.now(UTC),
+        targets=[{"type": "api_key", "id": record.id, "name": record.name or record.prefix}],
+        metadata={"scopes": " ".join(s.value for s in record.scopes)},
+    )
+
+
+def tenants_set_quota(args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime
+
+    from activitylog.logic.settings import set_monthly_quota
+
+    validate_tenant(args.tenant)
+    if args.quota < 0:
+        raise CliError("the quota must be 0 or more", EXIT_USAGE)
+    target = choose_target(args.stack)
+    control, events = _stores(target)
+    set_monthly_quota(control, events, args.tenant, args.quota, now=datetime.now(UTC))
+    print(f"target: {target.description}")
+    print(f"tenant {args.tenant}: monthly quota {args.quota:,} accepted events")
+    return 0
+
+
+def tenants_show(args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime
+
+    from activitylog.logic.settings import usage
+
+    validate_tenant(args.tenant)
+    target = choose_target(args.stack)
+    control, _ = _stores(target)
+    settings = control.get_settings(args.tenant)
+    now = datetime.now(UTC)
+    print(f"target: {target.description}")
+    print(settings.model_dump_json(indent=2))
+    print(usage(control, settings.limits, args.tenant, now).model_dump_json())
     return 0
 
 
@@ -135,6 +215,16 @@ def parser() -> argparse.ArgumentParser:
     create.add_argument("--name", default="", help="a label for people")
     create.add_argument("--stack", default=None, help=f"deployed stateful stack (default {DEFAULT_STACK})")
     create.set_defaults(run=keys_create)
+    tenants = areas.add_parser("tenants", help="tenant limits").add_subparsers(dest="command", required=True)
+    quota = tenants.add_parser("set-quota", help="set a tenant's monthly quota of accepted events")
+    quota.add_argument("tenant", help="tenant id, e.g. acme")
+    quota.add_argument("quota", type=int, help="accepted events per calendar month (UTC)")
+    quota.add_argument("--stack", default=None, help=f"deployed stateful stack (default {DEFAULT_STACK})")
+    quota.set_defaults(run=tenants_set_quota)
+    show = tenants.add_parser("show", help="a tenant's settings, limits and usage")
+    show.add_argument("tenant", help="tenant id")
+    show.add_argument("--stack", default=None, help=f"deployed stateful stack (default {DEFAULT_STACK})")
+    show.set_defaults(run=tenants_show)
     return root
 
 

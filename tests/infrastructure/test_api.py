@@ -16,11 +16,31 @@ ROUTES = {
     ("GET", "/v1/events"): "query",
     ("GET", "/v1/events/count"): "query",
     ("GET", "/v1/events/{id}"): "query",
+    ("GET", "/v1/settings"): "admin",
+    ("PUT", "/v1/settings"): "admin",
+    ("GET", "/v1/usage"): "admin",
+    ("POST", "/v1/api-keys"): "admin",
+    ("GET", "/v1/api-keys"): "admin",
+    ("DELETE", "/v1/api-keys/{key_id}"): "admin",
     ("GET", "/v1/health"): "docs",
     ("GET", "/v1/openapi.json"): "docs",
     ("GET", "/v1/docs"): "docs",
+    ("POST", "/v1/exports"): "exports",
+    ("GET", "/v1/exports"): "exports",
+    ("GET", "/v1/exports/{export_id}"): "exports",
+    ("DELETE", "/v1/exports/{export_id}"): "exports",
+    ("POST", "/v1/exports/{export_id}/runs"): "exports",
+    ("GET", "/v1/exports/{export_id}/runs"): "exports",
+    ("GET", "/v1/exports/{export_id}/runs/{run_id}"): "exports",
+    ("GET", "/v1/exports/{export_id}/runs/{run_id}/download"): "exports",
+    ("GET", "/v1/downloads/{token}"): "exports",
 }
-PUBLIC = {("GET", "/v1/health"), ("GET", "/v1/openapi.json"), ("GET", "/v1/docs")}
+PUBLIC = {
+    ("GET", "/v1/health"),
+    ("GET", "/v1/openapi.json"),
+    ("GET", "/v1/docs"),
+    ("GET", "/v1/downloads/{token}"),
+}
 
 GATEWAY_RESPONSES = {
     # type: (status code or None to keep API Gateway's, envelope code)

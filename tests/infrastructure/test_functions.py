@@ -11,7 +11,24 @@ from infra_support import Synth, resources_of
 
 from infra.stacks.stateless import STATELESS_STACK_NAME
 
-EXPECTED_MODULES = {"authorizer", "ingest", "query", "docs"}
+EXPORT_MODULES = {
+    "exports",
+    "export_plan",
+    "export_slice",
+    "export_assemble",
+    "export_fail",
+    "export_notify",
+    "export_watchdog",
+}
+EXPECTED_MODULES = {"authorizer", "ingest", "query", "docs", "admin", *EXPORT_MODULES}
+# Export functions get these on top of the common environment (docs/exports.md).
+EXPORT_ENV_NAMES = {
+    "EXPORTS_BUCKET",
+    "DOWNLOAD_SIGNING_SECRET",
+    "API_BASE_URL",
+    "EXPORT_STATE_MACHINE",
+    "SENDER_EMAIL",
+}
 COMMON_ENV_NAMES = {
     "EVENTS_TABLE",
     "CONTROL_TABLE",
@@ -31,7 +48,8 @@ def test_construct_ids_follow_the_contract(synth: Synth, functions_by_module: di
     stack = synth.app.node.find_child(STATELESS_STACK_NAME)
     assert isinstance(stack, Stack)
     for module, logical_id in functions_by_module.items():
-        function = stack.node.find_child("Functions").node.find_child(module.capitalize())
+        construct_id = "".join(part.capitalize() for part in module.split("_"))
+        function = stack.node.find_child("Functions").node.find_child(construct_id)
         assert isinstance(function, lambda_.Function)
         cfn = function.node.default_child
         assert isinstance(cfn, CfnElement)
@@ -46,7 +64,10 @@ def test_house_defaults(stateless: dict[str, Any], functions_by_module: dict[str
     assert props["TracingConfig"] == {"Mode": "Active"}
     assert props["LoggingConfig"]["LogFormat"] == "JSON"
     assert props["MemorySize"] in (512, 1024)
-    assert 1 <= props["Timeout"] <= 29  # never longer than API Gateway's integration timeout
+    if module.startswith("export_"):  # workflow steps: Lambda's own limit (docs/exports.md)
+        assert 1 <= props["Timeout"] <= 900
+    else:
+        assert 1 <= props["Timeout"] <= 29  # never longer than API Gateway's integration timeout
     assert "FunctionName" not in props
     assert len(props["Layers"]) == 1
     log_group_id = props["LoggingConfig"]["LogGroup"]["Ref"]
@@ -60,9 +81,19 @@ def test_every_function_gets_the_same_environment(
 ) -> None:
     envs = [
         stateless["Resources"][fid]["Properties"]["Environment"]["Variables"]
-        for fid in functions_by_module.values()
+        for module, fid in functions_by_module.items()
+        if module not in EXPORT_MODULES and module != "ingest"
     ]
     assert all(env == envs[0] for env in envs)
+    ingest_env = stateless["Resources"][functions_by_module["ingest"]]["Properties"]["Environment"][
+        "Variables"
+    ]
+    assert ingest_env == {**envs[0], "SENDER_EMAIL": ingest_env["SENDER_EMAIL"]}  # quota warnings
+    for module in EXPORT_MODULES:
+        export_env = stateless["Resources"][functions_by_module[module]]["Properties"]["Environment"]
+        common = {k: v for k, v in export_env["Variables"].items() if k in COMMON_ENV_NAMES}
+        assert common == envs[0]
+        assert set(export_env["Variables"]) - COMMON_ENV_NAMES <= EXPORT_ENV_NAMES
     env = envs[0]
     assert set(env) == COMMON_ENV_NAMES
     assert env["POWERTOOLS_SERVICE_NAME"] == "activitylog"

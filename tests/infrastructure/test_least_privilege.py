@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -58,7 +59,9 @@ def grants(
 def test_non_data_permissions_are_only_tracing_and_own_logs(
     stateless: dict[str, Any], functions_by_module: dict[str, str]
 ) -> None:
-    for fid in functions_by_module.values():
+    for module, fid in functions_by_module.items():
+        if module.startswith("export"):
+            continue  # S3, Step Functions, SES, Secrets Manager: test_exports_infra.py
         log_group = stateless["Resources"][fid]["Properties"]["LoggingConfig"]["LogGroup"]["Ref"]
         for statement in role_statements(stateless, fid):
             actions = set(as_list(statement["Action"]))
@@ -67,6 +70,12 @@ def test_non_data_permissions_are_only_tracing_and_own_logs(
             elif any(a.startswith("logs:") for a in actions):
                 assert actions == {"logs:CreateLogStream", "logs:PutLogEvents"}
                 assert statement["Resource"] == {"Fn::GetAtt": [log_group, "Arn"]}
+            elif module == "ingest" and any(a.startswith("ses:") for a in actions):
+                # quota warnings: send as the configured sender identity, nothing else
+                assert actions == {"ses:SendEmail", "ses:SendRawEmail"}
+                assert "identity/" in json.dumps(statement["Resource"]) and "*" not in json.dumps(
+                    statement["Resource"]
+                )
             else:
                 assert all(a.startswith("dynamodb:") for a in actions), actions
 
@@ -112,13 +121,26 @@ def test_query_never_writes(
     assert "dynamodb:Query" in on_event_indexes
 
 
-def test_authorizer_only_reads_the_control_table(
+def test_authorizer_only_reads_the_control_table_and_stamps_last_use(
     stateless: dict[str, Any], stateful: dict[str, Any], functions_by_module: dict[str, str]
 ) -> None:
     found = grants(stateless, stateful, functions_by_module["authorizer"])
     assert found
     assert {table for _, table, *_ in found} == {"ControlTable"}
-    assert {a for a, *_ in found} <= READ_ACTIONS
+    assert {a for a, *_ in found} <= READ_ACTIONS | {"dynamodb:UpdateItem"}
+    assert not any(index for *_, index, _ in found)
+
+
+def test_admin_manages_the_control_table_and_only_appends_audit_events(
+    stateless: dict[str, Any], stateful: dict[str, Any], functions_by_module: dict[str, str]
+) -> None:
+    found = grants(stateless, stateful, functions_by_module["admin"])
+    on_events = {a for a, table, index, _ in found if table == "EventsTable"}
+    assert on_events and on_events.isdisjoint(READ_ACTIONS - {"dynamodb:DescribeTable"})
+    assert not any(index for _, table, index, _ in found if table == "EventsTable")
+    control = {a for a, table, _, _ in found if table == "ControlTable"}
+    assert {"dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:Query"} <= control
+    assert {table for _, table, *_ in found} == {"EventsTable", "ControlTable"}
 
 
 def test_docs_has_no_dynamodb_access(

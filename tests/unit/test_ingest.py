@@ -9,7 +9,7 @@ from typing import Any
 
 from activitylog.logic.ingest import IngestPorts, ingest
 from activitylog.models.events import StoredEvent
-from activitylog.models.settings import TenantSettings
+from activitylog.models.settings import LoggingSettings, TenantSettings
 
 from tests.fakes import FakeControl, FakeEventStore
 
@@ -29,7 +29,7 @@ def run(
     now: datetime = NOW,
 ) -> Any:
     control = control or FakeControl()
-    ports = IngestPorts(events=store, catalogue=control, known_actions=set())
+    ports = IngestPorts(events=store, catalogue=control, known_actions=set(), usage=control)
     return ingest(events, tenant=tenant, now=now, settings=settings or TenantSettings(), ports=ports)
 
 
@@ -108,7 +108,7 @@ def test_expiry_follows_the_tenant_retention_in_whole_seconds() -> None:
     run(
         [event(id="r", occurred_at="2026-11-23T09:00:00.400Z")],
         store,
-        settings=TenantSettings(retention_days=7),
+        settings=TenantSettings(logging=LoggingSettings(retention_days=7)),
     )
     assert stored(store, "acme", "r")["expires_at"] == "2026-11-30T09:00:01.000Z"
     assert store.items["acme#r"]["exp"]["N"] == str(

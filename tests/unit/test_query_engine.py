@@ -12,7 +12,7 @@ from activitylog.logic.query import Budget, QueryPorts, count_events, get_event,
 from activitylog.models.auth import Principal
 from activitylog.models.errors import BadRequestError, ForbiddenError, NotFoundError
 from activitylog.models.query import EventFilters
-from activitylog.models.settings import TenantSettings
+from activitylog.models.settings import TenantLimits, TenantSettings
 
 from tests.fakes import FakeControl, FakeEventStore
 
@@ -28,8 +28,14 @@ def seed(
     shards: int = 1,
     now: datetime = NOW,
 ) -> None:
-    ports = IngestPorts(events=store, catalogue=control, known_actions=set())
-    answer = ingest(events, tenant=tenant, now=now, settings=TenantSettings(shard_count=shards), ports=ports)
+    ports = IngestPorts(events=store, catalogue=control, known_actions=set(), usage=control)
+    answer = ingest(
+        events,
+        tenant=tenant,
+        now=now,
+        settings=TenantSettings(limits=TenantLimits(shard_count=shards)),
+        ports=ports,
+    )
     assert answer.accepted == len(events), answer
 
 

@@ -1,9 +1,11 @@
-"""The control table: API keys, tenant settings and the per-tenant action catalogue.
+"""The control table: tenant settings and limits, the action catalogue, usage counters, API keys.
 
 Item layout (docs/data-model.md):
-  API key        pk=KEY#<sha256 of secret>  sk=KEY       gpk=TENANT#<t>#KEYS gsk=<key id>
-  settings       pk=TENANT#<t>              sk=SETTINGS
-  action names   pk=TENANT#<t>              sk=ACTIONS   names: string set
+  settings       pk=TENANT#<t>  sk=SETTINGS     doc=<LoggingSettings JSON>  version=<n>
+  limits         pk=TENANT#<t>  sk=LIMITS       monthly_quota, shard_count (operator only)
+  action names   pk=TENANT#<t>  sk=ACTIONS      names: string set
+  usage          pk=TENANT#<t>  sk=USAGE#<yyyy-mm>  (dal/usage.py)
+  API key        pk=KEY#<hash>  sk=KEY          (dal/api_keys.py)
 """
 
 from __future__ import annotations
@@ -12,21 +14,34 @@ from typing import Any, Protocol
 
 from botocore.exceptions import ClientError
 
-from activitylog.dal.clients import client
-from activitylog.models.auth import ApiKeyRecord
-from activitylog.models.errors import ConflictError, StorageUnavailableError
-from activitylog.models.settings import TenantSettings
+from activitylog.dal.api_keys import ApiKeysMixin, KeyAdmin, KeyStore
+from activitylog.dal.control_base import conditional_failed, tenant_pk, unavailable
+from activitylog.dal.usage import UsageMixin, UsageStore
+from activitylog.models.errors import ConflictError
+from activitylog.models.settings import LoggingSettings, TenantLimits, TenantSettings
 
-_THROTTLING = {"ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded"}
-
-
-class KeyStore(Protocol):
-    def put_api_key(self, record: ApiKeyRecord) -> None: ...
-    def get_api_key(self, secret_hash: str) -> ApiKeyRecord | None: ...
+__all__ = [
+    "ActionCatalogue",
+    "ControlTable",
+    "KeyAdmin",
+    "KeyStore",
+    "LimitsAdmin",
+    "SettingsAdmin",
+    "SettingsStore",
+    "UsageStore",
+    "conditional_failed",
+    "tenant_pk",
+    "unavailable",
+]
 
 
 class SettingsStore(Protocol):
     def get_settings(self, tenant: str) -> TenantSettings: ...
+
+
+class SettingsAdmin(SettingsStore, Protocol):
+    def get_logging_settings(self, tenant: str) -> tuple[LoggingSettings, int]: ...
+    def put_logging_settings(self, tenant: str, settings: LoggingSettings, *, version: int) -> None: ...
 
 
 class ActionCatalogue(Protocol):
@@ -34,72 +49,49 @@ class ActionCatalogue(Protocol):
     def add_actions(self, tenant: str, actions: set[str]) -> None: ...
 
 
-def unavailable(err: ClientError) -> Exception:
-    """Throttling after the SDK's own retries is a retryable condition, anything else a bug."""
-    if err.response.get("Error", {}).get("Code") in _THROTTLING:
-        return StorageUnavailableError("the data store is busy, retry later")
-    return err
+class LimitsAdmin(SettingsStore, ActionCatalogue, Protocol):
+    def set_monthly_quota(self, tenant: str, quota: int) -> None: ...
 
 
-def tenant_pk(tenant: str) -> str:
-    return f"TENANT#{tenant}"
+def _limits(item: dict[str, Any] | None) -> TenantLimits:
+    if not item:
+        return TenantLimits()
+    values = {k: int(item[k]["N"]) for k in ("monthly_quota", "shard_count") if k in item}
+    return TenantLimits.model_validate(values)
 
 
-class ControlTable:
-    def __init__(self, table_name: str, dynamodb: Any = None) -> None:
-        self._table = table_name
-        self._client = dynamodb
-
-    @property
-    def _ddb(self) -> Any:
-        if self._client is None:
-            self._client = client("dynamodb")
-        return self._client
-
-    # --- API keys -----------------------------------------------------------------------------
-    def put_api_key(self, record: ApiKeyRecord) -> None:
-        item: dict[str, Any] = {
-            "pk": {"S": f"KEY#{record.secret_hash}"},
-            "sk": {"S": "KEY"},
-            "gpk": {"S": f"TENANT#{record.tenant}#KEYS"},
-            "gsk": {"S": record.id},
-            "doc": {"S": record.model_dump_json()},
-        }
-        try:
-            self._ddb.put_item(
-                TableName=self._table, Item=item, ConditionExpression="attribute_not_exists(pk)"
-            )
-        except ClientError as err:
-            if err.response["Error"]["Code"] == "ConditionalCheckFailedException":
-                raise ConflictError("an API key with this secret already exists") from None
-            raise unavailable(err) from err
-
-    def get_api_key(self, secret_hash: str) -> ApiKeyRecord | None:
-        try:
-            answer = self._ddb.get_item(
-                TableName=self._table,
-                Key={"pk": {"S": f"KEY#{secret_hash}"}, "sk": {"S": "KEY"}},
-                ProjectionExpression="doc",
-            )
-        except ClientError as err:
-            raise unavailable(err) from err
-        item = answer.get("Item")
-        return ApiKeyRecord.model_validate_json(item["doc"]["S"]) if item else None
-
-    # --- settings ------------------------------------------------------------------------------
+class ControlTable(ApiKeysMixin, UsageMixin):
+    # --- settings (tenant) and limits (operator) ---------------------------------------------
     def get_settings(self, tenant: str) -> TenantSettings:
+        keys = [{"pk": {"S": tenant_pk(tenant)}, "sk": {"S": sk}} for sk in ("SETTINGS", "LIMITS")]
         try:
-            answer = self._ddb.get_item(
-                TableName=self._table,
-                Key={"pk": {"S": tenant_pk(tenant)}, "sk": {"S": "SETTINGS"}},
-                ProjectionExpression="doc",
-            )
+            answer = self._ddb.batch_get_item(RequestItems={self._table: {"Keys": keys}})
         except ClientError as err:
             raise unavailable(err) from err
-        item = answer.get("Item")
-        return TenantSettings.model_validate_json(item["doc"]["S"]) if item else TenantSettings()
+        if answer.get("UnprocessedKeys"):
+            return TenantSettings(
+                logging=self.get_logging_settings(tenant)[0],
+                limits=_limits(self._get(tenant_pk(tenant), "LIMITS")),
+            )
+        items = {i["sk"]["S"]: i for i in answer.get("Responses", {}).get(self._table, [])}
+        logging = items.get("SETTINGS")
+        return TenantSettings(
+            logging=LoggingSettings.model_validate_json(logging["doc"]["S"])
+            if logging
+            else LoggingSettings(),
+            limits=_limits(items.get("LIMITS")),
+        )
 
-    def put_settings(self, tenant: str, settings: TenantSettings) -> None:
+    def get_logging_settings(self, tenant: str) -> tuple[LoggingSettings, int]:
+        item = self._get(tenant_pk(tenant), "SETTINGS", consistent=True)
+        if not item:
+            return LoggingSettings(), 0
+        return LoggingSettings.model_validate_json(item["doc"]["S"]), int(item["version"]["N"])
+
+    def put_logging_settings(self, tenant: str, settings: LoggingSettings, *, version: int) -> None:
+        """Optimistic concurrency: only if nobody changed the settings since `version` was read."""
+        condition = "attribute_not_exists(pk)" if version == 0 else "version = :v"
+        values = {} if version == 0 else {":v": {"N": str(version)}}
         try:
             self._ddb.put_item(
                 TableName=self._table,
@@ -107,34 +99,44 @@ class ControlTable:
                     "pk": {"S": tenant_pk(tenant)},
                     "sk": {"S": "SETTINGS"},
                     "doc": {"S": settings.model_dump_json()},
+                    "version": {"N": str(version + 1)},
                 },
+                ConditionExpression=condition,
+                **({"ExpressionAttributeValues": values} if values else {}),
             )
         except ClientError as err:
+            if conditional_failed(err):
+                raise ConflictError("the settings changed meanwhile: read them again and retry") from None
             raise unavailable(err) from err
+
+    def get_limits(self, tenant: str) -> TenantLimits:
+        return _limits(self._get(tenant_pk(tenant), "LIMITS", consistent=True))
+
+    def set_monthly_quota(self, tenant: str, quota: int) -> None:
+        self._call(
+            self._ddb.update_item,
+            Key={"pk": {"S": tenant_pk(tenant)}, "sk": {"S": "LIMITS"}},
+            UpdateExpression="SET monthly_quota = :q",
+            ExpressionAttributeValues={":q": {"N": str(quota)}},
+        )
 
     # --- action catalogue (serves `action=prefix.*` with one Query per known action) -------------
     def known_actions(self, tenant: str) -> set[str]:
-        try:
-            answer = self._ddb.get_item(
-                TableName=self._table,
-                Key={"pk": {"S": tenant_pk(tenant)}, "sk": {"S": "ACTIONS"}},
-                ProjectionExpression="#n",
-                ExpressionAttributeNames={"#n": "names"},  # NAMES is a reserved word
-            )
-        except ClientError as err:
-            raise unavailable(err) from err
-        return set(answer.get("Item", {}).get("names", {}).get("SS", []))
+        item = self._get(
+            tenant_pk(tenant),
+            "ACTIONS",
+            ProjectionExpression="#n",
+            ExpressionAttributeNames={"#n": "names"},  # NAMES is a reserved word
+        )
+        return set((item or {}).get("names", {}).get("SS", []))
 
     def add_actions(self, tenant: str, actions: set[str]) -> None:
         if not actions:
             return
-        try:
-            self._ddb.update_item(
-                TableName=self._table,
-                Key={"pk": {"S": tenant_pk(tenant)}, "sk": {"S": "ACTIONS"}},
-                UpdateExpression="ADD #n :new",
-                ExpressionAttributeNames={"#n": "names"},
-                ExpressionAttributeValues={":new": {"SS": sorted(actions)}},
-            )
-        except ClientError as err:
-            raise unavailable(err) from err
+        self._call(
+            self._ddb.update_item,
+            Key={"pk": {"S": tenant_pk(tenant)}, "sk": {"S": "ACTIONS"}},
+            UpdateExpression="ADD #n :new",
+            ExpressionAttributeNames={"#n": "names"},
+            ExpressionAttributeValues={":new": {"SS": sorted(actions)}},
+        )

@@ -22,7 +22,7 @@ from typing import Any, Protocol
 from botocore.exceptions import ClientError
 
 from activitylog.dal.clients import client
-from activitylog.dal.control import unavailable
+from activitylog.dal.control_base import unavailable
 from activitylog.dal.retry import Backoff
 from activitylog.models.query import Dimension, IndexEntry, Stream
 

@@ -14,7 +14,8 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from activitylog.dal.control import ControlTable
 from activitylog.handlers.http import logger
-from activitylog.logic.keys import resolve_api_key
+from activitylog.logic import clock
+from activitylog.logic.keys import hash_secret, resolve_api_key
 from activitylog.models.env import function_env
 from activitylog.models.errors import UnauthorizedError
 
@@ -41,10 +42,15 @@ def bearer_token(header: str | None) -> str:
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     try:
-        principal = resolve_api_key(_control(), bearer_token(event.get("authorizationToken")))
+        token = bearer_token(event.get("authorizationToken"))
+        principal = resolve_api_key(_control(), token)
     except UnauthorizedError:
         logger.info("api key refused")  # never log the key itself
-        raise Exception("Unauthorized") from None
+        raise Exception("Unauthorized") from None  # the exact text API Gateway expects
+    try:
+        _control().touch_api_key(hash_secret(token), int(clock.now().timestamp()))
+    except Exception:  # `last_used_at` is informative: never refuse a valid key over it
+        logger.exception("last_used_at not recorded")
     logger.append_keys(tenant=principal.tenant, key_id=principal.key_id)
     return {
         "principalId": f"{principal.tenant}/{principal.key_id}",

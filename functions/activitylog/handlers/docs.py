@@ -10,12 +10,12 @@ from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
 from aws_lambda_powertools.event_handler.router import Router
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from activitylog.handlers import ingest, query
+from activitylog.handlers import admin, exports, ingest, query
 from activitylog.handlers.http import build_resolver, logger
 
 TITLE = "Activity Log API"
 VERSION = "1.0.0"
-PUBLIC_PATHS = {"/v1/health", "/v1/openapi.json", "/v1/docs"}
+PUBLIC_PATHS = {"/v1/health", "/v1/openapi.json", "/v1/docs", "/v1/downloads/{token}"}
 router = Router()
 
 
@@ -30,7 +30,7 @@ def openapi_document() -> dict[str, Any]:
 
 
 # The document is generated from every area's routes and models; only this Lambda serves it.
-app = build_resolver(ingest.router, query.router, router)
+app = build_resolver(ingest.router, query.router, admin.router, exports.router, router)
 app.enable_swagger(path="/v1/docs", title=TITLE, version=VERSION)
 
 

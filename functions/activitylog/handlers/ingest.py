@@ -22,10 +22,12 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from activitylog.dal.control import ControlTable
 from activitylog.dal.events import DynamoEventStore
+from activitylog.dal.mail import SesMailer
 from activitylog.handlers.http import build_resolver, logger, principal_of, raw_error
-from activitylog.logic import clock
+from activitylog.logic import clock, quota
 from activitylog.logic.cache import TtlCache
 from activitylog.logic.ingest import IngestPorts, ingest
+from activitylog.logic.quota import QuotaWarning
 from activitylog.models.auth import Scope
 from activitylog.models.env import function_env
 from activitylog.models.errors import ConflictError, ForbiddenError, PayloadTooLargeError
@@ -50,6 +52,20 @@ def _events() -> DynamoEventStore:
     return DynamoEventStore(function_env().events_table)
 
 
+def _warn(warning: QuotaWarning) -> None:
+    """One email per tenant, month and threshold: only the request that claims it sends it."""
+    try:
+        if not _control().claim_warning(warning.tenant, warning.month, warning.threshold):
+            return
+        recipients = _control().get_settings(warning.tenant).logging.notification_emails
+        sender = function_env().sender_email
+        if recipients and sender:
+            SesMailer(sender).send(recipients, *quota.subject_and_body(warning))
+        logger.info("quota warning", extra={"threshold": warning.threshold, "recipients": len(recipients)})
+    except Exception:  # the events are stored; a lost warning must not fail the request
+        logger.exception("quota warning not sent")
+
+
 class _NotCacheable(Exception):
     """Some events could not be stored: the answer must not be replayed for the Idempotency-Key."""
 
@@ -62,7 +78,11 @@ def _run(request: dict[str, Any]) -> dict[str, Any]:
     tenant = request["tenant"]
     settings = _settings.get(tenant, lambda: _control().get_settings(tenant))
     ports = IngestPorts(
-        events=_events(), catalogue=_control(), known_actions=_known_actions.setdefault(tenant, set())
+        events=_events(),
+        catalogue=_control(),
+        known_actions=_known_actions.setdefault(tenant, set()),
+        usage=_control(),
+        warn=_warn,
     )
     result = ingest(request["events"], tenant=tenant, now=clock.now(), settings=settings, ports=ports)
     answer = result.model_dump(mode="json", exclude_none=True)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -11,8 +11,11 @@ from typing import Any
 from pydantic import ValidationError
 from ulid import ULID
 
-from activitylog.dal.control import ActionCatalogue
+from activitylog.dal.control import ActionCatalogue, UsageStore
 from activitylog.dal.events import EventRecord, EventStore, shard_of
+from activitylog.logic import quota
+from activitylog.logic.quota import QuotaWarning
+from activitylog.models.errors import QuotaExceededError
 from activitylog.models.events import (
     MAX_EVENT_BYTES,
     RESERVED_NAMESPACE,
@@ -33,6 +36,8 @@ class IngestPorts:
     events: EventStore
     catalogue: ActionCatalogue
     known_actions: set[str]  # actions already in the catalogue (a per-container cache)
+    usage: UsageStore
+    warn: Callable[[QuotaWarning], None] = lambda _: None  # sends the 80% / 100% emails
 
 
 def validation_details(err: ValidationError) -> list[dict[str, Any]]:
@@ -55,8 +60,9 @@ def expiry(occurred: datetime, retention_days: int) -> datetime:
     return datetime.fromtimestamp(seconds, tz=occurred.tzinfo)
 
 
-def _check(event: EventIn, now: datetime, settings: TenantSettings) -> tuple[str, str] | None:
-    if event.action.startswith(RESERVED_NAMESPACE) or event.action == RESERVED_NAMESPACE[:-1]:
+def _check(event: EventIn, now: datetime, settings: TenantSettings, internal: bool) -> tuple[str, str] | None:
+    reserved = event.action.startswith(RESERVED_NAMESPACE) or event.action == RESERVED_NAMESPACE[:-1]
+    if reserved and not internal:
         return "reserved_action", "the activitylog. namespace is reserved for the service's own events"
     if event.occurred_at is not None:
         if event.occurred_at > now + MAX_FUTURE:
@@ -66,16 +72,34 @@ def _check(event: EventIn, now: datetime, settings: TenantSettings) -> tuple[str
     return None
 
 
+def _skip_reason(event: EventIn, settings: TenantSettings) -> str | None:
+    if not settings.logging.logging_enabled:
+        return "logging_disabled"
+    if not settings.logging.actions.selects(event.action):
+        return "action_not_logged"
+    return None
+
+
 def prepare(
-    index: int, raw: Any, *, tenant: str, now: datetime, settings: TenantSettings, seen: set[str]
+    index: int,
+    raw: Any,
+    *,
+    tenant: str,
+    now: datetime,
+    settings: TenantSettings,
+    seen: set[str],
+    internal: bool = False,
 ) -> tuple[EventResult | None, EventRecord | None]:
-    """Validate one submitted event; return its rejection, or the record to store."""
+    """Validate one event; return its rejection or skip, or the record to store.
+
+    `internal` events are the service's own (`activitylog.*`): no logging settings apply to them.
+    """
     raw_id = raw.get("id") if isinstance(raw, dict) and isinstance(raw.get("id"), str) else None
     try:
         event = EventIn.model_validate(raw)
     except ValidationError as err:
         return _rejected(index, raw_id, "validation_error", "invalid event", validation_details(err)), None
-    problem = _check(event, now, settings)
+    problem = _check(event, now, settings, internal)
     if problem:
         return _rejected(index, event.id, problem[0], problem[1], []), None
     event_id = event.id or str(ULID.from_datetime(now))
@@ -84,6 +108,12 @@ def prepare(
             index, event_id, "duplicate_id", "the same id appears earlier in this request", []
         ), None
     seen.add(event_id)
+    skip = None if internal else _skip_reason(event, settings)
+    if skip is not None:
+        return EventResult(index=index, id=event_id, status="skipped", reason=skip), None
+    if not internal:
+        selection = settings.logging.metadata_keys
+        event.metadata = {k: v for k, v in event.metadata.items() if selection.selects(k)}
     occurred = event.occurred_at or now
     expires = expiry(occurred, settings.retention_days)
     stored = StoredEvent.model_validate(
@@ -136,13 +166,36 @@ def ingest(
     existing = ports.events.existing_ids(tenant, [r.event_id for r in records.values()])
     new = {i: r for i, r in records.items() if r.event_id not in existing}
 
+    # The whole batch fits in the month's quota or nothing of it is stored (re-sent ids don't count).
+    month = quota.month_of(now)
+    limit = settings.limits.monthly_quota
+    total = ports.usage.reserve(tenant, month, len(new), limit) if new else None
+    if new and total is None:
+        raise QuotaExceededError(
+            f"this batch would exceed the monthly quota of {limit} events",
+            retry_after=quota.seconds_to_next_month(now),
+        )
+
     # The catalogue serves `action=prefix.*`; it must know an action before any event of it is stored.
     unseen = {r.action for r in new.values()} - ports.known_actions
     if unseen:
         ports.catalogue.add_actions(tenant, unseen)
         ports.known_actions.update(unseen)
 
-    failed = ports.events.put_events(list(new.values())) if new else set()
+    try:
+        failed = ports.events.put_events(list(new.values())) if new else set()
+    except Exception:
+        if new:
+            ports.usage.release(tenant, month, len(new))  # only a crash right here can leak a reservation
+        raise
+    if failed:
+        ports.usage.release(tenant, month, len(failed))
+    if total is not None:
+        stored = total - len(failed)
+        for crossed in quota.crossed(stored - (len(new) - len(failed)), stored, limit):
+            ports.warn(
+                QuotaWarning(tenant=tenant, month=month, threshold=crossed, accepted=stored, quota=limit)
+            )
     for index, record in records.items():
         if record.event_id in failed:
             results[index] = EventResult(

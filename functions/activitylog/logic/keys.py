@@ -14,11 +14,13 @@ from datetime import datetime
 
 from ulid import ULID
 
-from activitylog.dal.control import KeyStore
+from activitylog.dal.control import KeyAdmin, KeyStore
+from activitylog.logic import cursor as cursors
 from activitylog.models.auth import ALL_SCOPES, TENANT_PATTERN, ApiKeyRecord, CreatedKey, Principal, Scope
-from activitylog.models.errors import InvalidInputError, UnauthorizedError
+from activitylog.models.errors import ForbiddenError, InvalidInputError, NotFoundError, UnauthorizedError
 
 KEY_PREFIX = "alk_"
+READ_SCOPES = {Scope.EVENTS_READ, Scope.EVENTS_READ_SELF}
 PREFIX_SHOWN = 12
 _TENANT = re.compile(TENANT_PATTERN)
 
@@ -52,7 +54,9 @@ def create_api_key(
     if actor_id is not None:
         if not actor_id or len(actor_id) > 256:
             raise InvalidInputError("actor_id must be 1-256 characters")
-        # A key restricted to one actor can only read that actor's own events.
+        # A key restricted to one actor is read-only: it reads that actor's own events, nothing else.
+        if not set(granted) <= READ_SCOPES:
+            raise InvalidInputError("a key with actor_id can only have the scope events:read:self")
         granted = [Scope.EVENTS_READ_SELF]
     key = KEY_PREFIX + secrets.token_urlsafe(32)
     record = ApiKeyRecord(
@@ -82,3 +86,53 @@ def resolve_api_key(store: KeyStore, key: str) -> Principal:
         scopes=frozenset(s.value for s in record.scopes),
         actor_id=record.actor_id,
     )
+
+
+def holds(principal: Principal, scope: Scope) -> bool:
+    """events:read includes everything events:read:self allows."""
+    return principal.can(scope) or (scope is Scope.EVENTS_READ_SELF and principal.can(Scope.EVENTS_READ))
+
+
+def create_key_for(
+    principal: Principal,
+    store: KeyStore,
+    *,
+    name: str,
+    scopes: Iterable[str],
+    actor_id: str | None,
+    now: datetime,
+) -> CreatedKey:
+    """POST /v1/api-keys: a key can grant only scopes its creator holds (no escalation)."""
+    if not principal.can(Scope.KEYS_MANAGE):
+        raise ForbiddenError("this key lacks the keys:manage scope")
+    wanted = parse_scopes(scopes)
+    if actor_id is not None and set(wanted) <= READ_SCOPES:
+        wanted = [Scope.EVENTS_READ_SELF]
+    missing = sorted(s.value for s in wanted if not holds(principal, s))
+    if missing:
+        raise ForbiddenError(
+            f"a key cannot grant scopes it does not hold: {', '.join(missing)}", details=missing
+        )
+    return create_api_key(
+        store, tenant=principal.tenant, scopes=scopes, actor_id=actor_id, name=name, now=now
+    )
+
+
+def list_keys(
+    principal: Principal, store: KeyAdmin, *, limit: int, cursor: str | None
+) -> tuple[list[ApiKeyRecord], str | None]:
+    if not principal.can(Scope.KEYS_MANAGE):
+        raise ForbiddenError("this key lacks the keys:manage scope")
+    fp = cursors.fingerprint(principal.tenant, "api-keys", {})
+    after = cursors.position_str(cursors.decode(cursor, fp), "p") if cursor else None
+    records, last = store.list_api_keys(principal.tenant, limit=limit, after=after)
+    return records, (cursors.encode(fp, {"p": last}) if last else None)
+
+
+def revoke_key(principal: Principal, store: KeyAdmin, key_id: str) -> ApiKeyRecord:
+    if not principal.can(Scope.KEYS_MANAGE):
+        raise ForbiddenError("this key lacks the keys:manage scope")
+    record = store.delete_api_key(principal.tenant, key_id) if len(key_id) <= 64 else None
+    if record is None:
+        raise NotFoundError("no such API key")
+    return record

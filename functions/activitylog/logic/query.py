@@ -21,7 +21,7 @@ from activitylog.models.auth import Principal, Scope
 from activitylog.models.errors import BadRequestError, ForbiddenError, NotFoundError
 from activitylog.models.events import EVENT_ID_PATTERN, EventCount, EventPage, StoredEvent
 from activitylog.models.query import EventFilters, IndexEntry, Stream
-from activitylog.models.text import epoch_millis, format_time
+from activitylog.models.text import epoch_millis, format_time, parse_time
 
 MAX_PAGE_BYTES = 5_000_000  # Lambda answers at most 6 MB; leave room for the envelope
 _ID = re.compile(EVENT_ID_PATTERN)
@@ -358,6 +358,37 @@ def get_event(principal: Principal, event_id: str, *, now: datetime, ports: Quer
     if not matches(event, visible, epoch_millis(now)):
         raise NotFoundError("no such event")
     return event
+
+
+def iter_events(
+    tenant: str, filters: EventFilters, *, now: datetime, ports: QueryPorts
+) -> Iterator[StoredEvent]:
+    """Every event of `tenant` that GET /v1/events lists for `filters` (tenant-wide), oldest first.
+
+    No page size, byte cap or time budget: exports stream whole time slices through this.
+    """
+    asc = replace(filters, order="asc")
+    walk = _Walk(ports, tenant, asc, None, Budget(seconds=float("inf")), now)
+    for _ts, event in walk.events(BATCH_GET, plan(asc, ports).streams):
+        if event is not None:
+            yield event
+
+
+def earliest_time(tenant: str, *, now: datetime, ports: QueryPorts) -> datetime | None:
+    """The occurred time of the tenant's oldest stored index entry (a lower bound for any filter)."""
+    streams = [Stream("time", "", shard) for shard in range(ports.shard_count)]
+    entries = merged_entries(
+        ports,
+        tenant,
+        streams,
+        bounds=(TS_MIN, TS_MAX),
+        descending=False,
+        boundary=None,
+        chunk=1,
+        now_s=epoch_millis(now) // 1000,
+    )
+    first = next(entries, None)
+    return parse_time(first.ts.split("#", 1)[0]) if first else None
 
 
 def check_range(filters: EventFilters) -> None:

@@ -52,6 +52,7 @@ class ApiKeyRecord(BaseModel):
     actor_id: str | None = None
     created_at: Timestamp
     revoked_at: Timestamp | None = None
+    last_used_at: Timestamp | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,6 +12,8 @@ class FunctionEnv(BaseModel):
     events_table: str = Field(alias="EVENTS_TABLE", min_length=1)
     control_table: str = Field(alias="CONTROL_TABLE", min_length=1)
     idempotency_table: str = Field(alias="IDEMPOTENCY_TABLE", min_length=1)
+    # The verified SES sender of notification emails (quota warnings, export notices).
+    sender_email: str | None = Field(default=None, alias="SENDER_EMAIL")
 
 
 @lru_cache(maxsize=1)

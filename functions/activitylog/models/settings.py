@@ -1,15 +1,124 @@
-"""A tenant's settings as ingestion and queries need them."""
+"""Tenant settings: what the tenant chooses (logging settings) and what the operator sets (limits)."""
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+import re
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+from activitylog.models.email import EmailAddress
+from activitylog.models.events import ACTION_PATTERN
+from activitylog.models.text import check_text
 
 DEFAULT_RETENTION_DAYS = 90
 MAX_RETENTION_DAYS = 3650
+DEFAULT_MONTHLY_QUOTA = 1_000_000
+MAX_PATTERNS = 100
+_ACTION = re.compile(ACTION_PATTERN)
+
+
+def _action_pattern(value: str) -> str:
+    name = value[:-2] if value.endswith(".*") else value
+    if value != "*" and not _ACTION.fullmatch(name):
+        raise ValueError("use an exact action (user.login), a prefix (user.*) or *")
+    return value
+
+
+def _key_pattern(value: str) -> str:
+    check_text(value)
+    name = value[:-2] if value.endswith(".*") else value
+    if value != "*" and (not name or "*" in name or len(name) > 40):
+        raise ValueError("use an exact metadata key (1-40 characters), a prefix (key.*) or *")
+    return value
+
+
+ActionPattern = Annotated[str, Field(max_length=102), AfterValidator(_action_pattern)]
+KeyPattern = Annotated[str, Field(max_length=42), AfterValidator(_key_pattern)]
+
+
+def matches(pattern: str, name: str) -> bool:
+    if pattern == "*":
+        return True
+    if pattern.endswith(".*"):
+        return name.startswith(pattern[:-1])
+    return name == pattern
+
+
+class _Selection(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    def selects(self, name: str) -> bool:
+        include: list[str] = getattr(self, "include")  # noqa: B009 - fields of the subclasses
+        exclude: list[str] = getattr(self, "exclude")  # noqa: B009
+        return any(matches(p, name) for p in include) and not any(matches(p, name) for p in exclude)
+
+
+class ActionSelection(_Selection):
+    include: list[ActionPattern] = Field(default_factory=lambda: ["*"], max_length=MAX_PATTERNS)
+    exclude: list[ActionPattern] = Field(default_factory=list, max_length=MAX_PATTERNS)
+
+
+class KeySelection(_Selection):
+    include: list[KeyPattern] = Field(default_factory=lambda: ["*"], max_length=MAX_PATTERNS)
+    exclude: list[KeyPattern] = Field(default_factory=list, max_length=MAX_PATTERNS)
+
+
+Retention = Annotated[int, Field(ge=1, le=MAX_RETENTION_DAYS)]
+Emails = Annotated[list[EmailAddress], Field(max_length=50)]
+
+
+class LoggingSettings(BaseModel):
+    """GET/PUT /v1/settings: chosen by the tenant (scope logging:manage)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    logging_enabled: bool = True
+    actions: ActionSelection = Field(default_factory=ActionSelection)
+    metadata_keys: KeySelection = Field(default_factory=KeySelection)
+    retention_days: Retention = DEFAULT_RETENTION_DAYS
+    notification_emails: Emails = Field(
+        default_factory=list, description="receive the 80% and 100% monthly quota warnings"
+    )
+
+
+class SettingsUpdate(BaseModel):
+    """PUT /v1/settings is a partial update: fields left out keep their value."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    logging_enabled: bool | None = None
+    actions: ActionSelection | None = None
+    metadata_keys: KeySelection | None = None
+    retention_days: Retention | None = None
+    notification_emails: Emails | None = None
+
+
+class TenantLimits(BaseModel):
+    """Set by the operator (`activitylog tenants ...`), never by the tenant."""
+
+    monthly_quota: int = Field(default=DEFAULT_MONTHLY_QUOTA, ge=0)
+    # Write sharding (docs/data-model.md): index partition keys get a shard suffix 0..shard_count-1.
+    # Set for very hot tenants; it may only grow, reads merge every shard.
+    shard_count: int = Field(default=1, ge=1, le=64)
 
 
 class TenantSettings(BaseModel):
-    retention_days: int = Field(default=DEFAULT_RETENTION_DAYS, ge=1, le=MAX_RETENTION_DAYS)
-    # Write sharding (docs/data-model.md): index partition keys get a shard suffix 0..shard_count-1.
-    # Set by the operator for very hot tenants; it may only grow, reads merge every shard.
-    shard_count: int = Field(default=1, ge=1, le=64)
+    """What ingestion and queries need: both documents together."""
+
+    logging: LoggingSettings = Field(default_factory=LoggingSettings)
+    limits: TenantLimits = Field(default_factory=TenantLimits)
+
+    @property
+    def retention_days(self) -> int:
+        return self.logging.retention_days
+
+    @property
+    def shard_count(self) -> int:
+        return self.limits.shard_count
+
+
+class Usage(BaseModel):
+    month: str = Field(examples=["2026-11"])
+    events_accepted: int
+    monthly_quota: int

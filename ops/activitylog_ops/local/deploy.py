@@ -1,10 +1,10 @@
 """ "Deploys" the synthesized stacks onto the embedded emulation.
 
 Creates what the handlers and the export workflow reach at run time: DynamoDB tables (with TTL
-enabled, though moto never expires items), S3 buckets, the Lambda functions (registered with moto's
-docker-free backend; their code runs in-process through `moto_lambda`), SES identities, and the
-state machines with their definitions resolved to the local resources. API Gateway is not created on
-moto: the local gateway serves the routes itself.
+enabled, though moto never expires items), S3 buckets, Secrets Manager secrets, the Lambda
+functions (registered with moto's docker-free backend; their code runs in-process through
+`moto_lambda`), SES identities, and the state machines with their definitions resolved to the local
+resources. API Gateway is not created on moto: the local gateway serves the routes itself.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import secrets as secrets_module
 import zipfile
 from collections.abc import Mapping
 from typing import Any
@@ -124,6 +125,12 @@ def create_resources(deployment: Deployment, client: Any) -> None:
             ses.verify_email_identity(EmailAddress=identity)
         else:
             ses.verify_domain_identity(Domain=identity)
+    secrets = client("secretsmanager")
+    for stack, logical_id, _resource in deployment.of_type("AWS::SecretsManager::Secret"):
+        # A fresh random value per start, as GenerateSecretString makes one per deployment.
+        secrets.create_secret(
+            Name=deployment.physical_name(stack, logical_id), SecretString=secrets_module.token_urlsafe(48)
+        )
     role_arn = _role(client("iam"))
     lambda_ = client("lambda")
     code = _empty_zip()

@@ -68,6 +68,10 @@ class InProcessInvoker:
         self._functions: dict[str, FunctionSpec] = {}
         self._handlers: dict[str, Handler] = {}
         self._lock = threading.Lock()
+        # One execution environment per function, as a Lambda container: it serves one request at a
+        # time. Handlers keep per-container state (the resolver's current event, caches), so two
+        # threads in one handler at once could mix requests up; different functions still overlap.
+        self._busy: dict[str, threading.Lock] = {}
         for spec in functions:
             self.register(spec)
 
@@ -114,9 +118,12 @@ class InProcessInvoker:
             memory_limit_in_mb=spec.memory_mb,
             timeout_s=spec.timeout_s,
         )
+        with self._lock:
+            busy = self._busy.setdefault(spec.name, threading.Lock())
         started = time.monotonic()
         try:
-            return handler(event, context)
+            with busy:
+                return handler(event, context)
         finally:
             elapsed = time.monotonic() - started
             if elapsed > spec.timeout_s:

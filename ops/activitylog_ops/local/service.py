@@ -108,6 +108,8 @@ class LocalService:
             port=self.port,
         )
         self.gateway.start()
+        # Links in emails point at the API; locally that is this gateway (configuration, as on AWS).
+        os.environ["API_BASE_URL"] = self.gateway.url
         control = output(self.deployment, STATEFUL, "ControlTableName")
         events = output(self.deployment, STATEFUL, "EventsTableName")
         dynamodb = _client_factory(self.moto.url)("dynamodb")
@@ -156,10 +158,14 @@ def _restore(before: dict[str, str]) -> None:
 def _forget_cached_configuration() -> None:
     """The functions cache their clients and validated env per process; local mode changes both."""
     from activitylog.dal.clients import reset_clients
+    from activitylog.dal.secrets import signing_key
     from activitylog.models.env import function_env
+    from activitylog.models.export_env import export_env
 
     reset_clients()
     function_env.cache_clear()
+    export_env.cache_clear()
+    signing_key.cache_clear()
 
 
 def _synthesize() -> Templates:

@@ -77,7 +77,9 @@ def test_cli_creates_a_key_that_works_against_the_gateway(local_service: Running
     )
     listed = requests.get(f"{local_service.url}/v1/events", headers=headers, timeout=30)
     assert posted.status_code == 200, posted.text
-    assert [e["actor"]["id"] for e in listed.json()["events"]] == ["bob"]  # acme sees only its own event
+    # acme sees only its own events: bob's, and the operator's key creation in its audit trail
+    by_actor = {e["actor"]["id"]: e["action"] for e in listed.json()["events"]}
+    assert by_actor == {"bob": "user.login", "operator": "activitylog.api_key.created"}
 
 
 def test_cli_rejects_bad_tenant_and_scopes_with_exit_code_2(local_service: RunningLocalService) -> None:

@@ -1,0 +1,159 @@
+"""Exports and runs in the control table (docs/data-model.md, "Exports and runs").
+
+  export   pk=TENANT#<t>                sk=EXPORT#<export id>   doc=<Export JSON>
+  run      pk=TENANT#<t>#EXPORT#<id>    sk=RUN#<run id>         doc=<RunRecord JSON>  st=<status>
+
+Ids are ULIDs, so `sk` order is creation order: lists read newest first with one Query. Every key
+starts with the tenant of the caller, so no read can reach another tenant's items.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any, Protocol
+
+from botocore.exceptions import ClientError
+
+from activitylog.dal.clients import client
+from activitylog.dal.control_base import tenant_pk, unavailable
+from activitylog.models.errors import ConflictError
+from activitylog.models.exports import Export, RunRecord
+
+EXPORT_PREFIX = "EXPORT#"
+RUN_PREFIX = "RUN#"
+
+
+def runs_pk(tenant: str, export_id: str) -> str:
+    return f"{tenant_pk(tenant)}#EXPORT#{export_id}"
+
+
+class ExportStore(Protocol):
+    def put_export(self, tenant: str, export: Export) -> None: ...
+    def get_export(self, tenant: str, export_id: str) -> Export | None: ...
+    def list_exports(self, tenant: str, *, limit: int, after: str | None) -> tuple[list[Export], bool]: ...
+    def delete_export(self, tenant: str, export_id: str) -> None: ...
+    def put_run(self, tenant: str, run: RunRecord) -> None: ...
+    def get_run(self, tenant: str, export_id: str, run_id: str) -> RunRecord | None: ...
+    def list_runs(
+        self, tenant: str, export_id: str, *, limit: int, before: str | None
+    ) -> tuple[list[RunRecord], bool]: ...
+    def update_run(self, tenant: str, run: RunRecord, *, expected: Iterable[str]) -> bool: ...
+
+
+class DynamoExportStore:
+    def __init__(self, table_name: str, dynamodb: Any = None) -> None:
+        self._table = table_name
+        self._client = dynamodb
+
+    @property
+    def _ddb(self) -> Any:
+        if self._client is None:
+            self._client = client("dynamodb")
+        return self._client
+
+    def _call(self, operation: str, **kwargs: Any) -> Any:
+        try:
+            return getattr(self._ddb, operation)(TableName=self._table, **kwargs)
+        except ClientError as err:
+            if err.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                raise
+            raise unavailable(err) from err
+
+    # --- exports --------------------------------------------------------------------------------
+    def put_export(self, tenant: str, export: Export) -> None:
+        item = {
+            "pk": {"S": tenant_pk(tenant)},
+            "sk": {"S": EXPORT_PREFIX + export.id},
+            "doc": {"S": export.dump()},
+        }
+        try:
+            self._call("put_item", Item=item, ConditionExpression="attribute_not_exists(pk)")
+        except ClientError:
+            raise ConflictError("an export with this id exists") from None
+
+    def get_export(self, tenant: str, export_id: str) -> Export | None:
+        key = {"pk": {"S": tenant_pk(tenant)}, "sk": {"S": EXPORT_PREFIX + export_id}}
+        item = self._call("get_item", Key=key, ConsistentRead=True).get("Item")
+        return Export.model_validate_json(item["doc"]["S"]) if item else None
+
+    def list_exports(self, tenant: str, *, limit: int, after: str | None) -> tuple[list[Export], bool]:
+        """Newest first, strictly older than the export id `after`; the flag says whether more exist."""
+        items, more = self._page(tenant_pk(tenant), EXPORT_PREFIX, limit=limit, before=after)
+        return [Export.model_validate_json(i["doc"]["S"]) for i in items], more
+
+    def delete_export(self, tenant: str, export_id: str) -> None:
+        """The export and every run item of it (files are removed by the caller)."""
+        pk = runs_pk(tenant, export_id)
+        start: dict[str, Any] | None = None
+        while True:
+            extra = {"ExclusiveStartKey": start} if start else {}
+            answer = self._call(
+                "query",
+                KeyConditionExpression="pk = :pk",
+                ExpressionAttributeValues={":pk": {"S": pk}},
+                ProjectionExpression="pk, sk",
+                **extra,
+            )
+            for item in answer.get("Items", []):
+                self._call("delete_item", Key={"pk": item["pk"], "sk": item["sk"]})
+            start = answer.get("LastEvaluatedKey")
+            if not start:
+                break
+        self._call(
+            "delete_item", Key={"pk": {"S": tenant_pk(tenant)}, "sk": {"S": EXPORT_PREFIX + export_id}}
+        )
+
+    # --- runs -----------------------------------------------------------------------------------
+    def _run_item(self, tenant: str, run: RunRecord) -> dict[str, Any]:
+        return {
+            "pk": {"S": runs_pk(tenant, run.export_id)},
+            "sk": {"S": RUN_PREFIX + run.id},
+            "doc": {"S": run.model_dump_json()},
+            "st": {"S": run.status},
+        }
+
+    def put_run(self, tenant: str, run: RunRecord) -> None:
+        try:
+            self._call(
+                "put_item", Item=self._run_item(tenant, run), ConditionExpression="attribute_not_exists(pk)"
+            )
+        except ClientError:
+            raise ConflictError("a run with this id exists") from None
+
+    def get_run(self, tenant: str, export_id: str, run_id: str) -> RunRecord | None:
+        key = {"pk": {"S": runs_pk(tenant, export_id)}, "sk": {"S": RUN_PREFIX + run_id}}
+        item = self._call("get_item", Key=key, ConsistentRead=True).get("Item")
+        return RunRecord.model_validate_json(item["doc"]["S"]) if item else None
+
+    def list_runs(
+        self, tenant: str, export_id: str, *, limit: int, before: str | None
+    ) -> tuple[list[RunRecord], bool]:
+        items, more = self._page(runs_pk(tenant, export_id), RUN_PREFIX, limit=limit, before=before)
+        return [RunRecord.model_validate_json(i["doc"]["S"]) for i in items], more
+
+    def update_run(self, tenant: str, run: RunRecord, *, expected: Iterable[str]) -> bool:
+        """Replace the run if it still exists with one of the `expected` statuses (no lost updates)."""
+        statuses = sorted(set(expected))
+        values = {f":s{n}": {"S": s} for n, s in enumerate(statuses)}
+        try:
+            self._call(
+                "put_item",
+                Item=self._run_item(tenant, run),
+                ConditionExpression=f"attribute_exists(pk) AND st IN ({', '.join(values)})",
+                ExpressionAttributeValues=values,
+            )
+        except ClientError:
+            return False
+        return True
+
+    def _page(self, pk: str, prefix: str, *, limit: int, before: str | None) -> tuple[list[Any], bool]:
+        upper = prefix + before if before else prefix + "~"
+        answer = self._call(
+            "query",
+            KeyConditionExpression="pk = :pk AND sk BETWEEN :lo AND :hi",
+            ExpressionAttributeValues={":pk": {"S": pk}, ":lo": {"S": prefix}, ":hi": {"S": upper}},
+            ScanIndexForward=False,
+            Limit=limit + 2,  # BETWEEN includes `before` itself; one more says whether a next page exists
+        )
+        items = [i for i in answer.get("Items", []) if not (before and i["sk"]["S"] == prefix + before)]
+        return items[:limit], len(items) > limit

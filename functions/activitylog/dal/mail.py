@@ -1,0 +1,40 @@
+"""Email through SES (API v2): one message with a plain-text and an HTML part."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+from botocore.exceptions import ClientError
+
+from activitylog.dal.clients import client
+from activitylog.dal.control_base import unavailable
+
+
+class Mailer(Protocol):
+    def send(self, to: Sequence[str], subject: str, text: str, html: str) -> None: ...
+
+
+class SesMailer:
+    def __init__(self, sender: str, ses: Any = None) -> None:
+        self._sender = sender
+        self._client = ses
+
+    def send(self, to: Sequence[str], subject: str, text: str, html: str) -> None:
+        if self._client is None:
+            self._client = client("sesv2")
+        content = {
+            "Simple": {
+                "Subject": {"Data": subject, "Charset": "UTF-8"},
+                "Body": {
+                    "Text": {"Data": text, "Charset": "UTF-8"},
+                    "Html": {"Data": html, "Charset": "UTF-8"},
+                },
+            }
+        }
+        try:
+            self._client.send_email(
+                FromEmailAddress=self._sender, Destination={"ToAddresses": list(to)}, Content=content
+            )
+        except ClientError as err:
+            raise unavailable(err) from err

@@ -1,0 +1,31 @@
+"""Lambda `ExportWatchdog`: EventBridge "Step Functions Execution Status Change" (FAILED, TIMED_OUT,
+ABORTED). An execution-level timeout or an abort skips every Catch: this marks such runs failed
+(only if still queued or running, so it is idempotent and harmless after a caught failure).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from pydantic import ValidationError
+
+from activitylog.handlers.export_wiring import workflow_ports
+from activitylog.handlers.http import logger
+from activitylog.logic import clock
+from activitylog.logic.export_workflow import fail_run, reason
+from activitylog.models.exports import WorkflowInput
+
+
+@logger.inject_lambda_context(clear_state=True)
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    detail = event.get("detail") or {}
+    status = str(detail.get("status", ""))
+    try:
+        inp = WorkflowInput.model_validate(json.loads(detail.get("input") or "{}"))
+    except (ValueError, ValidationError):
+        logger.warning("status change of an execution without run references", extra={"detail": detail})
+        return {"failed": False}
+    why = reason(status, str(detail.get("cause") or detail.get("error") or ""))
+    changed = fail_run(inp, why, now=clock.now(), ports=workflow_ports())
+    return {**inp.model_dump(), "failed": changed}

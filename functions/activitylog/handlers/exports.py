@@ -1,0 +1,124 @@
+"""Lambda `Exports`: /v1/exports[...] (scope exports:manage) and the public /v1/downloads/{token}."""
+# No `from __future__ import annotations`: Powertools resolves route annotations (Response[...]) at import.
+
+from typing import Annotated, Any
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
+from aws_lambda_powertools.event_handler.router import Router
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from activitylog.dal import export_files
+from activitylog.dal.workflow import start_execution
+from activitylog.handlers import export_wiring
+from activitylog.handlers.http import build_resolver, logger, principal_of
+from activitylog.logic import clock
+from activitylog.logic import exports as logic
+from activitylog.models.auth import Scope
+from activitylog.models.errors import ForbiddenError
+from activitylog.models.export_env import export_env
+from activitylog.models.exports import Export, ExportCreate, ExportCreated, ExportPage, Run, RunPage
+
+router = Router()
+Id = Annotated[str, Path(min_length=1, max_length=64)]
+Limit = Annotated[int, Query(ge=1, le=200)]
+Cursor = Annotated[str | None, Query(min_length=1, max_length=2048)]
+
+
+def _ports() -> logic.ExportPorts:
+    env = export_env()
+    return logic.ExportPorts(
+        store=export_wiring.store(),
+        start_workflow=lambda inp: start_execution(env.state_machine, inp),
+        presign=lambda key, name: export_files.presigned_get(
+            env.exports_bucket, key, logic.PRESIGN_SECONDS, name
+        ),
+        delete_files=lambda prefix: export_files.delete_prefix(env.exports_bucket, prefix),
+        signing_key=export_wiring.key,
+        base_url=env.api_base_url,
+    )
+
+
+def _tenant() -> str:
+    principal = principal_of(router)
+    if not principal.can(Scope.EXPORTS_MANAGE):
+        raise ForbiddenError("this key lacks the exports:manage scope")
+    return principal.tenant
+
+
+def _redirect(url: str) -> Response[None]:
+    return Response(status_code=302, headers={"Location": url, "Cache-Control": "no-store"})
+
+
+@router.post(
+    "/v1/exports",
+    summary="Create an export and start its first run",
+    responses={202: {"description": "the export and its first run (queued)"}},
+)
+def create_route(body: Annotated[ExportCreate, Body()]) -> Response[ExportCreated]:
+    created = logic.create_export(_tenant(), body, now=clock.now(), ports=_ports())
+    return Response(status_code=202, content_type="application/json", body=created)
+
+
+@router.get("/v1/exports", summary="List exports, newest first")
+def list_route(limit: Limit = 50, cursor: Cursor = None) -> ExportPage:
+    return logic.list_exports(_tenant(), limit=limit, cursor=cursor, ports=_ports())
+
+
+@router.get("/v1/exports/<export_id>", summary="Get an export")
+def get_route(export_id: Id) -> Export:
+    return logic.get_export(_tenant(), export_id, ports=_ports())
+
+
+@router.delete("/v1/exports/<export_id>", summary="Delete an export, its runs and files")
+def delete_route(export_id: Id) -> Response[None]:
+    logic.delete_export(_tenant(), export_id, ports=_ports())
+    return Response(status_code=204)
+
+
+@router.post(
+    "/v1/exports/<export_id>/runs",
+    summary="Start a new run",
+    responses={202: {"description": "the new run (queued)"}},
+)
+def start_route(export_id: Id) -> Response[Run]:
+    run = logic.start_run(_tenant(), export_id, now=clock.now(), ports=_ports())
+    return Response(status_code=202, content_type="application/json", body=run)
+
+
+@router.get("/v1/exports/<export_id>/runs", summary="List runs, newest first")
+def runs_route(export_id: Id, limit: Limit = 50, cursor: Cursor = None) -> RunPage:
+    tenant = _tenant()
+    return logic.list_runs(tenant, export_id, limit=limit, cursor=cursor, now=clock.now(), ports=_ports())
+
+
+@router.get("/v1/exports/<export_id>/runs/<run_id>", summary="Get a run")
+def run_route(export_id: Id, run_id: Id) -> Run:
+    return logic.get_run(_tenant(), export_id, run_id, now=clock.now(), ports=_ports())
+
+
+@router.get(
+    "/v1/exports/<export_id>/runs/<run_id>/download",
+    summary="Download a run's file (302 to a presigned URL valid 15 minutes)",
+    responses={302: {"description": "redirect to a presigned S3 URL valid 15 minutes"}},
+)
+def download_route(export_id: Id, run_id: Id) -> Response[None]:
+    tenant = _tenant()
+    return _redirect(logic.download_url(tenant, export_id, run_id, now=clock.now(), ports=_ports()))
+
+
+@router.get(
+    "/v1/downloads/<token>",
+    summary="Download with an emailed link (no API key: the token is the credential)",
+    responses={302: {"description": "redirect to a presigned S3 URL valid 15 minutes"}},
+)
+def token_route(token: Annotated[str, Path(min_length=1, max_length=1024)]) -> Response[None]:
+    return _redirect(logic.download_by_token(token, now=clock.now(), ports=_ports()))
+
+
+app = build_resolver(router)
+
+
+@logger.inject_lambda_context(clear_state=True)
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

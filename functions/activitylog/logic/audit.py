@@ -1,0 +1,49 @@
+"""The audit log's own audit trail: the service records changes to settings, keys, quotas and exports
+as events of the tenant (`activitylog.*`), whatever the tenant's logging settings and quota say."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from activitylog.dal.control import ActionCatalogue
+from activitylog.dal.events import EventStore
+from activitylog.logic.ingest import prepare
+from activitylog.models.auth import Principal
+from activitylog.models.errors import StorageUnavailableError
+from activitylog.models.settings import TenantSettings
+
+OPERATOR = {"id": "operator", "type": "operator"}
+
+
+def key_actor(principal: Principal) -> dict[str, str]:
+    return {"id": principal.key_id, "type": "api_key"}
+
+
+def record(
+    events: EventStore,
+    catalogue: ActionCatalogue,
+    settings: TenantSettings,
+    *,
+    tenant: str,
+    action: str,
+    actor: dict[str, str],
+    now: datetime,
+    targets: list[dict[str, str]] | None = None,
+    metadata: dict[str, Any] | None = None,
+) -> str:
+    """Store one service event; return its id. Raises when it cannot be stored (the caller's change
+    already happened, so the caller answers 503 and the operator sees it in the logs)."""
+    raw = {
+        "action": action,
+        "actor": actor,
+        "targets": targets or [],
+        "metadata": metadata or {},
+    }
+    rejection, event = prepare(0, raw, tenant=tenant, now=now, settings=settings, seen=set(), internal=True)
+    if event is None:
+        raise ValueError(f"invalid audit event {action}: {rejection}")
+    catalogue.add_actions(tenant, {action})  # so that `action=activitylog.*` finds it
+    if events.put_events([event]):
+        raise StorageUnavailableError("the audit event could not be stored, retry later")
+    return event.event_id

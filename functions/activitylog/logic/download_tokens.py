@@ -1,0 +1,74 @@
+"""Download tokens: the credential in an emailed `/v1/downloads/{token}` link.
+
+A token names one file (tenant, export, run) and when it stops working (when the file expires,
+7 days after the run finished). It is HMAC-SHA256 signed with a key from Secrets Manager, so it
+cannot be forged or altered; it is checked in constant time. Format (URL-safe, no padding):
+
+    base64url(json [version, tenant, export id, run id, expires epoch s]) "." base64url(hmac)
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import json
+from dataclasses import dataclass
+from datetime import datetime
+
+from activitylog.models.errors import GoneError, NotFoundError
+
+VERSION = 1
+MAX_TOKEN_LENGTH = 1024
+
+
+@dataclass(frozen=True, slots=True)
+class DownloadGrant:
+    tenant: str
+    export_id: str
+    run_id: str
+    expires: int  # epoch seconds
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).decode("ascii").rstrip("=")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode((text + "=" * (-len(text) % 4)).encode("ascii"))
+
+
+def _sign(key: bytes, body: str) -> bytes:
+    return hmac.new(key, b"activitylog-download:" + body.encode("ascii"), hashlib.sha256).digest()
+
+
+def issue(key: bytes, grant: DownloadGrant) -> str:
+    payload = [VERSION, grant.tenant, grant.export_id, grant.run_id, grant.expires]
+    body = _b64(json.dumps(payload, separators=(",", ":")).encode())
+    return f"{body}.{_b64(_sign(key, body))}"
+
+
+def verify(key: bytes, token: str, *, now: datetime) -> DownloadGrant:
+    """The grant of a genuine token; NotFoundError for anything not signed by us, GoneError once expired."""
+    invalid = NotFoundError("no such download")
+    if len(token) > MAX_TOKEN_LENGTH or token.count(".") != 1:
+        raise invalid
+    body, signature = token.split(".")
+    try:
+        given = _unb64(signature)
+        if not body.isascii():
+            raise invalid
+        expected = _sign(key, body)
+        if not hmac.compare_digest(given, expected):
+            raise invalid
+        version, tenant, export_id, run_id, expires = json.loads(_unb64(body))
+    except (ValueError, UnicodeError, binascii.Error, TypeError):
+        raise invalid from None
+    if version != VERSION or not all(isinstance(v, str) for v in (tenant, export_id, run_id)):
+        raise invalid
+    if not isinstance(expires, int) or isinstance(expires, bool):
+        raise invalid
+    if now.timestamp() >= expires:
+        raise GoneError("this download link has expired")
+    return DownloadGrant(tenant, export_id, run_id, expires)

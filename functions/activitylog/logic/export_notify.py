@@ -1,0 +1,83 @@
+"""The notification email of a run (success or failure): subject, plain text and HTML."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Callable
+from dataclasses import dataclass
+from math import floor
+
+from activitylog.dal.exports import ExportStore
+from activitylog.logic import download_tokens
+from activitylog.models.exports import Export, RunRecord, WorkflowInput
+from activitylog.models.text import format_time
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    to: list[str]
+    subject: str
+    text: str
+    html: str
+
+
+@dataclass(frozen=True, slots=True)
+class NotifyPorts:
+    store: ExportStore
+    send: Callable[[Message], None]
+    signing_key: Callable[[], bytes]
+    base_url: str
+
+
+def human_size(size: int) -> str:
+    units = ["bytes", "KB", "MB", "GB", "TB"]
+    value, unit = float(size), 0
+    while value >= 1000 and unit < len(units) - 1:
+        value, unit = value / 1000, unit + 1
+    return f"{size} bytes" if unit == 0 else f"{floor(value * 10) / 10:g} {units[unit]}"
+
+
+def _range(run: RunRecord) -> str:
+    if run.range_from is None or run.range_to is None:
+        return "not determined"
+    return f"{format_time(run.range_from)} to {format_time(run.range_to)} (UTC, end exclusive)"
+
+
+def compose(export: Export, run: RunRecord, *, tenant: str, key: bytes, base_url: str) -> Message:
+    name = export.name
+    if run.status == "succeeded" and run.finished_at is not None:
+        expires = run.expires_at()
+        assert expires is not None
+        grant = download_tokens.DownloadGrant(tenant, export.id, run.id, int(expires.timestamp()))
+        link = f"{base_url}/v1/downloads/{download_tokens.issue(key, grant)}"
+        facts = [
+            ("Rows", f"{run.row_count:,}"),
+            ("Size", human_size(run.bytes or 0)),
+            ("Time range", _range(run)),
+            ("Format", export.format + (" (gzip)" if export.compression == "gzip" else "")),
+            ("SHA-256", run.sha256 or ""),
+            ("Link valid until", format_time(expires)),
+        ]
+        subject = f'Export "{name}" is ready'
+        intro = f'Your export "{name}" is ready to download.'
+        text_link = f"\nDownload: {link}\n"
+        html_link = f'<p><a href="{html.escape(link)}">Download the file</a></p>'
+    else:
+        facts = [("Reason", run.error or "unknown"), ("Time range", _range(run))]
+        subject = f'Export "{name}" failed'
+        intro = f'Your export "{name}" failed; no file was produced. Start a new run to try again.'
+        text_link = html_link = ""
+    text = intro + "\n\n" + "".join(f"{k}: {v}\n" for k, v in facts) + text_link
+    rows = "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>" for k, v in facts)
+    body = f"<p>{html.escape(intro)}</p><table>{rows}</table>{html_link}"
+    return Message(to=list(export.recipients), subject=subject, text=text, html=body)
+
+
+def notify(inp: WorkflowInput, *, ports: NotifyPorts) -> bool:
+    """Email the run's outcome to the export's recipients; False when there is nobody to tell."""
+    export = ports.store.get_export(inp.tenant, inp.export_id)
+    run = ports.store.get_run(inp.tenant, inp.export_id, inp.run_id) if export else None
+    if export is None or run is None or not export.recipients or run.status not in ("succeeded", "failed"):
+        return False
+    ports.send(compose(export, run, tenant=inp.tenant, key=ports.signing_key(), base_url=ports.base_url))
+    return True

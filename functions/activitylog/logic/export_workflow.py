@@ -1,0 +1,228 @@
+"""The export workflow's steps (docs/exports.md): plan, slice, assemble, fail, notify, watchdog.
+
+Each step gets references (tenant, export id, run id, a slice's bounds) and reads or writes the
+rest itself: state payloads stay small whatever the number of rows (Step Functions: 256 KiB).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import suppress
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from itertools import pairwise
+from typing import Any, Protocol
+
+from activitylog.dal.exports import ExportStore
+from activitylog.logic.export_format import content_type, file_name, header, render
+from activitylog.logic.exports import file_prefix, temp_prefix
+from activitylog.logic.query import QueryPorts, earliest_time, iter_events
+from activitylog.models.errors import NotFoundError
+from activitylog.models.exports import Export, RunRecord, WorkflowInput
+from activitylog.models.query import EventFilters
+from activitylog.models.text import format_time, parse_time, to_millis
+
+SLICE_WIDTH = timedelta(hours=1)  # the narrowest slice worth a Lambda invocation
+MAX_SLICES = 64  # bounds the Map's history and the state payload (docs/exports.md)
+ACTIVE = frozenset({"queued", "running"})
+
+
+class Stored(Protocol):
+    @property
+    def bytes(self) -> int: ...
+    @property
+    def sha256(self) -> str: ...
+
+
+class WorkflowFiles(Protocol):
+    def write(self, key: str, chunks: Iterable[bytes], *, content_type: str, gzip: bool) -> Stored: ...
+    def read(self, key: str) -> Iterator[bytes]: ...
+    def delete_prefix(self, prefix: str) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class WorkflowPorts:
+    store: ExportStore
+    files: WorkflowFiles
+    query: Callable[[str], QueryPorts]  # per tenant
+
+
+@dataclass(frozen=True, slots=True)
+class SliceRef:
+    tenant: str
+    export_id: str
+    run_id: str
+    index: int
+    start: str  # inclusive, API time format
+    end: str  # exclusive
+
+
+def slice_key(tenant: str, export_id: str, run_id: str, index: int) -> str:
+    return f"{temp_prefix(tenant, export_id, run_id)}slice-{index:05d}"
+
+
+def _load(inp: WorkflowInput, ports: WorkflowPorts) -> tuple[Export, RunRecord]:
+    export = ports.store.get_export(inp.tenant, inp.export_id)
+    run = ports.store.get_run(inp.tenant, inp.export_id, inp.run_id) if export else None
+    if export is None or run is None:
+        raise NotFoundError("the export or run was deleted")
+    return export, run
+
+
+def split(start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
+    """[start, end) in at most MAX_SLICES contiguous millisecond-aligned slices of >= SLICE_WIDTH."""
+    span_ms = max(1, round((end - start).total_seconds() * 1000))
+    count = max(1, min(MAX_SLICES, math.ceil(span_ms / (SLICE_WIDTH.total_seconds() * 1000))))
+    bounds = [start + timedelta(milliseconds=span_ms * n // count) for n in range(count)] + [end]
+    return list(pairwise(bounds))
+
+
+def plan(inp: WorkflowInput, *, now: datetime, ports: WorkflowPorts) -> dict[str, Any]:
+    """Mark the run running, fix its time range and cut it into slices (the Map's items)."""
+    export, run = _load(inp, ports)
+    filters = export.filters
+    end = filters.to or to_millis(now)
+    start = filters.from_ or earliest_time(inp.tenant, now=now, ports=ports.query(inp.tenant)) or end
+    start = min(start, end)
+    slices = split(start, end) if start < end else []
+    running = run.model_copy(
+        update={
+            "status": "running",
+            "started_at": now,
+            "range_from": start,
+            "range_to": end,
+            "slice_count": len(slices),
+        }
+    )
+    if not ports.store.update_run(inp.tenant, running, expected={"queued"}):
+        raise NotFoundError("the run is no longer queued")
+    return {
+        **inp.model_dump(),
+        "slices": [
+            {**inp.model_dump(), "index": n, "start": format_time(lo), "end": format_time(hi)}
+            for n, (lo, hi) in enumerate(slices)
+        ],
+    }
+
+
+def event_filters(export: Export, start: datetime, end: datetime) -> EventFilters:
+    f = export.filters
+    return EventFilters(
+        actor_id=f.actor_id,
+        actions=tuple(f.actions),
+        target_type=f.target_type,
+        target_id=f.target_id,
+        outcome=f.outcome,
+        from_=start,
+        to=end,
+        q=f.q,
+        order="asc",
+    )
+
+
+def write_slice(ref: SliceRef, *, now: datetime, ports: WorkflowPorts) -> dict[str, int]:
+    """Exactly what GET /v1/events lists for the export's filters within [start, end), oldest first."""
+    export, _run = _load(WorkflowInput(tenant=ref.tenant, export_id=ref.export_id, run_id=ref.run_id), ports)
+    filters = event_filters(export, parse_time(ref.start), parse_time(ref.end))
+    rows = 0
+
+    def counted() -> Iterator[Any]:
+        nonlocal rows
+        for event in iter_events(ref.tenant, filters, now=now, ports=ports.query(ref.tenant)):
+            rows += 1
+            yield event
+
+    stored = ports.files.write(
+        slice_key(ref.tenant, ref.export_id, ref.run_id, ref.index),
+        render(counted(), export.format),
+        content_type="application/octet-stream",
+        gzip=False,
+    )
+    return {"index": ref.index, "rows": rows, "bytes": stored.bytes}
+
+
+def assemble_run(
+    inp: WorkflowInput, slice_rows: list[int], *, now: datetime, ports: WorkflowPorts
+) -> dict[str, Any]:
+    """Header + every slice in order, in one streaming pass (one SHA-256), then mark succeeded."""
+    export, run = _load(inp, ports)
+    count = run.slice_count or 0
+    key = (
+        file_prefix(inp.tenant, inp.export_id)
+        + f"{inp.run_id}/"
+        + file_name(export.name, run.id, export.format, export.compression)
+    )
+
+    def chunks() -> Iterator[bytes]:
+        yield header(export.format)
+        for index in range(count):
+            yield from ports.files.read(slice_key(inp.tenant, inp.export_id, inp.run_id, index))
+
+    stored = ports.files.write(
+        key,
+        chunks(),
+        content_type=content_type(export.format, export.compression),
+        gzip=export.compression == "gzip",
+    )
+    done = run.model_copy(
+        update={
+            "status": "succeeded",
+            "finished_at": now,
+            "row_count": sum(slice_rows),
+            "bytes": stored.bytes,
+            "sha256": stored.sha256,
+            "key": key,
+        }
+    )
+    if not ports.store.update_run(inp.tenant, done, expected={"running"}):
+        ports.files.delete_prefix(file_prefix(inp.tenant, inp.export_id) + f"{inp.run_id}/")
+        raise NotFoundError("the run is no longer running (failed or deleted meanwhile)")
+    ports.files.delete_prefix(temp_prefix(inp.tenant, inp.export_id, inp.run_id))
+    return inp.model_dump()
+
+
+_REASONS = {
+    "States.Timeout": "a step of the export took too long",
+    "StorageUnavailableError": "the data store stayed busy after several retries",
+    "TIMED_OUT": "the export took longer than its time limit",
+    "ABORTED": "the export was stopped",
+}
+
+
+def reason(error: str, cause: str) -> str:
+    """A readable sentence for the run's `error` (and the failure email), never a stack trace."""
+    if error in _REASONS:
+        return _REASONS[error]
+    message = cause
+    with suppress(ValueError, AttributeError):
+        message = str(json.loads(cause).get("errorMessage", cause))
+    message = " ".join(message.split())[:300]
+    return f"the export failed ({error}{': ' + message if message else ''})"
+
+
+def fail_run(inp: WorkflowInput, why: str, *, now: datetime, ports: WorkflowPorts) -> bool:
+    """Mark a queued or running run failed and remove its partial objects; idempotent."""
+    run = ports.store.get_run(inp.tenant, inp.export_id, inp.run_id)
+    if run is None or run.status not in ACTIVE:
+        return False
+    failed = run.model_copy(update={"status": "failed", "finished_at": now, "error": why})
+    changed = ports.store.update_run(inp.tenant, failed, expected=ACTIVE)
+    if changed:
+        ports.files.delete_prefix(temp_prefix(inp.tenant, inp.export_id, inp.run_id))
+        ports.files.delete_prefix(file_prefix(inp.tenant, inp.export_id) + f"{inp.run_id}/")
+    return changed
+
+
+def slice_ref(item: dict[str, Any]) -> SliceRef:
+    return replace(
+        SliceRef(
+            tenant=str(item["tenant"]),
+            export_id=str(item["export_id"]),
+            run_id=str(item["run_id"]),
+            index=int(item["index"]),
+            start=str(item["start"]),
+            end=str(item["end"]),
+        )
+    )

@@ -1,0 +1,174 @@
+"""Exports API use cases: definitions, runs, downloads (API.md "Exports").
+
+The tenant always comes from the caller's principal (or a verified download token); every read is
+keyed by it, so another tenant's export, run or file is simply "not found".
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from ulid import ULID
+
+from activitylog.dal.exports import ExportStore
+from activitylog.logic import cursor as cursors
+from activitylog.logic import download_tokens
+from activitylog.logic.export_format import file_name
+from activitylog.models.errors import (
+    BadRequestError,
+    ConflictError,
+    GoneError,
+    NotFoundError,
+    StorageUnavailableError,
+)
+from activitylog.models.exports import (
+    Export,
+    ExportCreate,
+    ExportCreated,
+    ExportPage,
+    Run,
+    RunPage,
+    RunRecord,
+    WorkflowInput,
+)
+
+PRESIGN_SECONDS = 900  # API.md: a redirect is valid for at most 15 minutes
+_ID = re.compile(r"^[0-9A-HJKMNP-TV-Z]{26}$")  # ULID
+
+
+@dataclass(frozen=True, slots=True)
+class ExportPorts:
+    store: ExportStore
+    start_workflow: Callable[[WorkflowInput], None]  # StartExecution, name = run id
+    presign: Callable[[str, str], str]  # (key, file name) -> short-lived URL
+    delete_files: Callable[[str], object]  # every object under a key prefix
+    signing_key: Callable[[], bytes]
+    base_url: str
+
+
+def file_prefix(tenant: str, export_id: str) -> str:
+    return f"exports/{tenant}/{export_id}/"
+
+
+def temp_prefix(tenant: str, export_id: str, run_id: str | None = None) -> str:
+    return f"tmp/{tenant}/{export_id}/" + (f"{run_id}/" if run_id else "")
+
+
+def _check_id(value: str, what: str) -> str:
+    if not _ID.fullmatch(value):
+        raise NotFoundError(f"no such {what}")
+    return value
+
+
+def _export(tenant: str, export_id: str, ports: ExportPorts) -> Export:
+    export = ports.store.get_export(tenant, _check_id(export_id, "export"))
+    if export is None:
+        raise NotFoundError("no such export")
+    return export
+
+
+def _run(tenant: str, export_id: str, run_id: str, ports: ExportPorts) -> RunRecord:
+    _export(tenant, export_id, ports)
+    run = ports.store.get_run(tenant, export_id, _check_id(run_id, "run"))
+    if run is None:
+        raise NotFoundError("no such run")
+    return run
+
+
+def create_export(tenant: str, request: ExportCreate, *, now: datetime, ports: ExportPorts) -> ExportCreated:
+    export = Export(
+        id=str(ULID.from_datetime(now)),
+        name=request.name,
+        format=request.format,
+        compression=request.compression,
+        filters=request.filters,
+        recipients=request.recipients,
+        created_at=now,
+    )
+    ports.store.put_export(tenant, export)
+    return ExportCreated(export=export, run=_start(tenant, export, now=now, ports=ports))
+
+
+def start_run(tenant: str, export_id: str, *, now: datetime, ports: ExportPorts) -> Run:
+    return _start(tenant, _export(tenant, export_id, ports), now=now, ports=ports)
+
+
+def _start(tenant: str, export: Export, *, now: datetime, ports: ExportPorts) -> Run:
+    """Record the run as queued first, then start its execution (so the watchdog always finds it)."""
+    run = RunRecord(id=str(ULID.from_datetime(now)), export_id=export.id, status="queued", created_at=now)
+    ports.store.put_run(tenant, run)
+    try:
+        ports.start_workflow(WorkflowInput(tenant=tenant, export_id=export.id, run_id=run.id))
+    except Exception as err:
+        failed = run.model_copy(
+            update={
+                "status": "failed",
+                "finished_at": now,
+                "error": "the export workflow could not be started",
+            }
+        )
+        ports.store.update_run(tenant, failed, expected={"queued"})
+        raise StorageUnavailableError("the export workflow could not be started, retry later") from err
+    return Run.of(run, now=now, base_url=ports.base_url)
+
+
+def get_export(tenant: str, export_id: str, *, ports: ExportPorts) -> Export:
+    return _export(tenant, export_id, ports)
+
+
+def list_exports(tenant: str, *, limit: int, cursor: str | None, ports: ExportPorts) -> ExportPage:
+    fp = cursors.fingerprint(tenant, "exports", {})
+    after = _check_cursor_id(cursors.position_str(cursors.decode(cursor, fp), "p")) if cursor else None
+    exports, more = ports.store.list_exports(tenant, limit=limit, after=after)
+    next_cursor = cursors.encode(fp, {"p": exports[-1].id}) if more and exports else None
+    return ExportPage(exports=exports, next_cursor=next_cursor)
+
+
+def delete_export(tenant: str, export_id: str, *, ports: ExportPorts) -> None:
+    export = _export(tenant, export_id, ports)
+    ports.delete_files(file_prefix(tenant, export.id))
+    ports.delete_files(temp_prefix(tenant, export.id))
+    ports.store.delete_export(tenant, export.id)
+
+
+def list_runs(
+    tenant: str, export_id: str, *, limit: int, cursor: str | None, now: datetime, ports: ExportPorts
+) -> RunPage:
+    export = _export(tenant, export_id, ports)
+    fp = cursors.fingerprint(tenant, "runs", {"export": export.id})
+    before = _check_cursor_id(cursors.position_str(cursors.decode(cursor, fp), "p")) if cursor else None
+    runs, more = ports.store.list_runs(tenant, export.id, limit=limit, before=before)
+    next_cursor = cursors.encode(fp, {"p": runs[-1].id}) if more and runs else None
+    return RunPage(runs=[Run.of(r, now=now, base_url=ports.base_url) for r in runs], next_cursor=next_cursor)
+
+
+def get_run(tenant: str, export_id: str, run_id: str, *, now: datetime, ports: ExportPorts) -> Run:
+    return Run.of(_run(tenant, export_id, run_id, ports), now=now, base_url=ports.base_url)
+
+
+def download_url(tenant: str, export_id: str, run_id: str, *, now: datetime, ports: ExportPorts) -> str:
+    """A fresh presigned URL of the run's file: 409 while not succeeded, 410 once expired."""
+    export = _export(tenant, export_id, ports)
+    run = _run(tenant, export_id, run_id, ports)
+    if run.expired(now):
+        raise GoneError("the file of this run has expired (files are kept 7 days)")
+    if run.status != "succeeded" or run.key is None:
+        raise ConflictError(f"the run is {run.status}: there is no file to download yet")
+    return ports.presign(run.key, file_name(export.name, run.id, export.format, export.compression))
+
+
+def download_by_token(token: str, *, now: datetime, ports: ExportPorts) -> str:
+    grant = download_tokens.verify(ports.signing_key(), token, now=now)
+    try:
+        return download_url(grant.tenant, grant.export_id, grant.run_id, now=now, ports=ports)
+    except ConflictError:
+        raise NotFoundError("no such download") from None
+
+
+def _check_cursor_id(value: str) -> str:
+    if not _ID.fullmatch(value):
+        raise BadRequestError("invalid cursor")
+    return value

@@ -1,0 +1,59 @@
+"""GET/PUT /v1/settings and GET /v1/usage."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from activitylog.dal.control import LimitsAdmin, SettingsAdmin, UsageStore
+from activitylog.dal.events import EventStore
+from activitylog.logic import audit, quota
+from activitylog.models.errors import ConflictError, InvalidInputError
+from activitylog.models.settings import LoggingSettings, SettingsUpdate, TenantLimits, Usage
+
+ATTEMPTS = 3
+
+
+def update_settings(
+    store: SettingsAdmin, tenant: str, update: SettingsUpdate
+) -> tuple[LoggingSettings, list[str]]:
+    """Partial update with optimistic concurrency; returns the new settings and the changed fields."""
+    changes = update.model_dump(exclude_none=True)
+    for _ in range(ATTEMPTS):
+        current, version = store.get_logging_settings(tenant)
+        merged = LoggingSettings.model_validate({**current.model_dump(), **changes})
+        changed = [k for k in changes if getattr(current, k) != getattr(merged, k)]
+        if not changed:
+            return current, []
+        try:
+            store.put_logging_settings(tenant, merged, version=version)
+        except ConflictError:
+            continue
+        return merged, changed
+    raise ConflictError("the settings are being changed concurrently: retry")
+
+
+def usage(store: UsageStore, limits: TenantLimits, tenant: str, now: datetime) -> Usage:
+    month = quota.month_of(now)
+    return Usage(
+        month=month, events_accepted=store.accepted(tenant, month), monthly_quota=limits.monthly_quota
+    )
+
+
+def set_monthly_quota(
+    store: LimitsAdmin, events: EventStore, tenant: str, monthly_quota: int, *, now: datetime
+) -> None:
+    """Operator only (the CLI): never reachable with a tenant's API key."""
+    if monthly_quota < 0:
+        raise InvalidInputError("the monthly quota cannot be negative")
+    store.set_monthly_quota(tenant, monthly_quota)
+    audit.record(
+        events,
+        store,
+        store.get_settings(tenant),
+        tenant=tenant,
+        action="activitylog.quota.updated",
+        actor=audit.OPERATOR,
+        now=now,
+        targets=[{"type": "tenant", "id": tenant}],
+        metadata={"monthly_quota": monthly_quota},
+    )

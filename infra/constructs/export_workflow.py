@@ -1,0 +1,252 @@
+"""The export functions, the Step Functions workflow and its watchdog rule (docs/exports.md).
+
+Plan -> Map(Slice, bounded concurrency) -> Assemble -> Notify; a Catch on every step leads to
+Fail (run failed, partial objects removed) -> NotifyFailure -> a Fail state. An execution-level
+timeout skips Catch: an EventBridge rule on FAILED/TIMED_OUT/ABORTED runs the Watchdog.
+JSONPath only (moto cannot run JSONata) and no ItemBatcher: local mode runs this very definition.
+"""
+
+from __future__ import annotations
+
+from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_secretsmanager as secretsmanager
+from aws_cdk import aws_ses as ses
+from aws_cdk import aws_stepfunctions as sfn
+from aws_cdk import aws_stepfunctions_tasks as tasks
+from constructs import Construct
+
+from infra.constructs.api import Route
+from infra.constructs.function_factory import FunctionFactory
+from infra.nag import acknowledge
+
+MAX_CONCURRENCY = 8
+TEMP_PATTERN = "tmp/*"
+EVENTS_INDEX = "Resource::ActivityLog-Stateful:ExportsOutputFnGetAttEventsTableArn9499E97C/index/*"
+BUCKET_EXPORT = "ActivityLog-Stateful:ExportsOutputFnGetAttExportsExportsBucketAF6E3739Arn2357CF2C"
+EXECUTION_TIMEOUT = Duration.hours(2)
+RETRY_ERRORS = ["StorageUnavailableError"]
+
+
+def base_table_only(scope: Construct, construct_id: str, table: dynamodb.ITable) -> dynamodb.ITable:
+    return dynamodb.Table.from_table_arn(scope, construct_id, table.table_arn)
+
+
+class ExportWorkflow(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        factory: FunctionFactory,
+        events_table: dynamodb.ITable,
+        control_table: dynamodb.ITable,
+        bucket: s3.IBucket,
+        signing_secret: secretsmanager.ISecret,
+        identity: ses.IEmailIdentity,
+        sender: str,
+        api_base_url: str,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        control = base_table_only(self, "ControlTableBase", control_table)
+        env = {
+            "EXPORTS_BUCKET": bucket.bucket_name,
+            "DOWNLOAD_SIGNING_SECRET": signing_secret.secret_arn,
+            "API_BASE_URL": api_base_url,
+        }
+
+        def create(
+            name: str, module: str, description: str, seconds: int, memory: int = 512
+        ) -> lambda_.Function:
+            function = factory.create(
+                name,
+                handler_module=module,
+                description=description,
+                memory_size=memory,
+                timeout=Duration.seconds(seconds),
+            )
+            for key, value in env.items():
+                function.add_environment(key, value)
+            return function
+
+        self.plan = create("ExportPlan", "export_plan", "Export workflow: plan the time slices", 60)
+        control.grant_read_write_data(self.plan)
+        events_table.grant_read_data(self.plan)  # the earliest entry of by_time
+
+        self.slice = create("ExportSlice", "export_slice", "Export workflow: one time slice", 900, 1024)
+        events_table.grant_read_data(self.slice)
+        control.grant_read_data(self.slice)
+        bucket.grant_put(self.slice, TEMP_PATTERN)
+
+        self.assemble = create(
+            "ExportAssemble", "export_assemble", "Export workflow: assemble the file", 900, 1024
+        )
+        control.grant_read_write_data(self.assemble)
+        bucket.grant_read_write(self.assemble)
+        bucket.grant_delete(self.assemble)
+
+        self.fail = create("ExportFail", "export_fail", "Export workflow: mark a run failed, clean up", 60)
+        self.watchdog = create("ExportWatchdog", "export_watchdog", "Export runs whose execution died", 60)
+        for function in (self.fail, self.watchdog):
+            control.grant_read_write_data(function)
+            bucket.grant_read(function)  # ListBucket for the prefix delete
+            bucket.grant_delete(function)
+
+        self.notify = create("ExportNotify", "export_notify", "Export workflow: email the outcome", 60)
+        self.notify.add_environment("SENDER_EMAIL", sender)
+        control.grant_read_data(self.notify)
+        signing_secret.grant_read(self.notify)
+        identity.grant_send_email(self.notify)
+
+        self.state_machine = self._state_machine()
+
+        self.api = create("Exports", "exports", "/v1/exports..., /v1/downloads/{token}", 25)
+        self.api.add_environment("EXPORT_STATE_MACHINE", self.state_machine.state_machine_arn)
+        control.grant_read_write_data(self.api)
+        self.state_machine.grant_start_execution(self.api)
+        bucket.grant_read(self.api)  # presigned GETs are signed with this role
+        bucket.grant_delete(self.api)  # DELETE /v1/exports/{id} removes the files
+        signing_secret.grant_read(self.api)
+
+        rule = events.Rule(
+            self,
+            "ExecutionDied",
+            description="Export executions that ended without their Catch path (timeout, abort)",
+            event_pattern=events.EventPattern(
+                source=["aws.states"],
+                detail_type=["Step Functions Execution Status Change"],
+                detail={
+                    "status": ["FAILED", "TIMED_OUT", "ABORTED"],
+                    "stateMachineArn": [self.state_machine.state_machine_arn],
+                },
+            ),
+        )
+        rule.add_target(targets.LambdaFunction(self.watchdog, retry_attempts=8))
+        self._acknowledge()
+
+    def _invoke(self, name: str, function: lambda_.IFunction, **kwargs: object) -> tasks.LambdaInvoke:
+        task = tasks.LambdaInvoke(
+            self,
+            name,
+            lambda_function=function,
+            output_path="$.Payload",
+            task_timeout=sfn.Timeout.duration(Duration.minutes(15)),
+            **kwargs,  # type: ignore[arg-type]
+        )
+        task.add_retry(errors=RETRY_ERRORS, interval=Duration.seconds(2), max_attempts=4, backoff_rate=2.0)
+        return task
+
+    def _state_machine(self) -> sfn.StateMachine:
+        refs = {"tenant.$": "$.tenant", "export_id.$": "$.export_id", "run_id.$": "$.run_id"}
+        died = sfn.Fail(self, "RunFailed", error="ExportFailed", cause="the run failed; see the run's error")
+        notify_failure = self._invoke("NotifyFailure", self.notify, payload=sfn.TaskInput.from_object(refs))
+        notify_failure.add_catch(died, errors=["States.ALL"], result_path="$.notify_error")
+        notify_failure.next(died)
+        fail = self._invoke(
+            "Fail", self.fail, payload=sfn.TaskInput.from_object({**refs, "error.$": "$.error"})
+        )
+        fail.add_catch(died, errors=["States.ALL"], result_path="$.fail_error")
+        fail.next(notify_failure)
+
+        plan = self._invoke("Plan", self.plan, payload=sfn.TaskInput.from_object(refs))
+        slices = sfn.Map(
+            self,
+            "Slices",
+            items_path="$.slices",
+            max_concurrency=MAX_CONCURRENCY,
+            result_path="$.slice_results",
+        )
+        slices.item_processor(self._invoke("Slice", self.slice))
+        assemble = self._invoke(
+            "Assemble",
+            self.assemble,
+            payload=sfn.TaskInput.from_object({**refs, "slice_results.$": "$.slice_results"}),
+        )
+        notify = self._invoke("Notify", self.notify, payload=sfn.TaskInput.from_object(refs))
+        # The run has succeeded when Notify runs: a mail failure must not fail the run.
+        notify.add_catch(died, errors=["States.ALL"], result_path="$.notify_error")
+        for step in (plan, slices, assemble):
+            step.add_catch(fail, errors=["States.ALL"], result_path="$.error")
+        definition = plan.next(slices).next(assemble).next(notify).next(sfn.Succeed(self, "Done"))
+
+        log_group = logs.LogGroup(
+            self, "WorkflowLogs", retention=logs.RetentionDays.ONE_MONTH, removal_policy=RemovalPolicy.DESTROY
+        )
+        return sfn.StateMachine(
+            self,
+            "StateMachine",
+            definition_body=sfn.DefinitionBody.from_chainable(definition),
+            timeout=EXECUTION_TIMEOUT,
+            tracing_enabled=True,
+            logs=sfn.LogOptions(destination=log_group, level=sfn.LogLevel.ALL, include_execution_data=False),
+        )
+
+    def _acknowledge(self) -> None:
+        bucket_objects = f"Resource::{BUCKET_EXPORT}/*"
+        s3_actions = ["Action::s3:GetObject*", "Action::s3:GetBucket*", "Action::s3:List*"]
+        s3_reason = (
+            "CDK's bucket grants on the one exports bucket: {actions} are the read/list/delete action "
+            "families S3 needs for streaming reads, prefix listings and prefix deletes; object-level "
+            "access is limited to this bucket's objects."
+        )
+        findings: dict[lambda_.Function, list[str]] = {
+            self.plan: [EVENTS_INDEX],
+            self.slice: [EVENTS_INDEX, "Action::s3:Abort*", f"Resource::{BUCKET_EXPORT}/{TEMP_PATTERN}"],
+            self.assemble: [*s3_actions, "Action::s3:DeleteObject*", "Action::s3:Abort*", bucket_objects],
+            self.fail: [*s3_actions, "Action::s3:DeleteObject*", bucket_objects],
+            self.watchdog: [*s3_actions, "Action::s3:DeleteObject*", bucket_objects],
+            self.api: [*s3_actions, "Action::s3:DeleteObject*", bucket_objects],
+        }
+        for function, rules in findings.items():
+            for rule in rules:
+                if rule == EVENTS_INDEX:
+                    why = (
+                        "reads the events table through its GSIs (the query engine of GET /v1/events); "
+                        "read-only actions on <events table>/index/* cover exactly those indexes."
+                    )
+                elif rule.endswith(TEMP_PATTERN):
+                    why = "writes its slice's temporary object under the bucket's tmp/ prefix only."
+                elif rule == "Action::s3:Abort*":
+                    why = "aborts its own failed multipart uploads (s3:AbortMultipartUpload) on this bucket."
+                else:
+                    why = s3_reason.format(actions=rule)
+                acknowledge(function.role or function, rule=f"AwsSolutions-IAM5[{rule}]", reason=why)
+        role = self.state_machine.role
+        acknowledge(
+            role,
+            rule="AwsSolutions-IAM5[Resource::*]",
+            reason="Step Functions log delivery (logs:CreateLogDelivery, ...) and X-Ray tracing do not "
+            "support resource-level permissions; CDK grants exactly those actions on '*'.",
+        )
+        for function in (self.plan, self.slice, self.assemble, self.fail, self.notify):
+            acknowledge(
+                role,
+                rule=f"AwsSolutions-IAM5[Resource::<{self._logical_id(function)}.Arn>:*]",
+                reason="lambda:InvokeFunction on the function's versions and aliases (`<arn>:*`), as CDK's "
+                "LambdaInvoke grants it; the role can invoke only the workflow's own functions.",
+            )
+
+    @staticmethod
+    def _logical_id(function: lambda_.Function) -> str:
+        from aws_cdk import Stack
+
+        return Stack.of(function).get_logical_id(function.node.default_child)  # type: ignore[arg-type]
+
+    def routes(self) -> list[Route]:
+        f = self.api
+        return [
+            Route(path="/v1/exports", method="POST", function=f),
+            Route(path="/v1/exports", method="GET", function=f),
+            Route(path="/v1/exports/{export_id}", method="GET", function=f),
+            Route(path="/v1/exports/{export_id}", method="DELETE", function=f),
+            Route(path="/v1/exports/{export_id}/runs", method="POST", function=f),
+            Route(path="/v1/exports/{export_id}/runs", method="GET", function=f),
+            Route(path="/v1/exports/{export_id}/runs/{run_id}", method="GET", function=f),
+            Route(path="/v1/exports/{export_id}/runs/{run_id}/download", method="GET", function=f),
+            Route(path="/v1/downloads/{token}", method="GET", function=f, public=True),
+        ]

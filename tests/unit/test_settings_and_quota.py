@@ -1,0 +1,165 @@
+"""Logging settings, metadata selection and the monthly quota as ingestion applies them."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from activitylog.logic import quota
+from activitylog.logic.ingest import IngestPorts, ingest
+from activitylog.logic.quota import QuotaWarning
+from activitylog.logic.settings import update_settings
+from activitylog.models.errors import ConflictError, QuotaExceededError
+from activitylog.models.settings import LoggingSettings, SettingsUpdate, TenantLimits, TenantSettings
+from pydantic import ValidationError
+
+from tests.fakes import FakeControl, FakeEventStore
+
+NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
+
+
+def event(i: int, action: str = "user.login", **extra: Any) -> dict[str, Any]:
+    return {"id": f"e{i}", "action": action, "actor": {"id": "u1"}, **extra}
+
+
+def run(
+    events: list[dict[str, Any]],
+    settings: TenantSettings,
+    store: FakeEventStore | None = None,
+    control: FakeControl | None = None,
+    warnings: list[QuotaWarning] | None = None,
+) -> Any:
+    store, control = store or FakeEventStore(), control or FakeControl()
+    sink = warnings if warnings is not None else []
+    ports = IngestPorts(events=store, catalogue=control, known_actions=set(), usage=control, warn=sink.append)
+    return ingest(events, tenant="acme", now=NOW, settings=settings, ports=ports)
+
+
+def settings(**logging: Any) -> TenantSettings:
+    quota_ = logging.pop("quota", 1_000_000)
+    return TenantSettings(
+        logging=LoggingSettings.model_validate(logging), limits=TenantLimits(monthly_quota=quota_)
+    )
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"actions": {"include": ["User.Login"]}},
+        {"actions": {"include": ["user.**"]}},
+        {"actions": {"include": ["user*"]}},
+        {"actions": {"exclude": [""]}},
+        {"actions": {"include": ["*"], "extra": []}},
+        {"metadata_keys": {"include": ["a*b"]}},
+        {"metadata_keys": {"include": ["k" * 41]}},
+        {"retention_days": 0},
+        {"retention_days": 3651},
+        {"retention_days": "90 days"},
+        {"notification_emails": ["not-an-email"]},
+        {"notification_emails": ["a@example.com\r\nBcc: evil@example.com"]},
+        {"notification_emails": [f"u{i}@example.com" for i in range(51)]},
+        {"logging_enabled": "maybe"},
+        {"monthly_quota": 5},
+    ],
+)
+def test_invalid_settings_are_refused(bad: dict[str, Any]) -> None:
+    with pytest.raises(ValidationError):
+        SettingsUpdate.model_validate(bad)
+
+
+def test_logging_off_skips_everything_and_stores_nothing() -> None:
+    store = FakeEventStore()
+    answer = run([event(1), event(2)], settings(logging_enabled=False), store)
+    assert [(r.status, r.reason) for r in answer.results] == [("skipped", "logging_disabled")] * 2
+    assert answer.skipped == 2 and store.items == {}
+
+
+def test_action_selection_with_exact_prefix_and_exclude() -> None:
+    chosen = settings(actions={"include": ["asset.*", "user.login"], "exclude": ["asset.viewed"]})
+    actions = ["asset.downloaded", "asset.viewed", "user.login", "user.logout", "search"]
+    answer = run([event(i, a) for i, a in enumerate(actions)], chosen)
+    assert [r.status for r in answer.results] == ["accepted", "skipped", "accepted", "skipped", "skipped"]
+    assert answer.results[1].reason == "action_not_logged" and answer.results[1].id == "e1"
+
+
+def test_unselected_metadata_keys_are_dropped_before_storage() -> None:
+    store = FakeEventStore()
+    chosen = settings(metadata_keys={"include": ["plan", "http.*"], "exclude": ["http.cookie"]})
+    metadata = {"plan": "pro", "secret": "x", "http.status": 200, "http.cookie": "c"}
+    run([event(1, metadata=metadata)], chosen, store)
+    assert '"metadata":{"plan":"pro","http.status":200}' in store.items["acme#e1"]["d"]["S"]
+
+
+def test_a_batch_over_the_quota_is_refused_whole() -> None:
+    store, control = FakeEventStore(), FakeControl()
+    run([event(i) for i in range(8)], settings(quota=10), store, control)
+    with pytest.raises(QuotaExceededError) as refused:
+        run([event(i) for i in range(8, 11)], settings(quota=10), store, control)
+    assert len(store.items) == 8 and control.accepted("acme", "2026-11") == 8
+    assert refused.value.retry_after == int((datetime(2026, 12, 1, tzinfo=UTC) - NOW).total_seconds())
+    assert run([event(i) for i in range(8, 10)], settings(quota=10), store, control).accepted == 2
+
+
+def test_resent_ids_and_skipped_events_do_not_count() -> None:
+    store, control = FakeEventStore(), FakeControl()
+    chosen = settings(quota=3, actions={"include": ["user.*"]})
+    run([event(1), event(2)], chosen, store, control)
+    answer = run([event(1), event(2), event(3), event(4, "search")], chosen, store, control)
+    assert [r.status for r in answer.results] == ["accepted", "accepted", "accepted", "skipped"]
+    assert control.accepted("acme", "2026-11") == 3
+
+
+def test_events_that_could_not_be_stored_give_their_quota_back() -> None:
+    store, control = FakeEventStore(fail_ids={"e2"}), FakeControl()
+    answer = run([event(1), event(2)], settings(quota=10), store, control)
+    assert answer.failed == 1 and control.accepted("acme", "2026-11") == 1
+
+
+def test_each_threshold_is_announced_once() -> None:
+    store, control, seen = FakeEventStore(), FakeControl(), []  # type: list[QuotaWarning]
+    for batch in range(5):
+        run([event(batch * 2 + i) for i in range(2)], settings(quota=10), store, control, warnings=seen)
+    assert [(w.threshold, w.accepted) for w in seen] == [("80", 8), ("100", 10)]
+
+
+def test_month_arithmetic() -> None:
+    assert quota.month_of(datetime(2026, 12, 31, 23, 59, tzinfo=UTC)) == "2026-12"
+    assert quota.next_month_start(datetime(2026, 12, 31, 23, 59, tzinfo=UTC)) == datetime(
+        2027, 1, 1, tzinfo=UTC
+    )
+    assert quota.seconds_to_next_month(datetime(2027, 1, 31, 23, 59, 59, 500_000, tzinfo=UTC)) == 1
+    assert quota.crossed(7, 9, 10) == ["80"] and quota.crossed(0, 10, 10) == ["80", "100"]
+    assert quota.crossed(8, 9, 10) == [] and quota.crossed(0, 5, 0) == []
+
+
+class Versioned:
+    """A settings store whose first write loses a race."""
+
+    def __init__(self, races: int) -> None:
+        self.doc, self.version, self.races = LoggingSettings(), 0, races
+
+    def get_logging_settings(self, tenant: str) -> tuple[LoggingSettings, int]:
+        return self.doc, self.version
+
+    def put_logging_settings(self, tenant: str, settings: LoggingSettings, *, version: int) -> None:
+        if self.races:
+            self.races -= 1
+            self.version += 1
+            self.doc = self.doc.model_copy(update={"logging_enabled": False})
+            raise ConflictError("changed meanwhile")
+        assert version == self.version
+        self.doc, self.version = settings, version + 1
+
+    def get_settings(self, tenant: str) -> TenantSettings:
+        return TenantSettings(logging=self.doc)
+
+
+def test_partial_update_keeps_other_fields_and_survives_a_race() -> None:
+    store = Versioned(races=1)
+    result, changed = update_settings(store, "acme", SettingsUpdate(retention_days=30))
+    assert changed == ["retention_days"]
+    assert result.retention_days == 30 and result.logging_enabled is False  # the concurrent change is kept
+    with pytest.raises(ConflictError):
+        update_settings(Versioned(races=5), "acme", SettingsUpdate(retention_days=31))
+    assert update_settings(store, "acme", SettingsUpdate(retention_days=30))[1] == []
