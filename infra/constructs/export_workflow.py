@@ -109,6 +109,10 @@ class ExportWorkflow(Construct):
         self.api.add_environment("EXPORT_STATE_MACHINE", self.state_machine.state_machine_arn)
         control.grant_read_write_data(self.api)
         self.state_machine.grant_start_execution(self.api)
+        # the audit trail (activitylog.export.*): append-only on the base table, no index, no read
+        dynamodb.Table.from_table_arn(self, "EventsBaseForAudit", events_table.table_arn).grant_write_data(
+            self.api
+        )
         bucket.grant_read(self.api)  # presigned GETs are signed with this role
         bucket.grant_delete(self.api)  # DELETE /v1/exports/{id} removes the files
         signing_secret.grant_read(self.api)

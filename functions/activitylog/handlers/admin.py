@@ -11,7 +11,7 @@ from aws_lambda_powertools.event_handler.router import Router
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from activitylog.dal.control import ControlTable
-from activitylog.dal.events import DynamoEventStore
+from activitylog.handlers import auditing
 from activitylog.handlers.http import build_resolver, logger, principal_of
 from activitylog.logic import audit, clock
 from activitylog.logic.keys import create_key_for, list_keys, revoke_key
@@ -30,22 +30,8 @@ def _control() -> ControlTable:
     return ControlTable(function_env().control_table)
 
 
-@lru_cache(maxsize=1)
-def _events() -> DynamoEventStore:
-    return DynamoEventStore(function_env().events_table)
-
-
 def _audit(principal: Principal, action: str, **details: Any) -> None:
-    audit.record(
-        _events(),
-        _control(),
-        _control().get_settings(principal.tenant),
-        tenant=principal.tenant,
-        action=action,
-        actor=audit.key_actor(principal),
-        now=clock.now(),
-        **details,
-    )
+    auditing.record(principal.tenant, action, audit.key_actor(principal), **details)
 
 
 @router.get("/v1/settings", summary="The tenant's logging settings", description="Any valid key.")

@@ -10,14 +10,16 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from activitylog.dal import export_files
 from activitylog.dal.workflow import start_execution
-from activitylog.handlers import export_wiring
+from activitylog.handlers import auditing, export_wiring
 from activitylog.handlers.http import build_resolver, logger, principal_of
-from activitylog.logic import clock
+from activitylog.logic import audit, clock
 from activitylog.logic import exports as logic
-from activitylog.models.auth import Scope
+from activitylog.logic import schedules as schedule_logic
+from activitylog.models.auth import Principal, Scope
 from activitylog.models.errors import ForbiddenError
 from activitylog.models.export_env import export_env
 from activitylog.models.exports import Export, ExportCreate, ExportCreated, ExportPage, Run, RunPage
+from activitylog.models.schedules import Schedule, ScheduleRequest
 
 router = Router()
 Id = Annotated[str, Path(min_length=1, max_length=64)]
@@ -36,14 +38,34 @@ def _ports() -> logic.ExportPorts:
         delete_files=lambda prefix: export_files.delete_prefix(env.exports_bucket, prefix),
         signing_key=export_wiring.key,
         base_url=env.api_base_url,
+        remove_schedule=lambda tenant, export_id: schedule_logic.remove_schedule(
+            tenant, export_id, store=export_wiring.schedule_store(), scheduler=export_wiring.schedules()
+        ),
     )
 
 
-def _tenant() -> str:
+def _schedule_ports() -> schedule_logic.SchedulePorts:
+    return schedule_logic.SchedulePorts(
+        exports=_ports(), store=export_wiring.schedule_store(), scheduler=export_wiring.schedules()
+    )
+
+
+def _principal() -> Principal:
     principal = principal_of(router)
     if not principal.can(Scope.EXPORTS_MANAGE):
         raise ForbiddenError("this key lacks the exports:manage scope")
-    return principal.tenant
+    return principal
+
+
+def _tenant() -> str:
+    return _principal().tenant
+
+
+def _audit(principal: Principal, action: str, export_id: str, run_id: str | None = None) -> None:
+    targets = [{"type": "export", "id": export_id}] + (
+        [{"type": "export_run", "id": run_id}] if run_id else []
+    )
+    auditing.record(principal.tenant, action, audit.key_actor(principal), targets=targets)
 
 
 def _redirect(url: str) -> Response[None]:
@@ -56,7 +78,9 @@ def _redirect(url: str) -> Response[None]:
     responses={202: {"description": "the export and its first run (queued)"}},
 )
 def create_route(body: Annotated[ExportCreate, Body()]) -> Response[ExportCreated]:
-    created = logic.create_export(_tenant(), body, now=clock.now(), ports=_ports())
+    principal = _principal()
+    created = logic.create_export(principal.tenant, body, now=clock.now(), ports=_ports())
+    _audit(principal, "activitylog.export.created", created.export.id, created.run.id)
     return Response(status_code=202, content_type="application/json", body=created)
 
 
@@ -72,7 +96,9 @@ def get_route(export_id: Id) -> Export:
 
 @router.delete("/v1/exports/<export_id>", summary="Delete an export, its runs and files")
 def delete_route(export_id: Id) -> Response[None]:
-    logic.delete_export(_tenant(), export_id, ports=_ports())
+    principal = _principal()
+    logic.delete_export(principal.tenant, export_id, ports=_ports())
+    _audit(principal, "activitylog.export.deleted", export_id)
     return Response(status_code=204)
 
 
@@ -82,7 +108,9 @@ def delete_route(export_id: Id) -> Response[None]:
     responses={202: {"description": "the new run (queued)"}},
 )
 def start_route(export_id: Id) -> Response[Run]:
-    run = logic.start_run(_tenant(), export_id, now=clock.now(), ports=_ports())
+    principal = _principal()
+    run = logic.start_run(principal.tenant, export_id, now=clock.now(), ports=_ports())
+    _audit(principal, "activitylog.export.run_started", export_id, run.id)
     return Response(status_code=202, content_type="application/json", body=run)
 
 
@@ -103,8 +131,27 @@ def run_route(export_id: Id, run_id: Id) -> Run:
     responses={302: {"description": "redirect to a presigned S3 URL valid 15 minutes"}},
 )
 def download_route(export_id: Id, run_id: Id) -> Response[None]:
+    principal = _principal()
+    url = logic.download_url(principal.tenant, export_id, run_id, now=clock.now(), ports=_ports())
+    _audit(principal, "activitylog.export.downloaded", export_id, run_id)
+    return _redirect(url)
+
+
+@router.put("/v1/exports/<export_id>/schedule", summary="Create or replace the export's schedule")
+def put_schedule_route(export_id: Id, body: Annotated[ScheduleRequest, Body()]) -> Schedule:
     tenant = _tenant()
-    return _redirect(logic.download_url(tenant, export_id, run_id, now=clock.now(), ports=_ports()))
+    return schedule_logic.put_schedule(tenant, export_id, body, now=clock.now(), ports=_schedule_ports())
+
+
+@router.get("/v1/exports/<export_id>/schedule", summary="Get the export's schedule")
+def get_schedule_route(export_id: Id) -> Schedule:
+    return schedule_logic.get_schedule(_tenant(), export_id, ports=_schedule_ports())
+
+
+@router.delete("/v1/exports/<export_id>/schedule", summary="Delete the export's schedule")
+def delete_schedule_route(export_id: Id) -> Response[None]:
+    schedule_logic.delete_schedule(_tenant(), export_id, ports=_schedule_ports())
+    return Response(status_code=204)
 
 
 @router.get(
@@ -113,7 +160,12 @@ def download_route(export_id: Id, run_id: Id) -> Response[None]:
     responses={302: {"description": "redirect to a presigned S3 URL valid 15 minutes"}},
 )
 def token_route(token: Annotated[str, Path(min_length=1, max_length=1024)]) -> Response[None]:
-    return _redirect(logic.download_by_token(token, now=clock.now(), ports=_ports()))
+    url, grant = logic.download_by_token(token, now=clock.now(), ports=_ports())
+    # The emailed link is the credential: the actor is the link (its run), not an API key.
+    targets = [{"type": "export", "id": grant.export_id}, {"type": "export_run", "id": grant.run_id}]
+    actor = {"id": f"download-link:{grant.run_id}", "type": "download_link"}
+    auditing.record(grant.tenant, "activitylog.export.downloaded", actor, targets=targets)
+    return _redirect(url)
 
 
 app = build_resolver(router)

@@ -47,6 +47,7 @@ class ExportPorts:
     delete_files: Callable[[str], object]  # every object under a key prefix
     signing_key: Callable[[], bytes]
     base_url: str
+    remove_schedule: Callable[[str, str], None]  # (tenant, export id): Scheduler and record
 
 
 def file_prefix(tenant: str, export_id: str) -> str:
@@ -129,6 +130,7 @@ def list_exports(tenant: str, *, limit: int, cursor: str | None, ports: ExportPo
 
 def delete_export(tenant: str, export_id: str, *, ports: ExportPorts) -> None:
     export = _export(tenant, export_id, ports)
+    ports.remove_schedule(tenant, export.id)
     ports.delete_files(file_prefix(tenant, export.id))
     ports.delete_files(temp_prefix(tenant, export.id))
     ports.store.delete_export(tenant, export.id)
@@ -160,10 +162,13 @@ def download_url(tenant: str, export_id: str, run_id: str, *, now: datetime, por
     return ports.presign(run.key, file_name(export.name, run.id, export.format, export.compression))
 
 
-def download_by_token(token: str, *, now: datetime, ports: ExportPorts) -> str:
+def download_by_token(
+    token: str, *, now: datetime, ports: ExportPorts
+) -> tuple[str, download_tokens.DownloadGrant]:
+    """The presigned URL and what the token grants (for the audit trail)."""
     grant = download_tokens.verify(ports.signing_key(), token, now=now)
     try:
-        return download_url(grant.tenant, grant.export_id, grant.run_id, now=now, ports=ports)
+        return download_url(grant.tenant, grant.export_id, grant.run_id, now=now, ports=ports), grant
     except ConflictError:
         raise NotFoundError("no such download") from None
 
