@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response
@@ -10,24 +9,17 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from aws_lambda_powertools.event_handler.router import Router
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from activitylog.dal.control import ControlTable
-from activitylog.handlers import auditing
+from activitylog.handlers import auditing, stores
 from activitylog.handlers.http import build_resolver, logger, principal_of
 from activitylog.logic import audit, clock
 from activitylog.logic.keys import create_key_for, list_keys, revoke_key
 from activitylog.logic.settings import update_settings, usage
 from activitylog.models.auth import ApiKeyRecord, Principal, Scope
-from activitylog.models.env import function_env
 from activitylog.models.errors import ForbiddenError
 from activitylog.models.keys import ApiKeyCreate, ApiKeyCreated, ApiKeyPage, ApiKeyView
 from activitylog.models.settings import LoggingSettings, SettingsUpdate, Usage
 
 router = Router()
-
-
-@lru_cache(maxsize=1)
-def _control() -> ControlTable:
-    return ControlTable(function_env().control_table)
 
 
 def _audit(principal: Principal, action: str, **details: Any) -> None:
@@ -36,7 +28,7 @@ def _audit(principal: Principal, action: str, **details: Any) -> None:
 
 @router.get("/v1/settings", summary="The tenant's logging settings", description="Any valid key.")
 def get_settings() -> LoggingSettings:
-    return _control().get_logging_settings(principal_of(router).tenant)[0]
+    return stores.control().get_logging_settings(principal_of(router).tenant)[0]
 
 
 @router.put(
@@ -49,7 +41,7 @@ def put_settings(body: Annotated[SettingsUpdate, Body()]) -> LoggingSettings:
     principal = principal_of(router)
     if not principal.can(Scope.LOGGING_MANAGE):
         raise ForbiddenError("this key lacks the logging:manage scope")
-    settings, changed = update_settings(_control(), principal.tenant, body)
+    settings, changed = update_settings(stores.control(), principal.tenant, body)
     if changed:
         _audit(
             principal,
@@ -63,7 +55,7 @@ def put_settings(body: Annotated[SettingsUpdate, Body()]) -> LoggingSettings:
 @router.get("/v1/usage", summary="This month's accepted events and quota", description="Any valid key.")
 def get_usage() -> Usage:
     tenant = principal_of(router).tenant
-    return usage(_control(), _control().get_limits(tenant), tenant, clock.now())
+    return usage(stores.control(), stores.control().get_limits(tenant), tenant, clock.now())
 
 
 def _view(record: ApiKeyRecord) -> ApiKeyView:
@@ -80,7 +72,12 @@ def _view(record: ApiKeyRecord) -> ApiKeyView:
 def post_api_key(body: Annotated[ApiKeyCreate, Body()]) -> Response[ApiKeyCreated]:
     principal = principal_of(router)
     created = create_key_for(
-        principal, _control(), name=body.name, scopes=body.scopes, actor_id=body.actor_id, now=clock.now()
+        principal,
+        stores.control(),
+        name=body.name,
+        scopes=body.scopes,
+        actor_id=body.actor_id,
+        now=clock.now(),
     )
     _audit(
         principal,
@@ -97,7 +94,7 @@ def get_api_keys(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: Annotated[str | None, Query(min_length=1, max_length=512)] = None,
 ) -> ApiKeyPage:
-    records, next_cursor = list_keys(principal_of(router), _control(), limit=limit, cursor=cursor)
+    records, next_cursor = list_keys(principal_of(router), stores.control(), limit=limit, cursor=cursor)
     return ApiKeyPage(api_keys=[_view(r) for r in records], next_cursor=next_cursor)
 
 
@@ -109,7 +106,7 @@ def get_api_keys(
 )
 def delete_api_key(key_id: Annotated[str, Path(min_length=1, max_length=64)]) -> Response[None]:
     principal = principal_of(router)
-    record = revoke_key(principal, _control(), key_id)
+    record = revoke_key(principal, stores.control(), key_id)
     _audit(
         principal,
         "activitylog.api_key.revoked",

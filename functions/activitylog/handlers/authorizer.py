@@ -7,22 +7,15 @@ API Gateway answer 401 (with our envelope, from the gateway response).
 
 from __future__ import annotations
 
-from functools import lru_cache
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from activitylog.dal.control import ControlTable
+from activitylog.handlers import stores
 from activitylog.handlers.http import logger
 from activitylog.logic import clock
 from activitylog.logic.keys import hash_secret, resolve_api_key
-from activitylog.models.env import function_env
 from activitylog.models.errors import UnauthorizedError
-
-
-@lru_cache(maxsize=1)
-def _control() -> ControlTable:
-    return ControlTable(function_env().control_table)
 
 
 def api_wide_arn(method_arn: str) -> str:
@@ -43,12 +36,12 @@ def bearer_token(header: str | None) -> str:
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     try:
         token = bearer_token(event.get("authorizationToken"))
-        principal = resolve_api_key(_control(), token)
+        principal = resolve_api_key(stores.control(), token)
     except UnauthorizedError:
         logger.info("api key refused")  # never log the key itself
         raise Exception("Unauthorized") from None  # the exact text API Gateway expects
     try:
-        _control().touch_api_key(hash_secret(token), int(clock.now().timestamp()))
+        stores.control().touch_api_key(hash_secret(token), int(clock.now().timestamp()))
     except Exception:  # `last_used_at` is informative: never refuse a valid key over it
         logger.exception("last_used_at not recorded")
     logger.append_keys(tenant=principal.tenant, key_id=principal.key_id)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from functools import lru_cache
 from typing import Annotated, Any, Literal
 
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
@@ -11,13 +10,11 @@ from aws_lambda_powertools.event_handler.router import Router
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import AwareDatetime
 
-from activitylog.dal.control import ControlTable
-from activitylog.dal.events import DynamoEventStore
+from activitylog.handlers import stores
 from activitylog.handlers.http import build_resolver, logger, principal_of
 from activitylog.logic import clock
 from activitylog.logic.cache import TtlCache
 from activitylog.logic.query import QueryPorts, check_range, count_events, get_event, list_events
-from activitylog.models.env import function_env
 from activitylog.models.errors import BadRequestError
 from activitylog.models.events import ACTION_PATTERN, EventCount, EventPage, StoredEvent
 from activitylog.models.query import EventFilters
@@ -29,21 +26,11 @@ _settings: TtlCache[TenantSettings] = TtlCache(ttl=60)
 ACTION_FILTER = ACTION_PATTERN[:-1] + r"(\.\*)?$"
 
 
-@lru_cache(maxsize=1)
-def _control() -> ControlTable:
-    return ControlTable(function_env().control_table)
-
-
-@lru_cache(maxsize=1)
-def _events() -> DynamoEventStore:
-    return DynamoEventStore(function_env().events_table)
-
-
 def _ports(tenant: str) -> QueryPorts:
-    settings = _settings.get(tenant, lambda: _control().get_settings(tenant))
+    settings = _settings.get(tenant, lambda: stores.control().get_settings(tenant))
     return QueryPorts(
-        events=_events(),
-        known_actions=lambda: _control().known_actions(tenant),
+        events=stores.events(),
+        known_actions=lambda: stores.control().known_actions(tenant),
         shard_count=settings.shard_count,
     )
 
