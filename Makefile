@@ -14,7 +14,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export JSII_RUNTIME_PACKAGE_CACHE_ROOT := $(CURDIR)/.venv/jsii-cache
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help install local test lint format unit integration infra synth deploy diff bench clean
+.PHONY: help install local test lint format unit integration infra synth deploy diff bench fuzz clean
 
 help:
 	@echo "make local   - start the whole service locally (embedded AWS emulation)"
@@ -22,6 +22,7 @@ help:
 	@echo "make synth   - synthesize the CDK app into cdk.out/"
 	@echo "make deploy  - deploy both stacks with the CDK CLI v2 (needs AWS credentials)"
 	@echo "make bench   - run the benchmarks, results in docs/benchmarks.md"
+	@echo "make fuzz    - the schemathesis and property tests with many more examples (docs/security.md)"
 
 $(PY_STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
@@ -71,6 +72,12 @@ diff: install $(NODE_STAMP)
 
 deploy: install $(NODE_STAMP)
 	npx cdk deploy --all --require-approval broadening
+
+# The same fuzz and property tests as in `make test`, with FUZZ_EXAMPLES examples per operation.
+FUZZ_EXAMPLES ?= 500
+fuzz: install
+	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/pytest -p no:cacheprovider \
+		tests/integration/test_fuzz_api.py tests/integration/test_isolation_property.py
 
 bench: install
 	$(PY) -m bench

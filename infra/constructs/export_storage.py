@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_scheduler as scheduler
 from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_ses as ses
 from constructs import Construct
@@ -62,3 +63,8 @@ class ExportStorage(Construct):
         sender = str(self.node.try_get_context(SENDER_CONTEXT) or DEFAULT_SENDER)
         self.sender = sender
         self.identity = ses.EmailIdentity(self, "SenderIdentity", identity=ses.Identity.email(sender))
+        # The tenants' export schedules live in this group: it is state (the control table holds the
+        # matching schedule records), so it stays with the data when the stateless stack is replaced.
+        self.schedule_group = scheduler.ScheduleGroup(
+            self, "ScheduleGroup", removal_policy=RemovalPolicy.RETAIN
+        )

@@ -29,7 +29,8 @@ MAX_CONCURRENCY = 8
 TEMP_PATTERN = "tmp/*"
 EVENTS_INDEX = "Resource::ActivityLog-Stateful:ExportsOutputFnGetAttEventsTableArn9499E97C/index/*"
 BUCKET_EXPORT = "ActivityLog-Stateful:ExportsOutputFnGetAttExportsExportsBucketAF6E3739Arn2357CF2C"
-EXECUTION_TIMEOUT = Duration.hours(2)
+# Two hours of work after a scheduled run's settle wait (at most 6 hours, docs/exports.md).
+EXECUTION_TIMEOUT = Duration.hours(8)
 RETRY_ERRORS = ["StorageUnavailableError"]
 
 
@@ -176,7 +177,12 @@ class ExportWorkflow(Construct):
         notify.add_catch(died, errors=["States.ALL"], result_path="$.notify_error")
         for step in (plan, slices, assemble):
             step.add_catch(fail, errors=["States.ALL"], result_path="$.error")
-        definition = plan.next(slices).next(assemble).next(notify).next(sfn.Succeed(self, "Done"))
+        slices.next(assemble).next(notify).next(sfn.Succeed(self, "Done"))
+        # A scheduled run waits until its settle time has passed (Plan sets `not_before` only then).
+        settle = sfn.Wait(self, "Settle", time=sfn.WaitTime.timestamp_path("$.not_before")).next(slices)
+        settled = sfn.Choice(self, "SettleFirst")
+        settled.when(sfn.Condition.is_present("$.not_before"), settle).otherwise(slices)
+        definition = plan.next(settled)
 
         log_group = logs.LogGroup(
             self, "WorkflowLogs", retention=logs.RetentionDays.ONE_MONTH, removal_policy=RemovalPolicy.DESTROY
@@ -252,5 +258,8 @@ class ExportWorkflow(Construct):
             Route(path="/v1/exports/{export_id}/runs", method="GET", function=f),
             Route(path="/v1/exports/{export_id}/runs/{run_id}", method="GET", function=f),
             Route(path="/v1/exports/{export_id}/runs/{run_id}/download", method="GET", function=f),
+            Route(path="/v1/exports/{export_id}/schedule", method="PUT", function=f),
+            Route(path="/v1/exports/{export_id}/schedule", method="GET", function=f),
+            Route(path="/v1/exports/{export_id}/schedule", method="DELETE", function=f),
             Route(path="/v1/downloads/{token}", method="GET", function=f, public=True),
         ]

@@ -11,6 +11,7 @@ from constructs import Construct
 from infra.constructs.api import ActivityLogApi
 from infra.constructs.api_functions import ApiFunctions
 from infra.constructs.edge_guard import EdgeGuard
+from infra.constructs.export_schedules import ExportSchedules
 from infra.constructs.export_storage import ExportStorage
 from infra.constructs.export_workflow import ExportWorkflow
 
@@ -52,6 +53,15 @@ class StatelessStack(Stack):
             api_base_url=api.url,  # API id + literal stage name: no dependency on the stage (no cycle)
         )
         api.add_routes(exports.routes())
+        self.schedules = ExportSchedules(
+            self,
+            "Schedules",
+            factory=functions.factory,
+            control_table=control_table,
+            state_machine=exports.state_machine,
+            api_function=exports.api,
+            group=export_storage.schedule_group,
+        )
         # Quota warnings (80% / 100%) are emailed by the ingest function, from the same sender.
         functions.ingest.add_environment("SENDER_EMAIL", export_storage.sender)
         export_storage.identity.grant_send_email(functions.ingest)

@@ -33,6 +33,9 @@ ROUTES = {
     ("GET", "/v1/exports/{export_id}/runs"): "exports",
     ("GET", "/v1/exports/{export_id}/runs/{run_id}"): "exports",
     ("GET", "/v1/exports/{export_id}/runs/{run_id}/download"): "exports",
+    ("PUT", "/v1/exports/{export_id}/schedule"): "exports",
+    ("GET", "/v1/exports/{export_id}/schedule"): "exports",
+    ("DELETE", "/v1/exports/{export_id}/schedule"): "exports",
     ("GET", "/v1/downloads/{token}"): "exports",
 }
 PUBLIC = {

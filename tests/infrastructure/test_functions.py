@@ -16,6 +16,7 @@ EXPORT_MODULES = {
     "export_plan",
     "export_slice",
     "export_assemble",
+    "export_fire",
     "export_fail",
     "export_notify",
     "export_watchdog",
@@ -28,6 +29,11 @@ EXPORT_ENV_NAMES = {
     "API_BASE_URL",
     "EXPORT_STATE_MACHINE",
     "SENDER_EMAIL",
+    # scheduled exports (the Exports function creates schedules; docs/exports.md)
+    "SCHEDULE_GROUP",
+    "SCHEDULER_ROLE_ARN",
+    "SCHEDULE_TARGET_ARN",
+    "SCHEDULE_DLQ_ARN",
 }
 COMMON_ENV_NAMES = {
     "EVENTS_TABLE",

@@ -163,10 +163,9 @@ class DynamoEventStore:
         by reads (and rewritten by the client's retry).
         """
         failed: set[str] = set()
-        extras = [(r.event_id, item) for r in records for item in to_items(r)[1:]]
-        failed |= self._write([(i, item) for i, item in extras])
-        mains = [(r.event_id, to_items(r)[0]) for r in records if r.event_id not in failed]
-        failed |= self._write(mains)
+        built = [(r.event_id, to_items(r)) for r in records]  # once: each item hashes 2-3 keys
+        failed |= self._write([(event_id, item) for event_id, items in built for item in items[1:]])
+        failed |= self._write([(event_id, items[0]) for event_id, items in built if event_id not in failed])
         return failed
 
     def _write(self, pending: list[tuple[str, dict[str, Any]]]) -> set[str]:

@@ -16,6 +16,9 @@ from activitylog.handlers.http import build_resolver, logger
 TITLE = "Activity Log API"
 VERSION = "1.0.0"
 PUBLIC_PATHS = {"/v1/health", "/v1/openapi.json", "/v1/docs", "/v1/downloads/{token}"}
+# Public routes answer errors too (the token is the credential), in the same envelope.
+PUBLIC_ERRORS = {"/v1/downloads/{token}": {"404", "410", "422", "429"}}
+GONE_PATHS = {"/v1/downloads/{token}", "/v1/exports/{export_id}/runs/{run_id}/download"}
 router = Router()
 
 
@@ -47,12 +50,13 @@ def openapi_schema() -> dict[str, Any]:
         )
     )
     for path, item in schema.get("paths", {}).items():
-        if path in PUBLIC_PATHS:
-            for operation in item.values():
+        for operation in item.values():
+            if path in PUBLIC_PATHS:
                 operation["security"] = []
-        else:
-            for operation in item.values():
-                operation.setdefault("responses", {}).update(_error_responses())
+            codes = PUBLIC_ERRORS.get(path, set()) if path in PUBLIC_PATHS else set(_ERRORS) - {"410"}
+            if path in GONE_PATHS:
+                codes.add("410")
+            operation.setdefault("responses", {}).update(_error_responses(codes))
     schema.setdefault("components", {}).setdefault("schemas", {})["Error"] = _error_schema()
     return schema
 
@@ -75,19 +79,22 @@ def _error_schema() -> dict[str, Any]:
     }
 
 
-def _error_responses() -> dict[str, Any]:
+_ERRORS = {
+    "400": "bad request (bad JSON, bad cursor)",
+    "401": "missing or unknown API key",
+    "403": "the key lacks this route's scope",
+    "404": "not found",
+    "409": "conflict",
+    "410": "gone: the file is older than 7 days",
+    "413": "body too large",
+    "422": "validation error",
+    "429": "rate limited or quota exceeded",
+}
+
+
+def _error_responses(codes: set[str]) -> dict[str, Any]:
     ref = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
-    codes = {
-        "400": "bad request (bad JSON, bad cursor)",
-        "401": "missing or unknown API key",
-        "403": "the key lacks this route's scope",
-        "404": "not found",
-        "409": "conflict",
-        "413": "body too large",
-        "422": "validation error",
-        "429": "rate limited or quota exceeded",
-    }
-    return {code: {"description": text, **ref} for code, text in codes.items()}
+    return {code: {"description": text, **ref} for code, text in _ERRORS.items() if code in codes}
 
 
 @logger.inject_lambda_context(clear_state=True)

@@ -10,6 +10,7 @@ from activitylog.dal.control import ControlTable
 from activitylog.dal.events import DynamoEventStore
 from activitylog.dal.exports import DynamoExportStore
 from activitylog.dal.mail import SesMailer
+from activitylog.dal.schedules import DynamoScheduleStore, EventBridgeSchedules, SchedulerTarget
 from activitylog.dal.secrets import signing_key
 from activitylog.logic.export_assembly import AssemblyResult, assemble
 from activitylog.logic.export_notify import Message, NotifyPorts
@@ -17,11 +18,30 @@ from activitylog.logic.export_workflow import WorkflowPorts
 from activitylog.logic.query import QueryPorts
 from activitylog.models.env import function_env
 from activitylog.models.export_env import export_env
+from activitylog.models.schedule_env import scheduler_env
 
 
 @lru_cache(maxsize=1)
 def store() -> DynamoExportStore:
     return DynamoExportStore(function_env().control_table)
+
+
+@lru_cache(maxsize=1)
+def schedule_store() -> DynamoScheduleStore:
+    return DynamoScheduleStore(function_env().control_table)
+
+
+@lru_cache(maxsize=1)
+def schedules() -> EventBridgeSchedules:
+    env = scheduler_env()
+    return EventBridgeSchedules(
+        SchedulerTarget(
+            group=env.group,
+            role_arn=env.role_arn,
+            function_arn=env.target_arn,
+            dead_letter_arn=env.dead_letter_arn,
+        )
+    )
 
 
 @lru_cache(maxsize=1)

@@ -139,8 +139,12 @@ def download_route(export_id: Id, run_id: Id) -> Response[None]:
 
 @router.put("/v1/exports/<export_id>/schedule", summary="Create or replace the export's schedule")
 def put_schedule_route(export_id: Id, body: Annotated[ScheduleRequest, Body()]) -> Schedule:
-    tenant = _tenant()
-    return schedule_logic.put_schedule(tenant, export_id, body, now=clock.now(), ports=_schedule_ports())
+    principal = _principal()
+    schedule = schedule_logic.put_schedule(
+        principal.tenant, export_id, body, now=clock.now(), ports=_schedule_ports()
+    )
+    _audit(principal, "activitylog.export.schedule_updated", schedule.export_id)
+    return schedule
 
 
 @router.get("/v1/exports/<export_id>/schedule", summary="Get the export's schedule")
@@ -150,7 +154,9 @@ def get_schedule_route(export_id: Id) -> Schedule:
 
 @router.delete("/v1/exports/<export_id>/schedule", summary="Delete the export's schedule")
 def delete_schedule_route(export_id: Id) -> Response[None]:
-    schedule_logic.delete_schedule(_tenant(), export_id, ports=_schedule_ports())
+    principal = _principal()
+    schedule_logic.delete_schedule(principal.tenant, export_id, ports=_schedule_ports())
+    _audit(principal, "activitylog.export.schedule_deleted", export_id)
     return Response(status_code=204)
 
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.event_handler.router import Router
 
@@ -54,10 +55,21 @@ def validation_error(err: RequestValidationError) -> Response:
     return envelope(422, "validation_error", "the request is not valid", errors)
 
 
+def _object_body_only(app: APIGatewayRestResolver, next_middleware: NextMiddleware) -> Response:
+    """Every request body of this API is a JSON object. Powertools' validation unwraps a one-item
+    list for a non-list parameter (meant for query strings), so `[{...}]` would pass as `{...}`
+    (and a handler reading the raw body would then fail with a 5xx): refuse it here."""
+    body = app.current_event.decoded_body if app.current_event.body else ""
+    if body and body.lstrip()[:1] == "[":
+        return envelope(422, "validation_error", "the body must be a JSON object")
+    return next_middleware(app)
+
+
 def build_resolver(*routers: Router) -> APIGatewayRestResolver:
     app = APIGatewayRestResolver(enable_validation=True)
     for router in routers:
         app.include_router(router)
+    app.use(middlewares=[_object_body_only])
     app.exception_handler(ServiceError)(service_error)
     app.exception_handler(RequestValidationError)(validation_error)
 

@@ -11,7 +11,7 @@ import math
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import suppress
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 from typing import Any, Protocol
 
@@ -83,9 +83,12 @@ def plan(inp: WorkflowInput, *, now: datetime, ports: WorkflowPorts) -> dict[str
     """Mark the run running, fix its time range and cut it into slices (the Map's items)."""
     export, run = _load(inp, ports)
     filters = export.filters
-    end = filters.to or to_millis(now)
-    start = filters.from_ or earliest_time(inp.tenant, now=now, ports=ports.query(inp.tenant)) or end
-    start = min(start, end)
+    if run.range_from is not None and run.range_to is not None:  # a scheduled run: its window
+        start, end = run.range_from, run.range_to
+    else:
+        end = filters.to or to_millis(now)
+        start = filters.from_ or earliest_time(inp.tenant, now=now, ports=ports.query(inp.tenant)) or end
+        start = min(start, end)
     slices = split(start, end) if start < end else []
     running = run.model_copy(
         update={
@@ -98,13 +101,21 @@ def plan(inp: WorkflowInput, *, now: datetime, ports: WorkflowPorts) -> dict[str
     )
     if not ports.store.update_run(inp.tenant, running, expected={"queued"}):
         raise NotFoundError("the run is no longer queued")
+    settle = {"not_before": wait_until(run.not_before)} if run.not_before and run.not_before > now else {}
     return {
         **inp.model_dump(),
+        **settle,
         "slices": [
             {**inp.model_dump(), "index": n, "start": format_time(lo), "end": format_time(hi)}
             for n, (lo, hi) in enumerate(slices)
         ],
     }
+
+
+def wait_until(moment: datetime) -> str:
+    """A Wait state's timestamp (whole seconds, rounded up: never earlier than `moment`)."""
+    whole = moment.replace(microsecond=0) + (timedelta(seconds=1) if moment.microsecond else timedelta())
+    return whole.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def event_filters(export: Export, start: datetime, end: datetime) -> EventFilters:

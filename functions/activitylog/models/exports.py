@@ -137,6 +137,8 @@ class RunRecord(BaseModel):
     range_to: Timestamp | None = None
     slice_count: int | None = None
     key: str | None = None  # the S3 key of the file
+    # A scheduled run: the workflow waits until then before reading (late events settle).
+    not_before: Timestamp | None = None
 
     def expires_at(self) -> datetime | None:
         return self.finished_at + DOWNLOAD_WINDOW if self.finished_at and self.status == "succeeded" else None

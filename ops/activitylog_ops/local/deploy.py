@@ -131,6 +131,9 @@ def create_resources(deployment: Deployment, client: Any) -> None:
         secrets.create_secret(
             Name=deployment.physical_name(stack, logical_id), SecretString=secrets_module.token_urlsafe(48)
         )
+    scheduler = client("scheduler")
+    for stack, logical_id, _resource in deployment.of_type("AWS::Scheduler::ScheduleGroup"):
+        scheduler.create_schedule_group(Name=deployment.physical_name(stack, logical_id))
     role_arn = _role(client("iam"))
     lambda_ = client("lambda")
     code = _empty_zip()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import re
 import socket
 import threading
 import time
@@ -17,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 from activitylog_ops.local.invoker import InProcessInvoker
 from activitylog_ops.local.proxy import (
@@ -29,9 +30,11 @@ from activitylog_ops.local.proxy import (
     policy_allows,
     proxy_event,
 )
+from activitylog_ops.local.schedules import FIRE_PREFIX, ScheduleNotFound
 from activitylog_ops.local.template import Route
 
 log = logging.getLogger(__name__)
+_TOKEN_IN_PATH = re.compile(r"(/v1/downloads/)[^\s?\"]+")
 
 MAX_REQUEST_BYTES = 10 * 1024 * 1024  # API Gateway's payload limit
 MAX_LAMBDA_RESPONSE_BYTES = 6 * 1024 * 1024  # Lambda's synchronous response limit
@@ -62,6 +65,7 @@ class Gateway:
         *,
         stage: str = "prod",
         mail: Callable[[], list[dict[str, Any]]] | None = None,
+        fire: Callable[[str, str | None], dict[str, Any]] | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
     ) -> None:
@@ -69,6 +73,7 @@ class Gateway:
         self.invoker = invoker
         self.stage = stage
         self._mail = mail or (lambda: [])
+        self._fire = fire
         self._address = (host, port)
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -116,6 +121,8 @@ class Gateway:
     def handle(self, request: Request) -> Response:
         if request.path == MAIL_PATH and request.method == "GET":
             return json_response(200, self._mail())
+        if request.path.startswith(FIRE_PREFIX) and request.method == "POST" and self._fire is not None:
+            return self._fire_schedule(request)
         match = self.table.match(request.method, request.path)
         if match is None:
             return refusal(404, "not_found", f"No route for {request.method} {request.path}")
@@ -131,6 +138,21 @@ class Gateway:
             log.exception("%s crashed on %s %s", match.route.function, request.method, request.path)
             return refusal(502, "internal_error", "Internal server error")
         return self._proxy_response(match.route.function, result)
+
+    def _fire_schedule(self, request: Request) -> Response:
+        """Local only: fire an EventBridge Scheduler schedule now (moto never fires them)."""
+        key = request.path.removeprefix(FIRE_PREFIX).removesuffix("/fire")
+        at = dict(parse_qsl(request.query)).get("at")
+        assert self._fire is not None
+        try:
+            return json_response(200, self._fire(unquote(key), at))
+        except ScheduleNotFound:
+            return refusal(404, "not_found", f"No schedule {key!r}")
+        except ValueError as err:
+            return refusal(422, "validation_error", str(err))
+        except Exception:
+            log.exception("firing schedule %s failed", key)
+            return refusal(502, "internal_error", "The schedule's target failed")
 
     def _authorize(self, request: Request, route: Route) -> tuple[Response | None, dict[str, Any] | None]:
         assert route.authorizer is not None
@@ -223,6 +245,7 @@ def _handler_class(gateway: Gateway) -> type[BaseHTTPRequestHandler]:
                 pass
 
         def log_message(self, format: str, *args: Any) -> None:
-            log.info("%s %s", self.address_string(), format % args)
+            # Like the deployed access log (which logs $context.resourcePath): never the token itself.
+            log.info("%s %s", self.address_string(), _TOKEN_IN_PATH.sub(r"\1{token}", format % args))
 
     return Handler

@@ -17,6 +17,7 @@ from activitylog_ops.local.envfile import ENV_FILE, write_env_file
 from activitylog_ops.local.gateway import Gateway
 from activitylog_ops.local.invoker import InProcessInvoker
 from activitylog_ops.local.moto_server import DUMMY_CREDENTIALS, EmbeddedMoto, apply_environment
+from activitylog_ops.local.schedules import LocalScheduler
 from activitylog_ops.local.template import Deployment
 
 log = logging.getLogger(__name__)
@@ -105,6 +106,7 @@ class LocalService:
             invoker,
             stage=self.deployment.stage_name(),
             mail=self.moto.mail.messages,
+            fire=LocalScheduler(lambda: _client_factory(self.moto.url)("scheduler"), invoker.invoke).fire,
             port=self.port,
         )
         self.gateway.start()
@@ -161,10 +163,13 @@ def _forget_cached_configuration() -> None:
     from activitylog.dal.secrets import signing_key
     from activitylog.models.env import function_env
     from activitylog.models.export_env import export_env
+    from activitylog.models.schedule_env import fire_env, scheduler_env
 
     reset_clients()
     function_env.cache_clear()
     export_env.cache_clear()
+    scheduler_env.cache_clear()
+    fire_env.cache_clear()
     signing_key.cache_clear()
 
 

@@ -27,6 +27,7 @@ _NAME_PROPERTY = {
     "AWS::S3::Bucket": "BucketName",
     "AWS::StepFunctions::StateMachine": "StateMachineName",
     "AWS::IAM::Role": "RoleName",
+    "AWS::Scheduler::ScheduleGroup": "Name",
 }
 _SUB_VARIABLE = re.compile(r"\$\{([^}!][^}]*)\}")
 _FUNCTION_ARN_IN_URI = re.compile(r"/functions/(arn:[^/]+)/invocations$")

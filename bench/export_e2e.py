@@ -1,0 +1,183 @@
+"""Export end to end, locally: N events stored, one export run over HTTP, timed to `succeeded`.
+
+The local stack (`LocalService`: moto's server, the CDK-synthesized state machine on moto's Step
+Functions engine, our handlers in process) runs the real workflow: plan, Map over time slices,
+assemble, notify. Events are written straight through `logic.ingest.ingest` into the events table
+(not over HTTP), then `POST /v1/exports` starts a CSV run of the whole tenant and the run is polled
+until it is terminal. moto's Query reads and sorts every item of the table on each call, so the
+local wall time grows faster than the table: two sizes are run and the 100k figure is extrapolated
+from them, saying so (the run's own work, reading and writing, grows linearly).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from activitylog.logic.export_workflow import split
+
+from bench import report
+from bench.workload import raw_events
+
+TARGET = 100_000
+
+
+@dataclass(frozen=True)
+class Config:
+    sizes: tuple[int, ...] = (1_000, 4_000)
+    timeout: float = 240.0
+
+
+def _client(stack: Any, service: str) -> Any:
+    import boto3
+
+    return boto3.session.Session().client(
+        service,
+        endpoint_url=stack.env["AWS_ENDPOINT_URL"],
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",  # noqa: S106 - moto's dummy credentials
+    )
+
+
+def seed(stack: Any, tenant: str, count: int, now: datetime) -> float:
+    from activitylog.dal.control import ControlTable
+    from activitylog.dal.events import DynamoEventStore
+    from activitylog.logic.ingest import IngestPorts, ingest
+    from activitylog.models.settings import TenantSettings
+
+    dynamodb = _client(stack, "dynamodb")
+    control = ControlTable(stack.env["ACTIVITYLOG_CONTROL_TABLE"], dynamodb)
+    store = DynamoEventStore(stack.env["ACTIVITYLOG_EVENTS_TABLE"], dynamodb)
+    ports = IngestPorts(events=store, catalogue=control, known_actions=set(), usage=control)
+    start = now - timedelta(days=20)
+    events = raw_events(count, start, (now - timedelta(hours=1) - start) / count, prefix=tenant)
+    started = time.perf_counter()
+    for first in range(0, count, 100):
+        batch = events[first : first + 100]
+        result = ingest(batch, tenant=tenant, now=now, settings=TenantSettings(), ports=ports)
+        assert result.accepted == len(batch), result.results[:3]
+    return time.perf_counter() - started
+
+
+def export_once(stack: Any, tenant: str, timeout: float) -> tuple[float, dict[str, Any]]:
+    import requests
+    from activitylog_ops.local.service import create_key
+
+    key = create_key(
+        stack.env["ACTIVITYLOG_CONTROL_TABLE"],
+        _client(stack, "dynamodb"),
+        tenant=tenant,
+        scopes=["exports:manage", "events:read"],
+        name="bench",
+    ).key
+    url, headers = stack.env["ACTIVITYLOG_API_URL"], {"Authorization": f"Bearer {key}"}
+    started = time.perf_counter()
+    answer = requests.post(
+        f"{url}/v1/exports", json={"name": "bench", "format": "csv"}, headers=headers, timeout=60
+    )
+    assert answer.status_code == 202, answer.text
+    created = answer.json()
+    path = f"{url}/v1/exports/{created['export']['id']}/runs/{created['run']['id']}"
+    while True:
+        run: dict[str, Any] = requests.get(path, headers=headers, timeout=60).json()
+        if run["status"] in ("succeeded", "failed", "expired"):
+            return time.perf_counter() - started, run
+        if time.perf_counter() - started > timeout:
+            return time.perf_counter() - started, {**run, "status": f"still {run['status']} (timed out)"}
+        time.sleep(0.2)
+
+
+def measure(config: Config) -> list[dict[str, Any]]:
+    from activitylog_ops.local.service import LocalService
+
+    rows = []
+    stack = LocalService(port=0, env_file=None)
+    started = time.perf_counter()
+    stack.start()
+    startup = time.perf_counter() - started
+    try:
+        now = datetime.now(UTC).replace(microsecond=0)
+        table_items = 0
+        for n, size in enumerate(config.sizes):
+            tenant = f"bench-{n}"
+            seconds_seed = seed(stack, tenant, size, now)
+            table_items += size
+            seconds, run = export_once(stack, tenant, config.timeout)
+            rows.append(
+                {
+                    "events": size,
+                    "table_events": table_items,
+                    "seed_s": seconds_seed,
+                    "export_s": seconds,
+                    "status": run["status"],
+                    "rows": run.get("row_count"),
+                    "bytes": run.get("bytes"),
+                    "slices": len(split(now - timedelta(days=20), now)),
+                    "startup_s": startup,
+                }
+            )
+    finally:
+        stack.stop()
+    return rows
+
+
+def extrapolate(rows: list[dict[str, Any]], target: int = TARGET) -> float | None:
+    """Linear from the marginal cost between the smallest and the largest run (None without two)."""
+    done = [r for r in rows if r["status"] == "succeeded"]
+    if len(done) < 2 or done[-1]["events"] == done[0]["events"]:
+        return None
+    first, last = done[0], done[-1]
+    marginal = (last["export_s"] - first["export_s"]) / (last["events"] - first["events"])
+    return float(last["export_s"] + (target - last["events"]) * max(marginal, 0.0))
+
+
+def run(config: Config | None = None) -> str:
+    config = config or Config()
+    print(
+        f"export end to end: local stack, {', '.join(f'{s:,}' for s in config.sizes)} events ...", flush=True
+    )
+    rows = measure(config)
+    projected = extrapolate(rows)
+    lines = [
+        "## Export end to end (local stack)",
+        "",
+        report.stamp(),
+        "",
+        f"`LocalService` (start-up with CDK synthesis: {rows[0]['startup_s']:.0f} s). For each size, a new",
+        "tenant's events are stored through `logic.ingest.ingest` straight into moto's events table, then",
+        "`POST /v1/exports` (CSV, whole tenant) and the run is polled until terminal. The tenants share",
+        "the table, so *table* counts every event stored so far. *rows* includes the service's own",
+        "`activitylog.export.created` event; *slices* is what the plan step cuts 20 days into.",
+        "",
+        "| events | table | store s | export wall s | status | rows | file | slices | rows/s |",
+        "|---:|---:|---:|---:|---|---:|---:|---:|---:|",
+    ]
+    for r in rows:
+        size = f"{(r['bytes'] or 0) / 2**20:.1f} MiB" if r["bytes"] else "-"
+        lines.append(
+            f"| {r['events']:,} | {r['table_events']:,} | {r['seed_s']:.1f} | {r['export_s']:.1f} | "
+            f"{r['status']} | "
+            f"{r['rows'] if r['rows'] is not None else '-'} | {size} | {r['slices']} | "
+            f"{r['events'] / r['export_s']:,.0f} |"
+        )
+    lines += [
+        "",
+        "100,000 events were not run: on this machine the local stack would need well over the whole",
+        "`make bench` budget. moto's Query reads and sorts every item of the table on each call",
+        "(`moto/dynamodb/models/table.py`), so local time grows faster than the event count. Linear",
+        "extrapolation from the marginal cost between the two runs gives "
+        + (
+            f"about {projected / 60:,.1f} minutes for 100k"
+            if projected is not None
+            else "no figure (a run failed)"
+        )
+        + ",",
+        "a lower bound locally. The export's own work is linear: the writer renders ~20,000 rows/s (above);",
+        "on AWS each slice reads its range in Query pages of 101 entries and BatchGetItems of 100, 8",
+        "slices in parallel (the Map's `MaxConcurrency`); the fixed part of a run here (~15-20 s for",
+        "64 slices) is moto's Step Functions engine and the in-process invoker.",
+    ]
+    return "\n".join(lines)

@@ -1,0 +1,321 @@
+"""Writes tests/corpus/hostile_payloads.jsonl, the corpus of tests/integration/test_hostile_corpus.py.
+
+Each line: {"name", "method", "path", "body_b64" (raw bytes, so invalid UTF-8 survives), "expect"}.
+`expect` is "4xx" (an error envelope with a 4xx status) or "rejected" (POST /v1/events answers 200
+and rejects every event one by one: the documented per-event contract). Run
+`python tests/corpus/make_hostile_corpus.py` after editing; the file is checked in, so a change of
+the corpus shows in review.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from pathlib import Path
+from typing import Any
+
+OUT = Path(__file__).with_name("hostile_payloads.jsonl")
+GOOD = {"action": "user.login", "actor": {"id": "u1"}}
+
+INJECTED_EMAILS = [
+    "a@example.com\r\nBcc: victim@example.com",
+    "a@example.com\nBcc: victim@example.com",
+    "a@example.com%0d%0aBcc:victim@example.com",
+    "a@example.com\rCc: x@example.com",
+    "a@example.com, b@example.com",
+    "a@example.com;b@example.com",
+    '"a\r\nb"@example.com',
+    "<a@example.com>\r\nSubject: hi",
+    "a@example.com\x00",
+    "=cmd|' /C calc'!A0@example.com",
+    "@example.com",
+    "a@",
+    "a" * 300 + "@example.com",
+    "a@[127.0.0.1]",
+]
+FORMULAS = [
+    "=1+1",
+    "+1+1",
+    "-1+1",
+    "@SUM(A1)",
+    '=HYPERLINK("http://x")',
+    "=cmd|' /C calc'!A0",
+    "\t=1",
+    "\r=1",
+]
+TRAVERSALS = [
+    "../../etc/passwd",
+    "..%2F..%2Fetc%2Fpasswd",
+    "%2e%2e%2f%2e%2e%2f",
+    "..\\..\\windows",
+    "....//....//",
+    "%00",
+    "a%00b",
+    "%252e%252e%252f",
+    "x%23y",
+    "%2F",
+]
+WRONG_TYPES: list[Any] = [None, True, 0, -1, 1.5, 10**30, "", "x", [], [1], {}, {"a": 1}]
+
+
+def enc(value: Any) -> bytes:
+    return json.dumps(value).encode()
+
+
+def entry(name: str, method: str, path: str, body: bytes | None, expect: str = "4xx") -> dict[str, Any]:
+    return {
+        "name": name,
+        "method": method,
+        "path": path,
+        "body_b64": None if body is None else base64.b64encode(body).decode(),
+        "expect": expect,
+    }
+
+
+def events_envelope() -> list[dict[str, Any]]:
+    p = "/v1/events"
+    raw = [
+        ("not json", b"{nope"),
+        ("truncated json", b'{"events": [{"action": "user.login"'),
+        ("json array", b"[]"),
+        ("json array of a valid envelope", b"[" + enc({"events": [GOOD]}) + b"]"),
+        (
+            "json array of two envelopes",
+            b"[" + enc({"events": [GOOD]}) + b"," + enc({"events": [GOOD]}) + b"]",
+        ),
+        ("json null", b"null"),
+        ("json number", b"1e999999"),
+        ("json string", b'"events"'),
+        ("no events key", b'{"items": []}'),
+        ("events null", b'{"events": null}'),
+        ("events object", b'{"events": {"0": {}}}'),
+        ("events string", b'{"events": "x"}'),
+        ("zero events", b'{"events": []}'),
+        ("101 events", enc({"events": [GOOD] * 101})),
+        ("unknown envelope field", enc({"events": [GOOD], "tenant": "other"})),
+        ("deep nesting arrays", b'{"events": ' + b"[" * 20000 + b"]" * 20000 + b"}"),
+        ("deep nesting objects", b'{"events": [' + b'{"a":' * 5000 + b"1" + b"}" * 5000 + b"]}"),
+        ("invalid utf-8 ff fe", b'{"events": [{"action": "user.login", "actor": {"id": "\xff\xfe"}}]}'),
+        ("invalid utf-8 overlong", b'{"events": [{"action": "user.login", "actor": {"id": "\xc0\xaf"}}]}'),
+        ("invalid utf-8 cesu surrogate", b'{"events": [{"action": "a", "actor": {"id": "\xed\xa0\x80"}}]}'),
+        ("invalid utf-8 truncated", b'{"events": [{"action": "a", "actor": {"id": "\xe2\x82"}}]}'),
+        ("latin-1 body", '{"events": [{"action": "a", "actor": {"id": "Zoë"}}]}'.encode("latin-1")),
+        ("utf-16 body", enc({"events": [GOOD]}).decode().encode("utf-16")),
+        ("nul byte raw", b'{"events": [\x00]}'),
+        ("trailing garbage", enc({"events": [GOOD]}) + b"garbage"),
+        ("NaN", b'{"events": NaN}'),
+        ("duplicate keys", b'{"events": [], "events": []}'),
+        ("bom then empty", b"\xef\xbb\xbf"),
+    ]
+    return [entry(f"events envelope: {n}", "POST", p, b) for n, b in raw]
+
+
+def bad_events() -> list[dict[str, Any]]:
+    """One hostile event per batch: rejected one by one (200), nothing stored."""
+    cases: list[tuple[str, Any]] = [
+        ("event not an object", "x"),
+        ("event null", None),
+        ("event list", [GOOD]),
+        ("missing action", {"actor": {"id": "u"}}),
+        ("missing actor", {"action": "user.login"}),
+        ("lone surrogate in description", {**GOOD, "description": "\ud800"}),
+        ("lone low surrogate in actor id", {**GOOD, "actor": {"id": "\udfff"}}),
+        ("lone surrogate in metadata key", {**GOOD, "metadata": {"\ud83d": "x"}}),
+        ("lone surrogate in target id", {**GOOD, "targets": [{"type": "a", "id": "\ud800x"}]}),
+        ("nul in actor id", {**GOOD, "actor": {"id": "a\x00b"}}),
+        ("nul in description", {**GOOD, "description": "\x00"}),
+        ("nul in metadata value", {**GOOD, "metadata": {"k": "v\x00"}}),
+        ("nul in target name", {**GOOD, "targets": [{"type": "a", "id": "1", "name": "\x00"}]}),
+        ("huge int metadata", {**GOOD, "metadata": {"n": 10**40}}),
+        ("huge negative metadata", {**GOOD, "metadata": {"n": -(10**40)}}),
+        ("nested metadata", {**GOOD, "metadata": {"n": {"a": {"b": 1}}}}),
+        ("list metadata", {**GOOD, "metadata": {"n": [1, 2]}}),
+        ("51 metadata keys", {**GOOD, "metadata": {f"k{i}": i for i in range(51)}}),
+        ("long metadata key", {**GOOD, "metadata": {"k" * 41: 1}}),
+        ("long metadata value", {**GOOD, "metadata": {"k": "v" * 501}}),
+        ("11 targets", {**GOOD, "targets": [{"type": "a", "id": str(i)} for i in range(11)]}),
+        ("51 changes", {**GOOD, "changes": [{"field": "f", "before": 1, "after": 2}] * 51}),
+        ("unknown field", {**GOOD, "severity": "high"}),
+        ("tenant field", {**GOOD, "tenant": "someone-else"}),
+        ("unknown actor field", {**GOOD, "actor": {"id": "u", "tenant": "x"}}),
+        ("reserved action", {**GOOD, "action": "activitylog.key_created"}),
+        ("far future", {**GOOD, "occurred_at": "2999-01-01T00:00:00Z"}),
+        ("ancient", {**GOOD, "occurred_at": "1970-01-01T00:00:00Z"}),
+        ("no offset", {**GOOD, "occurred_at": "2026-11-01T00:00:00"}),
+        ("not a time", {**GOOD, "occurred_at": "yesterday"}),
+        ("year 10000", {**GOOD, "occurred_at": "10000-01-01T00:00:00Z"}),
+        ("bad ip", {**GOOD, "context": {"ip": "1.2.3"}}),
+        ("ip with port", {**GOOD, "context": {"ip": "1.2.3.4:80"}}),
+        ("ip injection", {**GOOD, "context": {"ip": "1.2.3.4\r\nX: y"}}),
+        ("long user agent", {**GOOD, "context": {"user_agent": "u" * 513}}),
+        ("long description", {**GOOD, "description": "d" * 1001}),
+        ("outcome other", {**GOOD, "outcome": "maybe"}),
+        ("empty actor id", {**GOOD, "actor": {"id": ""}}),
+        ("long actor id", {**GOOD, "actor": {"id": "a" * 257}}),
+        ("Infinity metadata", {**GOOD, "metadata": {"n": float("inf")}}),
+        (
+            "event over 32 KiB",
+            {**GOOD, "changes": [{"field": "f", "before": "x" * 490, "after": "y" * 490}] * 50},
+        ),
+    ]
+    cases += [(f"path traversal id {t!r}", {**GOOD, "id": t}) for t in TRAVERSALS]
+    cases += [
+        (f"id with slash {i}", {**GOOD, "id": v}) for i, v in enumerate(["a/b", "a#b", "a b", "é", "x" * 129])
+    ]
+    cases += [(f"formula action {f!r}", {**GOOD, "action": f}) for f in FORMULAS]
+    cases += [(f"formula id {f!r}", {**GOOD, "id": f}) for f in FORMULAS]
+    cases += [(f"formula ip {f!r}", {**GOOD, "context": {"ip": f}}) for f in FORMULAS[:4]]
+    cases += [(f"formula outcome {f!r}", {**GOOD, "outcome": f}) for f in FORMULAS[:3]]
+    for field in (
+        "action",
+        "actor",
+        "targets",
+        "context",
+        "changes",
+        "description",
+        "outcome",
+        "metadata",
+        "id",
+    ):
+        for i, wrong in enumerate(WRONG_TYPES):
+            if field == "description" and wrong is None:
+                continue  # null is a valid "no description"
+            if field in ("targets", "changes") and wrong == []:
+                continue
+            if field in ("context", "metadata") and wrong == {}:
+                continue
+            if field == "metadata" and wrong == {"a": 1}:
+                continue
+            if field == "id" and wrong in (None, "x"):
+                continue
+            if field == "description" and wrong in ("", "x"):
+                continue
+            if field == "action" and wrong == "x":
+                continue
+            if field == "outcome" and wrong is None:
+                continue
+            if field == "context" and isinstance(wrong, dict):
+                continue
+            cases.append((f"wrong type {field}={i}", {**GOOD, field: wrong}))
+    return [entry(f"event: {n}", "POST", "/v1/events", enc({"events": [e]}), "rejected") for n, e in cases]
+
+
+def exports() -> list[dict[str, Any]]:
+    base = {"name": "x", "format": "csv"}
+    cases: list[tuple[str, Any]] = [
+        (f"recipient {e!r}", {**base, "recipients": [e]}) for e in INJECTED_EMAILS
+    ]
+    cases += [
+        ("name with CRLF", {**base, "name": "a\r\nBcc: x@y.z"}),
+        ("name with nul", {**base, "name": "a\x00"}),
+        ("name lone surrogate", {**base, "name": "\ud800"}),
+        ("name empty", {**base, "name": ""}),
+        ("name huge", {**base, "name": "n" * 10000}),
+        ("format xlsx", {**base, "format": "xlsx"}),
+        ("format formula", {**base, "format": "=1+1"}),
+        ("compression zip", {**base, "compression": "zip"}),
+        ("51 recipients", {**base, "recipients": [f"a{i}@example.com" for i in range(51)]}),
+        ("filters action formula", {**base, "filters": {"actions": ["=1+1"]}}),
+        (
+            "filters from after to",
+            {**base, "filters": {"from": "2026-11-02T00:00:00Z", "to": "2026-11-01T00:00:00Z"}},
+        ),
+        ("filters target_id alone", {**base, "filters": {"target_id": "7"}}),
+        ("filters unknown", {**base, "filters": {"tenant": "other"}}),
+        ("filters q nul", {**base, "filters": {"q": "a\x00"}}),
+        ("unknown field tenant", {**base, "tenant": "other"}),
+        ("missing format", {"name": "x"}),
+        ("body list", [base]),
+    ]
+    cases += [
+        (f"wrong type name={i}", {**base, "name": w}) for i, w in enumerate(WRONG_TYPES) if w not in ("x",)
+    ]
+    cases += [
+        (f"wrong type recipients={i}", {**base, "recipients": w})
+        for i, w in enumerate(WRONG_TYPES)
+        if w != []
+    ]
+    return [entry(f"exports: {n}", "POST", "/v1/exports", enc(b)) for n, b in cases]
+
+
+def settings() -> list[dict[str, Any]]:
+    cases: list[tuple[str, Any]] = [
+        (f"notification email {e!r}", {"notification_emails": [e]}) for e in INJECTED_EMAILS
+    ]
+    cases += [
+        ("retention 0", {"retention_days": 0}),
+        ("retention huge", {"retention_days": 10**20}),
+        ("retention float", {"retention_days": 1.5}),
+        ("include formula", {"actions": {"include": ["=1+1"]}}),
+        ("include traversal", {"actions": {"include": ["../x"]}}),
+        ("unknown field", {"monthly_quota": 10**9}),
+        ("shard_count", {"shard_count": 64}),
+        ("nul in metadata key pattern", {"metadata_keys": {"include": ["a\x00"]}}),
+        ("body list", [{"retention_days": 7}]),
+    ]
+    return [entry(f"settings: {n}", "PUT", "/v1/settings", enc(b)) for n, b in cases]
+
+
+def api_keys() -> list[dict[str, Any]]:
+    cases: list[tuple[str, Any]] = [
+        ("unknown scope", {"name": "k", "scopes": ["admin:*"]}),
+        ("scope star", {"name": "k", "scopes": ["*"]}),
+        ("scopes string", {"name": "k", "scopes": "events:read"}),
+        ("name nul", {"name": "a\x00", "scopes": ["events:read"]}),
+        ("tenant field", {"name": "k", "scopes": ["events:read"], "tenant": "other"}),
+        ("actor traversal", {"name": "k", "scopes": ["events:read:self"], "actor_id": "\x00"}),
+        ("empty object", {}),
+    ]
+    return [entry(f"api-keys: {n}", "POST", "/v1/api-keys", enc(b)) for n, b in cases]
+
+
+def queries_and_paths() -> list[dict[str, Any]]:
+    out = []
+    queries = [
+        "limit=0",
+        "limit=201",
+        "limit=-1",
+        "limit=1e3",
+        "limit=99999999999999999999",
+        "limit=%00",
+        "order=random",
+        "outcome=%3D1%2B1",
+        "action=%3D1%2B1",
+        "action=..%2F..",
+        "action=a%00",
+        "from=yesterday",
+        "from=2026-11-01T00:00:00",
+        "to=2026-13-01T00:00:00Z",
+        "from=2026-11-02T00:00:00Z&to=2026-11-01T00:00:00Z",
+        "target_id=7",
+        "q=a%00b",
+        "cursor=%25%25%25",
+        "cursor=eyJ2IjoxfQ",
+        "cursor=" + "A" * 5000,
+        "cursor=..%2F..%2F",
+        "limit=ten",
+    ]
+    for q in queries:
+        out.append(entry(f"list query {q[:40]}", "GET", f"/v1/events?{q}", None))
+        if not q.startswith(("limit=", "order=")):  # count takes neither: ignored like any unknown parameter
+            out.append(entry(f"count query {q[:40]}", "GET", f"/v1/events/count?{q}", None))
+    for t in [t for t in TRAVERSALS if t != "%2F"]:  # /v1/events/%2F is /v1/events/ after decoding
+        out.append(entry(f"event id path {t}", "GET", f"/v1/events/{t}", None))
+        out.append(entry(f"export id path {t}", "GET", f"/v1/exports/{t}", None))
+        out.append(entry(f"run path {t}", "GET", f"/v1/exports/{t}/runs/{t}", None))
+        out.append(entry(f"download token path {t}", "GET", f"/v1/downloads/{t}", None))
+        out.append(entry(f"delete key path {t}", "DELETE", f"/v1/api-keys/{t}", None))
+        out.append(entry(f"delete export path {t}", "DELETE", f"/v1/exports/{t}", None))
+    return out
+
+
+def main() -> None:
+    corpus = events_envelope() + bad_events() + exports() + settings() + api_keys() + queries_and_paths()
+    names = [c["name"] for c in corpus]
+    assert len(names) == len(set(names)), "corpus names must be unique"
+    OUT.write_text("".join(json.dumps(c, ensure_ascii=True) + "\n" for c in corpus))
+    print(f"{len(corpus)} payloads -> {OUT}")
+
+
+if __name__ == "__main__":
+    main()

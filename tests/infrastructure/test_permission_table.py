@@ -1,0 +1,281 @@
+"""Least privilege, function by function: the exact (action, resource, condition) set of every Lambda
+role, asserted against a table written here. Any new permission, widened resource or new function
+fails this test until a reviewer adds it to the table (and says why in the review).
+
+Resources are rendered symbolically: a stateful resource imported through an export becomes its
+logical ID without CDK's hash suffix (`EventsTable`, `ExportsExportsBucket`), `Fn::Join` parts are
+concatenated, pseudo parameters become `${Region}` and so on.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import pytest
+from infra_support import HANDLER_PREFIX, as_list, resources_of, role_statements
+
+Grant = tuple[str, str, str]  # (action, rendered resource, rendered condition or "")
+
+# Services whose resources hold tenant data or act on it: never on "*".
+DATA_SERVICES = {"dynamodb", "s3", "secretsmanager", "sqs", "ses", "states", "kms"}
+# Observability actions that AWS only offers on "*" (no resource-level permissions).
+STAR_ONLY = {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
+
+_HASH = re.compile(r"[0-9A-F]{8}$")
+
+
+def _symbol(logical_id: str) -> str:
+    return _HASH.sub("", logical_id)
+
+
+def render(value: Any, imports: dict[str, str]) -> str:
+    """A CloudFormation resource expression as a stable, readable string."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict) and len(value) == 1:
+        ((fn, arg),) = value.items()
+        if fn == "Ref":
+            return "${" + arg.removeprefix("AWS::") + "}" if arg.startswith("AWS::") else _symbol(arg)
+        if fn == "Fn::GetAtt":
+            return _symbol(arg[0]) + ("" if arg[1] == "Arn" else f".{arg[1]}")
+        if fn == "Fn::ImportValue":
+            assert arg in imports, f"import of an unknown export {arg}"
+            return imports[arg]
+        if fn == "Fn::Join":
+            separator, parts = arg
+            return str(separator).join(render(p, imports) for p in parts)
+    raise AssertionError(f"unrendered resource expression {value!r}")
+
+
+def stateful_exports(stateful: dict[str, Any]) -> dict[str, str]:
+    """Export name -> rendered value (`ControlTable`, `ExportsExportsBucket`, ...)."""
+    found = {}
+    for output in stateful.get("Outputs", {}).values():
+        if "Export" in output:
+            found[output["Export"]["Name"]] = render(output["Value"], {})
+    return found
+
+
+def grants_of(template: dict[str, Any], function_id: str, imports: dict[str, str]) -> set[Grant]:
+    found: set[Grant] = set()
+    for statement in role_statements(template, function_id):
+        assert statement["Effect"] == "Allow", statement
+        assert "NotAction" not in statement and "NotResource" not in statement, statement
+        condition = (
+            json.dumps(statement.get("Condition", {}), sort_keys=True) if "Condition" in statement else ""
+        )
+        for action in as_list(statement["Action"]):
+            for resource in as_list(statement["Resource"]):
+                found.add((action, render(resource, imports), condition))
+    return found
+
+
+def table_of(stateless: dict[str, Any], stateful: dict[str, Any]) -> dict[str, set[Grant]]:
+    imports = stateful_exports(stateful)
+    table = {}
+    for logical_id, function in resources_of(stateless, "AWS::Lambda::Function").items():
+        module = function["Properties"]["Handler"].removeprefix(HANDLER_PREFIX).removesuffix(".handler")
+        table[module] = grants_of(stateless, logical_id, imports)
+    return table
+
+
+PK_ONLY = json.dumps(
+    {
+        "ForAllValues:StringEquals": {"dynamodb:Attributes": ["pk"]},
+        "StringEqualsIfExists": {"dynamodb:Select": "SPECIFIC_ATTRIBUTES"},
+    },
+    sort_keys=True,
+)
+READ = [
+    "dynamodb:BatchGetItem",
+    "dynamodb:ConditionCheckItem",
+    "dynamodb:DescribeTable",
+    "dynamodb:GetItem",
+    "dynamodb:GetRecords",
+    "dynamodb:GetShardIterator",
+    "dynamodb:Query",
+    "dynamodb:Scan",
+]
+WRITE = [
+    "dynamodb:BatchWriteItem",
+    "dynamodb:DeleteItem",
+    "dynamodb:DescribeTable",
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+]
+BUCKET = "ExportsExportsBucket"
+SENDER = "arn:${Partition}:ses:${Region}:${AccountId}:identity/ExportsSenderIdentity"
+SECRET = "ExportsDownloadSigningSecret"
+SCHEDULE_GROUP = "ActivityLogStateful-Exports-ScheduleGroup-EDCC1669"
+SCHEDULES = "arn:${Partition}:scheduler:${Region}:${AccountId}:schedule/" + SCHEDULE_GROUP + "/*"
+
+
+def on(resource: str, *actions: str, condition: str = "") -> set[Grant]:
+    return {(a, resource, condition) for a in actions}
+
+
+def base(module: str) -> set[Grant]:
+    """Every function: X-Ray (AWS offers no resource scoping) and its own log group only."""
+    log_group = {
+        "authorizer": "FunctionsAuthorizerLogs",
+        "ingest": "FunctionsIngestLogs",
+        "query": "FunctionsQueryLogs",
+        "admin": "FunctionsAdminLogs",
+        "docs": "FunctionsDocsLogs",
+        "exports": "FunctionsExportsLogs",
+        "export_plan": "FunctionsExportPlanLogs",
+        "export_slice": "FunctionsExportSliceLogs",
+        "export_assemble": "FunctionsExportAssembleLogs",
+        "export_fail": "FunctionsExportFailLogs",
+        "export_watchdog": "FunctionsExportWatchdogLogs",
+        "export_notify": "FunctionsExportNotifyLogs",
+        "export_fire": "FunctionsExportFireLogs",
+    }[module]
+    return on("*", *sorted(STAR_ONLY)) | on(log_group, "logs:CreateLogStream", "logs:PutLogEvents")
+
+
+S3_READ = ["s3:GetBucket*", "s3:GetObject*", "s3:List*"]
+S3_PUT = ["s3:Abort*", "s3:PutObject", "s3:PutObjectLegalHold", "s3:PutObjectRetention"]
+S3_PUT += ["s3:PutObjectTagging", "s3:PutObjectVersionTagging"]
+CONTROL_RW = sorted(set(READ) | set(WRITE))
+
+# The reviewed table. Why each function needs what it has: docs/components.md, docs/exports.md.
+EXPECTED: dict[str, set[Grant]] = {
+    "authorizer": on("ControlTable", *READ, "dynamodb:UpdateItem"),
+    "ingest": on("EventsTable", *WRITE)
+    | on("EventsTable", "dynamodb:BatchGetItem", condition=PK_ONLY)
+    | on("IdempotencyTable", *CONTROL_RW)
+    | on("ControlTable", *READ, "dynamodb:UpdateItem")
+    | on(SENDER, "ses:SendEmail", "ses:SendRawEmail"),
+    "query": on("ControlTable", *READ) | on("EventsTable", *READ) | on("EventsTable/index/*", *READ),
+    # CDK's grant_read_write_data also names the index ARN for the write actions; DynamoDB never
+    # authorises a write against an index ARN, so those four grants are inert (kept: CDK's shape).
+    "admin": on("ControlTable", *CONTROL_RW)
+    | on("ControlTable/index/*", *CONTROL_RW)
+    | on("EventsTable", *WRITE),
+    "docs": set(),
+    # the audit trail (activitylog.export.*): append-only on the base table, no index, no read
+    "exports": on("ControlTable", *CONTROL_RW)
+    | on("EventsTable", *WRITE)
+    | on("ExportsStateMachine", "states:StartExecution")
+    | on(BUCKET, *S3_READ)
+    | on(f"{BUCKET}/*", *S3_READ, "s3:DeleteObject*")
+    | on(SECRET, "secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue")
+    # scheduled exports: its own schedule group's schedules, and passing the scheduler role only
+    | on(SCHEDULES, "scheduler:CreateSchedule", "scheduler:UpdateSchedule", "scheduler:DeleteSchedule")
+    | on("SchedulesSchedulerRole", "iam:PassRole"),
+    "export_plan": on("ControlTable", *CONTROL_RW)
+    | on("EventsTable", *READ)
+    | on("EventsTable/index/*", *READ),
+    "export_slice": on("ControlTable", *READ)
+    | on("EventsTable", *READ)
+    | on("EventsTable/index/*", *READ)
+    | on(f"{BUCKET}/tmp/*", *S3_PUT),
+    "export_assemble": on("ControlTable", *CONTROL_RW)
+    | on(BUCKET, *S3_READ, *S3_PUT, "s3:DeleteObject*")
+    | on(f"{BUCKET}/*", *S3_READ, *S3_PUT, "s3:DeleteObject*"),
+    "export_fail": on("ControlTable", *CONTROL_RW)
+    | on(BUCKET, *S3_READ)
+    | on(f"{BUCKET}/*", *S3_READ, "s3:DeleteObject*"),
+    "export_watchdog": on("ControlTable", *CONTROL_RW)
+    | on(BUCKET, *S3_READ)
+    | on(f"{BUCKET}/*", *S3_READ, "s3:DeleteObject*"),
+    "export_notify": on("ControlTable", *READ)
+    | on(SECRET, "secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue")
+    | on(SENDER, "ses:SendEmail", "ses:SendRawEmail"),
+    # the schedules' target: records the run (control table) and starts the workflow
+    "export_fire": on("ControlTable", *CONTROL_RW) | on("ExportsStateMachine", "states:StartExecution"),
+}
+
+
+@pytest.fixture(scope="module")
+def actual(stateless: dict[str, Any], stateful: dict[str, Any]) -> dict[str, set[Grant]]:
+    return table_of(stateless, stateful)
+
+
+def test_every_lambda_function_is_in_the_reviewed_table(actual: dict[str, set[Grant]]) -> None:
+    assert sorted(actual) == sorted(EXPECTED)
+
+
+@pytest.mark.parametrize("module", sorted(EXPECTED))
+def test_each_function_has_exactly_the_reviewed_permissions(
+    actual: dict[str, set[Grant]], module: str
+) -> None:
+    # Given the synthesized role of one function / Then it holds the reviewed grants, no more, no less
+    expected = EXPECTED[module] | base(module)
+    got = actual[module]
+    assert {
+        "not reviewed (new permission)": sorted(got - expected),
+        "reviewed but gone (update the table)": sorted(expected - got),
+    } == {"not reviewed (new permission)": [], "reviewed but gone (update the table)": []}
+
+
+def data_star_findings(template: dict[str, Any], imports: dict[str, str]) -> list[str]:
+    """Every statement of every role in a template granting a data service's action on '*'."""
+    found = []
+    roles = set(resources_of(template, "AWS::IAM::Role"))
+    documents = [
+        (role, p["PolicyDocument"])
+        for role in roles
+        for p in template["Resources"][role]["Properties"].get("Policies", [])
+    ]
+    documents += [
+        (str(p["Properties"]["Roles"]), p["Properties"]["PolicyDocument"])
+        for p in resources_of(template, "AWS::IAM::Policy").values()
+    ]
+    for owner, document in documents:
+        for statement in as_list(document["Statement"]):
+            actions = as_list(statement.get("Action", []))
+            data = [a for a in actions if a == "*" or a.split(":")[0] in DATA_SERVICES]
+            resources = [render(r, imports) for r in as_list(statement.get("Resource", []))]
+            wide = [r for r in resources if r == "*" or r.endswith(":*") or r.endswith(":::*")]
+            if data and wide:
+                found.append(f"{owner}: {data} on {wide}")
+    return found
+
+
+def test_no_role_has_a_data_action_on_star(stateless: dict[str, Any], stateful: dict[str, Any]) -> None:
+    imports = stateful_exports(stateful)
+    # every role of both stacks (the state machine's and the API's too), not only the functions'
+    assert data_star_findings(stateless, imports) + data_star_findings(stateful, {}) == []
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        {"Effect": "Allow", "Action": "dynamodb:Query", "Resource": "*"},
+        {"Effect": "Allow", "Action": ["s3:GetObject"], "Resource": "arn:aws:s3:::*"},
+        {"Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": ["x", "*"]},
+        {"Effect": "Allow", "Action": "*", "Resource": "*"},
+        {"Effect": "Allow", "Action": "states:StartExecution", "Resource": "arn:aws:states:*"},
+    ],
+)
+def test_the_star_check_finds_a_planted_wildcard(statement: dict[str, Any]) -> None:
+    template = {
+        "Resources": {
+            "R": {"Type": "AWS::IAM::Role", "Properties": {}},
+            "P": {
+                "Type": "AWS::IAM::Policy",
+                "Properties": {"Roles": [{"Ref": "R"}], "PolicyDocument": {"Statement": [statement]}},
+            },
+        }
+    }
+    assert len(data_star_findings(template, {})) == 1
+
+
+def test_the_table_check_notices_an_extra_grant(stateless: dict[str, Any], stateful: dict[str, Any]) -> None:
+    # Given the real template with one more statement on the query role / Then the table differs
+    planted = json.loads(json.dumps(stateless))
+    (policy,) = [
+        p
+        for p in resources_of(planted, "AWS::IAM::Policy").values()
+        if any("FunctionsQueryRole" in str(r) for r in p["Properties"]["Roles"])
+    ]
+    policy["Properties"]["PolicyDocument"]["Statement"].append(
+        {"Effect": "Allow", "Action": "dynamodb:PutItem", "Resource": {"Fn::GetAtt": ["Whatever", "Arn"]}}
+    )
+    assert table_of(planted, stateful)["query"] - (EXPECTED["query"] | base("query")) == {
+        ("dynamodb:PutItem", "Whatever", "")
+    }
