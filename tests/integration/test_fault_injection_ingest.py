@@ -191,13 +191,6 @@ def test_replaying_a_batch_without_ids_under_the_same_idempotency_key_stores_it_
     assert api.request("GET", "/v1/events/count").json()["count"] == 50
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: a batch without ids whose first attempt had `failed` events is not recorded under its "
-    "Idempotency-Key (so the retry retries), but the retry generates new ids for every event, so "
-    "the events accepted by the first attempt are stored a second time. Fix needs ids derived "
-    "from (tenant, Idempotency-Key, index) for id-less events, or recording partial answers.",
-)
 def test_replaying_a_partly_failed_batch_without_ids_under_the_same_key_stores_each_once(
     keys: Keys, inject: Any
 ) -> None:

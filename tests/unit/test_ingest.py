@@ -139,3 +139,18 @@ def test_oversized_event_is_rejected() -> None:
 def test_non_object_events_are_rejected_without_crashing() -> None:
     answer = run([None, 3, "x", [1]], FakeEventStore())
     assert [r.status for r in answer.results] == ["rejected"] * 4
+
+
+def test_ids_derived_for_an_idempotency_key_are_stable_per_position_and_tenant() -> None:
+    from activitylog.logic.request_ids import derived_id, with_request_ids
+
+    raw = [event(), event(id="given"), None, event(id=None)]
+    first = with_request_ids(raw, "acme", "req-1")
+    again = with_request_ids(raw, "acme", "req-1")
+    assert first == again and first[1]["id"] == "given" and first[2] is None
+    assert first[0]["id"] == derived_id("acme", "req-1", 0) != first[3]["id"]
+    assert derived_id("globex", "req-1", 0) != first[0]["id"] != derived_id("acme", "req-2", 0)
+    assert "id" not in raw[0]  # the caller's events are not changed
+    store = FakeEventStore()
+    assert run(first, store).accepted == 3 and run(again, store).accepted == 3
+    assert len(store.items) == 3  # the replay stored nothing new

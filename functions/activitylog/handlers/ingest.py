@@ -28,6 +28,7 @@ from activitylog.logic import clock, quota
 from activitylog.logic.cache import TtlCache
 from activitylog.logic.ingest import IngestPorts, ingest
 from activitylog.logic.quota import QuotaWarning
+from activitylog.logic.request_ids import with_request_ids
 from activitylog.models.auth import Scope
 from activitylog.models.env import function_env
 from activitylog.models.errors import ConflictError, ForbiddenError, PayloadTooLargeError
@@ -126,6 +127,8 @@ def post_events(
         config, run = _idempotent_run()
         config.register_lambda_context(router.lambda_context)
         digest = hashlib.sha256((router.current_event.body or "").encode()).hexdigest()
+        # A retry after a partial failure is not replayed: it must find the events it stored before.
+        request["events"] = with_request_ids(raw_events, principal.tenant, idempotency_key)
         return IngestResponse.model_validate(
             run(request={**request, "key": idempotency_key, "body_sha256": digest})
         )
