@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -131,6 +132,18 @@ def _bounds(filters: EventFilters) -> tuple[str, str]:
     return lo, hi
 
 
+@dataclass(slots=True)
+class _Cursor:
+    """One stream's read position inside a request: its buffered entries and where to go on."""
+
+    stream: Stream
+    lo: str
+    hi: str
+    skip: str | None  # the entry at the inclusive bound that was already seen
+    buffer: deque[IndexEntry] = field(default_factory=deque)
+    more: bool = True
+
+
 def merged_entries(
     ports: QueryPorts,
     tenant: str,
@@ -142,37 +155,40 @@ def merged_entries(
     chunk: int,
     now_s: int,
 ) -> Iterator[IndexEntry]:
-    """Index entries of all streams in `ts` order, strictly beyond `boundary`.
+    """Index entries of all streams in `ts` order, strictly beyond `boundary`: a k-way merge.
 
-    Each round reads up to `chunk` entries of every live stream; entries are complete down to
-    the frontier (the furthest point up to which every stream with more data has been read).
+    Each stream is read page by page from its own position (no entry is read twice within a
+    request); a page of `chunk` entries takes about chunk/k of each of k streams, so each read asks
+    for that much (plus one for the boundary entry, which `BETWEEN` includes).
     """
     lo, hi = bounds
-    live = list(streams)
-    while live:
-        if boundary is not None:
-            lo, hi = (lo, min(hi, boundary)) if descending else (max(lo, boundary), hi)
-            if lo > hi:
-                return
-        found: list[IndexEntry] = []
-        frontier: str | None = None
-        still: list[Stream] = []
-        for stream in live:
-            page = ports.events.query_index(
-                tenant, stream, lo=lo, hi=hi, descending=descending, limit=chunk + 1, now_s=now_s
-            )
-            found += [e for e in page.entries if e.ts != boundary]
-            if page.last_ts is not None:
-                still.append(stream)
-                if frontier is None or (page.last_ts > frontier if descending else page.last_ts < frontier):
-                    frontier = page.last_ts
-        found.sort(key=lambda e: e.ts, reverse=descending)
-        if frontier is not None:
-            found = [e for e in found if (e.ts >= frontier if descending else e.ts <= frontier)]
-        yield from found
-        if frontier is None:
+    if boundary is not None:
+        lo, hi = (lo, min(hi, boundary)) if descending else (max(lo, boundary), hi)
+        if lo > hi:
             return
-        boundary, live = frontier, still
+    per_stream = -(-chunk // max(1, len(streams))) + 1
+    cursors = [_Cursor(stream, lo, hi, boundary) for stream in streams]
+
+    def fill(c: _Cursor) -> None:
+        while not c.buffer and c.more:
+            page = ports.events.query_index(
+                tenant, c.stream, lo=c.lo, hi=c.hi, descending=descending, limit=per_stream, now_s=now_s
+            )
+            c.buffer.extend(e for e in page.entries if e.ts != c.skip)
+            c.more = page.last_ts is not None
+            if page.last_ts is not None:  # go on from where DynamoDB stopped (inclusive: skip it)
+                c.lo, c.hi = (c.lo, page.last_ts) if descending else (page.last_ts, c.hi)
+                c.skip = page.last_ts
+
+    while True:
+        for c in cursors:
+            fill(c)
+        cursors = [c for c in cursors if c.buffer]
+        if not cursors:
+            return
+        pick = max if descending else min
+        best = pick(cursors, key=lambda c: c.buffer[0].ts)
+        yield best.buffer.popleft()
 
 
 @dataclass(slots=True)
