@@ -94,7 +94,7 @@ def measure(config: Config) -> list[dict[str, Any]]:
     from activitylog_ops.local.service import LocalService
 
     rows = []
-    stack = LocalService(port=0, env_file=None)
+    stack = LocalService(port=0, env_file=None, auto_fire=False)
     started = time.perf_counter()
     stack.start()
     startup = time.perf_counter() - started

@@ -23,7 +23,7 @@ _counter = itertools.count()
 
 @pytest.fixture(scope="session")
 def local_stack() -> Iterator[LocalService]:
-    service = LocalService(port=0, env_file=None)
+    service = LocalService(port=0, env_file=None, auto_fire=False)  # tests fire schedules explicitly
     service.start()
     try:
         yield service

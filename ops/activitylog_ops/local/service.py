@@ -17,6 +17,7 @@ from activitylog_ops.local.envfile import ENV_FILE, write_env_file
 from activitylog_ops.local.gateway import Gateway
 from activitylog_ops.local.invoker import InProcessInvoker
 from activitylog_ops.local.moto_server import DUMMY_CREDENTIALS, EmbeddedMoto, apply_environment
+from activitylog_ops.local.schedule_clock import ScheduleClock
 from activitylog_ops.local.schedules import LocalScheduler
 from activitylog_ops.local.template import Deployment
 
@@ -74,6 +75,9 @@ class LocalService:
     deployment: Deployment | None = None
     _environ_before: dict[str, str] | None = None
     _invoker: InProcessInvoker | None = None
+    # Fire due schedules by themselves (make local); tests fire them explicitly instead.
+    auto_fire: bool = True
+    clock: ScheduleClock | None = None
 
     def start(self) -> dict[str, str]:
         # moto's backends and os.environ (the functions' variables) are process-wide: a second
@@ -101,15 +105,19 @@ class LocalService:
         self._invoker = invoker
         moto_lambda.install(invoker)
         create_resources(self.deployment, _client_factory(self.moto.url))
+        local_scheduler = LocalScheduler(lambda: _client_factory(self.moto.url)("scheduler"), invoker.invoke)
         self.gateway = Gateway(
             self.deployment.routes(),
             invoker,
             stage=self.deployment.stage_name(),
             mail=self.moto.mail.messages,
-            fire=LocalScheduler(lambda: _client_factory(self.moto.url)("scheduler"), invoker.invoke).fire,
+            fire=local_scheduler.fire,
             port=self.port,
         )
         self.gateway.start()
+        self.clock = ScheduleClock(local_scheduler.scheduler, local_scheduler.fire)
+        if self.auto_fire:
+            self.clock.start()
         # Links in emails point at the API; locally that is this gateway (configuration, as on AWS).
         os.environ["API_BASE_URL"] = self.gateway.url
         control = output(self.deployment, STATEFUL, "ControlTableName")
@@ -133,6 +141,9 @@ class LocalService:
         global _running
         if self.env_file is not None and self.env:
             self.env_file.unlink(missing_ok=True)
+        if self.clock is not None:
+            self.clock.stop()
+            self.clock = None
         if self.gateway is not None:
             self.gateway.stop()
             self.gateway = None

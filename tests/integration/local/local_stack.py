@@ -24,7 +24,7 @@ class RunningLocalService:
 def running_local_service(workdir: Path) -> Iterator[RunningLocalService]:
     """Synthesize the CDK app and run it locally on free ports until the block ends."""
     os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
-    service = LocalService(port=0, env_file=workdir / ".local" / "env")
+    service = LocalService(port=0, env_file=workdir / ".local" / "env", auto_fire=False)
     env = service.start()
     try:
         yield RunningLocalService(
