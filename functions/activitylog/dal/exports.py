@@ -14,8 +14,7 @@ from typing import Any, Protocol
 
 from botocore.exceptions import ClientError
 
-from activitylog.dal.clients import client
-from activitylog.dal.control_base import tenant_pk, unavailable
+from activitylog.dal.control_base import ControlBase, tenant_pk
 from activitylog.models.errors import ConflictError
 from activitylog.models.exports import Export, RunRecord
 
@@ -40,25 +39,7 @@ class ExportStore(Protocol):
     def update_run(self, tenant: str, run: RunRecord, *, expected: Iterable[str]) -> bool: ...
 
 
-class DynamoExportStore:
-    def __init__(self, table_name: str, dynamodb: Any = None) -> None:
-        self._table = table_name
-        self._client = dynamodb
-
-    @property
-    def _ddb(self) -> Any:
-        if self._client is None:
-            self._client = client("dynamodb")
-        return self._client
-
-    def _call(self, operation: str, **kwargs: Any) -> Any:
-        try:
-            return getattr(self._ddb, operation)(TableName=self._table, **kwargs)
-        except ClientError as err:
-            if err.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
-                raise
-            raise unavailable(err) from err
-
+class DynamoExportStore(ControlBase):
     # --- exports --------------------------------------------------------------------------------
     def put_export(self, tenant: str, export: Export) -> None:
         item = {
@@ -67,13 +48,13 @@ class DynamoExportStore:
             "doc": {"S": export.dump()},
         }
         try:
-            self._call("put_item", Item=item, ConditionExpression="attribute_not_exists(pk)")
+            self._call(self._ddb.put_item, Item=item, ConditionExpression="attribute_not_exists(pk)")
         except ClientError:
             raise ConflictError("an export with this id exists") from None
 
     def get_export(self, tenant: str, export_id: str) -> Export | None:
         key = {"pk": {"S": tenant_pk(tenant)}, "sk": {"S": EXPORT_PREFIX + export_id}}
-        item = self._call("get_item", Key=key, ConsistentRead=True).get("Item")
+        item = self._call(self._ddb.get_item, Key=key, ConsistentRead=True).get("Item")
         return Export.model_validate_json(item["doc"]["S"]) if item else None
 
     def list_exports(self, tenant: str, *, limit: int, after: str | None) -> tuple[list[Export], bool]:
@@ -88,19 +69,20 @@ class DynamoExportStore:
         while True:
             extra = {"ExclusiveStartKey": start} if start else {}
             answer = self._call(
-                "query",
+                self._ddb.query,
                 KeyConditionExpression="pk = :pk",
                 ExpressionAttributeValues={":pk": {"S": pk}},
                 ProjectionExpression="pk, sk",
                 **extra,
             )
             for item in answer.get("Items", []):
-                self._call("delete_item", Key={"pk": item["pk"], "sk": item["sk"]})
+                self._call(self._ddb.delete_item, Key={"pk": item["pk"], "sk": item["sk"]})
             start = answer.get("LastEvaluatedKey")
             if not start:
                 break
         self._call(
-            "delete_item", Key={"pk": {"S": tenant_pk(tenant)}, "sk": {"S": EXPORT_PREFIX + export_id}}
+            self._ddb.delete_item,
+            Key={"pk": {"S": tenant_pk(tenant)}, "sk": {"S": EXPORT_PREFIX + export_id}},
         )
 
     # --- runs -----------------------------------------------------------------------------------
@@ -115,14 +97,16 @@ class DynamoExportStore:
     def put_run(self, tenant: str, run: RunRecord) -> None:
         try:
             self._call(
-                "put_item", Item=self._run_item(tenant, run), ConditionExpression="attribute_not_exists(pk)"
+                self._ddb.put_item,
+                Item=self._run_item(tenant, run),
+                ConditionExpression="attribute_not_exists(pk)",
             )
         except ClientError:
             raise ConflictError("a run with this id exists") from None
 
     def get_run(self, tenant: str, export_id: str, run_id: str) -> RunRecord | None:
         key = {"pk": {"S": runs_pk(tenant, export_id)}, "sk": {"S": RUN_PREFIX + run_id}}
-        item = self._call("get_item", Key=key, ConsistentRead=True).get("Item")
+        item = self._call(self._ddb.get_item, Key=key, ConsistentRead=True).get("Item")
         return RunRecord.model_validate_json(item["doc"]["S"]) if item else None
 
     def list_runs(
@@ -137,7 +121,7 @@ class DynamoExportStore:
         values = {f":s{n}": {"S": s} for n, s in enumerate(statuses)}
         try:
             self._call(
-                "put_item",
+                self._ddb.put_item,
                 Item=self._run_item(tenant, run),
                 ConditionExpression=f"attribute_exists(pk) AND st IN ({', '.join(values)})",
                 ExpressionAttributeValues=values,
@@ -149,7 +133,7 @@ class DynamoExportStore:
     def _page(self, pk: str, prefix: str, *, limit: int, before: str | None) -> tuple[list[Any], bool]:
         upper = prefix + before if before else prefix + "~"
         answer = self._call(
-            "query",
+            self._ddb.query,
             KeyConditionExpression="pk = :pk AND sk BETWEEN :lo AND :hi",
             ExpressionAttributeValues={":pk": {"S": pk}, ":lo": {"S": prefix}, ":hi": {"S": upper}},
             ScanIndexForward=False,

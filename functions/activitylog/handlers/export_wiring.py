@@ -6,12 +6,11 @@ from collections.abc import Iterable, Iterator
 from functools import lru_cache
 
 from activitylog.dal import export_files
-from activitylog.dal.control import ControlTable
-from activitylog.dal.events import DynamoEventStore
 from activitylog.dal.exports import DynamoExportStore
 from activitylog.dal.mail import SesMailer
 from activitylog.dal.schedules import DynamoScheduleStore, EventBridgeSchedules, SchedulerTarget
 from activitylog.dal.secrets import signing_key
+from activitylog.handlers import stores
 from activitylog.logic.export_assembly import AssemblyResult, assemble
 from activitylog.logic.export_notify import Message, NotifyPorts
 from activitylog.logic.export_workflow import WorkflowPorts
@@ -44,21 +43,11 @@ def schedules() -> EventBridgeSchedules:
     )
 
 
-@lru_cache(maxsize=1)
-def _control() -> ControlTable:
-    return ControlTable(function_env().control_table)
-
-
-@lru_cache(maxsize=1)
-def _events() -> DynamoEventStore:
-    return DynamoEventStore(function_env().events_table)
-
-
 def query_ports(tenant: str) -> QueryPorts:
     return QueryPorts(
-        events=_events(),
-        known_actions=lambda: _control().known_actions(tenant),
-        shard_count=_control().get_settings(tenant).shard_count,
+        events=stores.events(),
+        known_actions=lambda: stores.control().known_actions(tenant),
+        shard_count=stores.control().get_settings(tenant).shard_count,
     )
 
 

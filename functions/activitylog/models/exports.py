@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import re
 from datetime import datetime, timedelta
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
+from activitylog.models.email import CONTROL_CHARS, EmailAddress
 from activitylog.models.events import ACTION_PATTERN
 from activitylog.models.text import Timestamp, Unicode
 
@@ -18,36 +18,9 @@ DOWNLOAD_WINDOW = timedelta(days=7)
 MAX_RECIPIENTS = 50
 ACTION_FILTER = ACTION_PATTERN[:-1] + r"(\.\*)?$"
 
-# A deliberately strict address grammar (RFC 5321 dot-atom local part, LDH domain labels, an
-# alphabetic or punycode top-level label): no quoted local parts, comments, IP literals or spaces,
-# and so never a CR, LF or anything else that could smuggle a header into a message.
-_LOCAL = re.compile(r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*$")
-_LABEL = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
-_TLD = re.compile(r"^([A-Za-z]{2,63}|xn--[A-Za-z0-9-]{1,59})$")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f\u0085\u2028\u2029]")
-
-
-def check_email(value: str) -> str:
-    if _CONTROL.search(value):
-        raise ValueError("an email address must not contain control characters (CR, LF, ...)")
-    if len(value) > 254 or value.count("@") != 1:
-        raise ValueError(f"not a valid email address: {value!r}")
-    local, domain = value.split("@")
-    labels = domain.split(".")
-    valid = (
-        0 < len(local) <= 64
-        and _LOCAL.fullmatch(local) is not None
-        and len(labels) >= 2
-        and all(_LABEL.fullmatch(label) for label in labels)
-        and _TLD.fullmatch(labels[-1]) is not None
-    )
-    if not valid:
-        raise ValueError(f"not a valid email address: {value!r}")
-    return value
-
 
 def _no_control(value: str) -> str:
-    if _CONTROL.search(value):
+    if CONTROL_CHARS.search(value):
         raise ValueError("must not contain control characters (CR, LF, tab, ...)")
     return value
 
@@ -62,7 +35,6 @@ def _unique(values: list[str]) -> list[str]:
     return unique
 
 
-Email = Annotated[str, AfterValidator(check_email)]
 ExportName = Annotated[
     str, StringConstraints(min_length=1, max_length=200), Unicode, AfterValidator(_no_control)
 ]
@@ -102,7 +74,7 @@ class ExportCreate(_Strict):
     format: Format
     compression: Compression = "none"
     filters: ExportFilters = Field(default_factory=ExportFilters)
-    recipients: Annotated[list[Email], AfterValidator(_unique)] = Field(
+    recipients: Annotated[list[EmailAddress], AfterValidator(_unique)] = Field(
         default_factory=list, max_length=MAX_RECIPIENTS
     )
 

@@ -172,11 +172,22 @@ def _forget_cached_configuration() -> None:
     """The functions cache their clients and validated env per process; local mode changes both."""
     from activitylog.dal.clients import reset_clients
     from activitylog.dal.secrets import signing_key
+    from activitylog.handlers import export_wiring, ingest, stores
     from activitylog.models.env import function_env
     from activitylog.models.export_env import export_env
     from activitylog.models.schedule_env import fire_env, scheduler_env
 
     reset_clients()
+    # Data-access adapters keep the client they were made with: forget them too.
+    stores.reset()
+    for cached in (
+        ingest._control,
+        ingest._events,
+        export_wiring.store,
+        export_wiring.schedule_store,
+        export_wiring.schedules,
+    ):
+        cached.cache_clear()
     function_env.cache_clear()
     export_env.cache_clear()
     scheduler_env.cache_clear()
