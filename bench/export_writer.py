@@ -12,7 +12,6 @@ import csv
 import io
 import json
 import os
-import platform
 import resource
 import subprocess
 import sys
@@ -27,10 +26,10 @@ from activitylog.logic import export_format as fmt
 from activitylog.logic.export_assembly import assemble
 from activitylog.models.events import StoredEvent
 
+from bench import report
+
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "docs" / "benchmarks.md"
-START = "<!-- bench:export-writer:start -->"
-END = "<!-- bench:export-writer:end -->"
 THROUGHPUT_ROWS = 20_000  # ratios are stable at this size; `make bench` has a ~6 minute budget
 REPEATS = 3
 MEMORY_RUNS = [
@@ -192,30 +191,6 @@ def memory_run(rows: int, kind: str, compress: bool) -> dict[str, Any]:
 # --- report --------------------------------------------------------------------------------------
 
 
-def machine() -> str:
-    cpu = platform.processor() or "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()} ({platform.system()})"
-
-
-def write_section(text: str, path: Path = RESULTS) -> None:
-    section = f"{START}\n{text.rstrip()}\n{END}\n"
-    current = path.read_text() if path.exists() else "# Benchmarks\n\nRun with `make bench`.\n\n"
-    if START in current and END in current:
-        head, rest = current.split(START, 1)
-        tail = rest.split(END, 1)[1].lstrip("\n")
-        updated = head + section + ("\n" + tail if tail else "")
-    else:
-        updated = current.rstrip() + "\n\n" + section
-    path.write_text(updated)
-
-
 def main() -> None:
     pool = sample_documents()
     print("export writer: throughput ...", flush=True)
@@ -232,7 +207,7 @@ def main() -> None:
     lines = [
         "## Export writer",
         "",
-        f"Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {machine()}.",
+        report.stamp(),
         "Run: `make bench` (`python -m bench`).",
         "",
         "### Throughput: stored documents to file rows",
@@ -273,6 +248,6 @@ def main() -> None:
         "Peak memory does not grow with the row count: it is bounded by one part being filled plus the",
         "copy being uploaded (see docs/exports.md, Assembly).",
     ]
-    write_section("\n".join(lines))
+    report.write_section("export-writer", "\n".join(lines))
     print("\n".join(lines))
     print(f"written to {RESULTS.relative_to(ROOT)}")
