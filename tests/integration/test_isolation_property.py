@@ -7,7 +7,6 @@ from __future__ import annotations
 import csv
 import io
 import os
-import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -18,6 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.integration.conftest import Api, Keys
+from tests.integration.test_exports_flow import wait_for_run
 
 ACTORS = ["u0", "u1", "u2", "shared"]
 ACTIONS = ["asset.downloaded", "asset.edited", "user.login", "settings.updated"]
@@ -184,15 +184,6 @@ def test_get_by_id_never_crosses_tenants(tenants: tuple[Api, Api, list[dict[str,
             assert answer.status_code == 404 and answer.json()["error"]["code"] == "not_found"
 
 
-def wait_run(api: Api, export_id: str, run_id: str) -> dict[str, Any]:
-    for _ in range(300):
-        run: dict[str, Any] = api.request("GET", f"/v1/exports/{export_id}/runs/{run_id}").json()
-        if run["status"] in {"succeeded", "failed"}:
-            return run
-        time.sleep(0.1)
-    raise AssertionError("run did not finish")
-
-
 @pytest.mark.parametrize(
     "export_filters",
     [
@@ -211,7 +202,7 @@ def test_exports_and_downloads_of_a_hold_nothing_of_b(
     )
     assert created.status_code == 202, created.text
     export_id, run_id = created.json()["export"]["id"], created.json()["run"]["id"]
-    run = wait_run(a, export_id, run_id)
+    run = wait_for_run(a, export_id, run_id)
     assert run["status"] == "succeeded", run
     redirect = a.request("GET", f"/v1/exports/{export_id}/runs/{run_id}/download", allow_redirects=False)
     content = requests.get(redirect.headers["Location"], timeout=10).content.decode("utf-8-sig")

@@ -5,9 +5,7 @@ from __future__ import annotations
 import base64
 import re
 import subprocess
-import time
 from pathlib import Path
-from typing import Any
 
 import boto3
 import pytest
@@ -15,7 +13,7 @@ import requests
 from activitylog_ops.local.service import LocalService
 
 from tests.integration.conftest import Api, Keys
-from tests.integration.test_exports_flow import mails_to
+from tests.integration.test_exports_flow import mails_to, wait_for_run
 
 REPO = Path(__file__).parents[2]
 # Written in pieces so that this file does not match its own patterns.
@@ -73,15 +71,6 @@ def signing_secrets(stack: LocalService) -> list[str]:
     return values
 
 
-def wait_succeeded(api: Api, export_id: str, run_id: str) -> dict[str, Any]:
-    for _ in range(300):
-        run: dict[str, Any] = api.request("GET", f"/v1/exports/{export_id}/runs/{run_id}").json()
-        if run["status"] in {"succeeded", "failed"}:
-            return run
-        time.sleep(0.1)
-    raise AssertionError("run did not finish")
-
-
 def test_keys_tokens_and_the_signing_secret_never_reach_logs_or_error_bodies(
     keys: Keys, local_stack: LocalService, capfd: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -103,7 +92,7 @@ def test_keys_tokens_and_the_signing_secret_never_reach_logs_or_error_bodies(
     created = api.request(
         "POST", "/v1/exports", json={"name": "Secrets", "format": "csv", "recipients": [recipient]}
     ).json()
-    run = wait_succeeded(api, created["export"]["id"], created["run"]["id"])
+    run = wait_for_run(api, created["export"]["id"], created["run"]["id"])
     assert run["status"] == "succeeded", run
     (mail,) = mails_to(local_stack, recipient)
     link = next(w for w in mail["text"].split() if "/v1/downloads/" in w)
