@@ -203,28 +203,9 @@ def measure(config: Config, batches: tuple[int, ...] = BATCHES) -> dict[int, dic
     return results
 
 
-def profile(batch: int = 100, total: int = 1_000, top: int = 14) -> list[tuple[str, float, float]]:
-    """Where the handler's time goes: (function, own %, cumulative %) of the top functions by own time."""
-    events = [api_event(b) for b in bodies(batch, total, "prof")]
-    handler = HandlerRunner()
-    profiler = cProfile.Profile()
-    try:
-        profiler.enable()
-        for event in events:
-            handler(event)
-        profiler.disable()
-    finally:
-        handler.close()
-    stats = pstats.Stats(profiler, stream=io.StringIO())
-    raw: dict[Any, Any] = stats.stats  # type: ignore[attr-defined]
-    whole = sum(v[2] for v in raw.values()) or 1.0
-    rows = sorted(raw.items(), key=lambda kv: kv[1][2], reverse=True)[:top]
-    return [(_name(func), 100 * v[2] / whole, 100 * v[3] / whole) for func, v in rows]
-
-
-def cumulative(functions: list[str], batch: int = 100, total: int = 1_000) -> dict[str, float]:
-    """Cumulative share of the handler's CPU for named functions (`module:function` suffixes)."""
-    events = [api_event(b) for b in bodies(batch, total, "cum")]
+def _profiled_stats(batch: int, total: int, tag: str) -> tuple[dict[Any, Any], float]:
+    """cProfile's raw table of the real handler over `total` events in batches, and its total time."""
+    events = [api_event(b) for b in bodies(batch, total, tag)]
     handler = HandlerRunner()
     profiler = cProfile.Profile()
     try:
@@ -235,7 +216,19 @@ def cumulative(functions: list[str], batch: int = 100, total: int = 1_000) -> di
     finally:
         handler.close()
     raw: dict[Any, Any] = pstats.Stats(profiler, stream=io.StringIO()).stats  # type: ignore[attr-defined]
-    whole = sum(v[2] for v in raw.values()) or 1.0
+    return raw, sum(v[2] for v in raw.values()) or 1.0
+
+
+def profile(batch: int = 100, total: int = 1_000, top: int = 14) -> list[tuple[str, float, float]]:
+    """Where the handler's time goes: (function, own %, cumulative %) of the top functions by own time."""
+    raw, whole = _profiled_stats(batch, total, "prof")
+    rows = sorted(raw.items(), key=lambda kv: kv[1][2], reverse=True)[:top]
+    return [(_name(func), 100 * v[2] / whole, 100 * v[3] / whole) for func, v in rows]
+
+
+def cumulative(functions: list[str], batch: int = 100, total: int = 1_000) -> dict[str, float]:
+    """Cumulative share of the handler's CPU for named functions (`module:function` suffixes)."""
+    raw, whole = _profiled_stats(batch, total, "cum")
     shares: dict[str, float] = {}
     for wanted in functions:
         found = [v[3] for func, v in raw.items() if _name(func).endswith(wanted)]
