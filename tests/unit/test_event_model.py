@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
 from activitylog.models.events import EventIn, IngestRequest
+from activitylog.models.text import format_time, parse_time
 from pydantic import ValidationError
 
 
@@ -101,3 +103,17 @@ def test_envelope_does_not_validate_events_itself() -> None:
 def test_envelope_refuses_unknown_fields() -> None:
     with pytest.raises(ValidationError):
         IngestRequest.model_validate({"events": [event()], "extra": 1})
+
+
+def test_times_format_fixed_width_in_utc_truncated_to_milliseconds() -> None:
+    # Given times with offsets, sub-millisecond digits and a year below 1000
+    plus2 = timezone(timedelta(hours=2))
+    cases = {
+        datetime(2026, 11, 23, 12, 0, 0, 123999, tzinfo=plus2): "2026-11-23T10:00:00.123Z",
+        datetime(2026, 1, 1, tzinfo=UTC): "2026-01-01T00:00:00.000Z",
+        datetime(999, 1, 1, 0, 0, 0, 999, tzinfo=UTC): "0999-01-01T00:00:00.000Z",
+    }
+    for value, text in cases.items():
+        # Then each is UTC with a `Z`, 24 characters (so strings sort like times), and parses back
+        assert format_time(value) == text and len(text) == 24
+        assert parse_time(text) == value.astimezone(UTC).replace(microsecond=value.microsecond // 1000 * 1000)

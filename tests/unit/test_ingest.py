@@ -154,3 +154,60 @@ def test_ids_derived_for_an_idempotency_key_are_stable_per_position_and_tenant()
     store = FakeEventStore()
     assert run(first, store).accepted == 3 and run(again, store).accepted == 3
     assert len(store.items) == 3  # the replay stored nothing new
+
+
+def test_the_stored_document_is_exactly_the_stored_event_serialised_without_nulls() -> None:
+    # Given events from bare to every field set (non-ASCII, offsets, targets, changes, metadata)
+    store = FakeEventStore()
+    full = event(
+        id="full-1",
+        occurred_at="2026-11-23T11:59:58.123456+02:00",
+        actor={"id": "u-7", "type": "service", "name": "Zoë ✓", "email": "zoe@example.com"},
+        targets=[{"type": "asset", "id": "7", "name": "Q4.pdf"}, {"type": "folder", "id": "f"}],
+        context={"ip": "2001:db8::1", "user_agent": "curl", "location": "Oslo", "session_id": "s"},
+        changes=[{"field": "name", "before": {"a": [1, None]}, "after": "b"}],
+        description="edited \u2028 twice",
+        outcome="failure",
+        metadata={"plan": "pro", "n": 3, "r": 1.5, "ok": True, "none": None},
+    )
+    # When they are ingested
+    answer = run([event(id="bare-1"), full], store)
+    assert answer.accepted == 2
+    # Then each document is what validating and serialising a StoredEvent gives, byte for byte
+    for event_id in ("bare-1", "full-1"):
+        document = store.items[f"acme#{event_id}"]["d"]["S"]
+        model = StoredEvent.model_validate_json(document)
+        assert document == model.model_dump_json(exclude_none=True)
+    assert stored(store, "acme", "full-1")["occurred_at"] == "2026-11-23T09:59:58.123Z"
+
+
+def _sizes(raw: dict[str, Any]) -> tuple[int, int]:
+    """An event's size as stored (no nulls) and whole (with nulls), by StoredEvent itself."""
+    store = FakeEventStore()
+    assert run([raw], store).accepted == 1
+    model = StoredEvent.model_validate_json(store.items[f"acme#{raw['id']}"]["d"]["S"])
+    return len(model.model_dump_json(exclude_none=True)), len(model.model_dump_json())
+
+
+def test_the_32_kib_limit_counts_the_nulls_left_out_of_the_document() -> None:
+    # Given an event of 50 changes without values (their nulls are ~1.3 KB) and big metadata,
+    # padded so that it fits without its nulls but not with them
+    def sized(pad: int) -> dict[str, Any]:
+        metadata = {f"k{i}": "v" * 500 for i in range(49)}
+        return event(
+            id="edge",
+            changes=[{"field": f"{i:03d}" * 35} for i in range(50)],
+            description="d" * pad,
+            metadata=metadata,
+        )
+
+    bare, whole = _sizes(sized(0))
+    pad = 32 * 1024 - bare - (whole - bare) // 2
+    assert 0 < pad <= 1000
+    # When it is ingested, Then it is rejected as larger than 32 KiB (nothing stored) ...
+    store = FakeEventStore()
+    answer = run([sized(pad)], store)
+    assert answer.results[0].status == "rejected" and "32 KiB" in answer.results[0].error.message
+    assert store.items == {}
+    # ... and the same event with nulls that fit is accepted
+    assert _sizes(sized(32 * 1024 - whole))[1] == 32 * 1024

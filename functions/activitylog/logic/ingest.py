@@ -23,7 +23,6 @@ from activitylog.models.events import (
     EventIn,
     EventResult,
     IngestResponse,
-    StoredEvent,
 )
 from activitylog.models.settings import TenantSettings
 from activitylog.models.text import format_time, to_millis
@@ -78,9 +77,30 @@ def _check(event: EventIn, now: datetime, settings: TenantSettings, internal: bo
 def _skip_reason(event: EventIn, settings: TenantSettings) -> str | None:
     if not settings.logging.logging_enabled:
         return "logging_disabled"
-    if not settings.logging.actions.selects(event.action):
+    actions = settings.logging.actions
+    if not actions.selects_everything() and not actions.selects(event.action):
         return "action_not_logged"
     return None
+
+
+def stored_document(
+    event: EventIn, event_id: str, occurred: datetime, *, received: datetime, expires: datetime
+) -> tuple[str, int]:
+    """The `StoredEvent` JSON without nulls (every byte is billed; reading fills the defaults back
+    in), and the event's size with nulls (the 32 KiB limit is on the whole event).
+
+    `event` is validated already and `StoredEvent` is `EventIn` plus two times at the end, so the
+    document is `event`'s own JSON (its id and time filled in) with those two appended: validating
+    or constructing a `StoredEvent` for it cost a third of ingestion's CPU (docs/benchmarks.md;
+    tests/unit/test_ingest.py pins the result to `StoredEvent`'s serialisation).
+    """
+    event.id, event.occurred_at = event_id, occurred
+    times = f',"received_at":"{format_time(received)}","expires_at":"{format_time(expires)}"}}'
+    document = event.model_dump_json(exclude_none=True)[:-1] + times
+    size = len(document.encode("utf-8"))
+    if size > MAX_EVENT_BYTES - MAX_NULL_BYTES:  # only then can the nulls decide the 32 KiB limit
+        size = len((event.model_dump_json()[:-1] + times).encode("utf-8"))
+    return document, size
 
 
 def prepare(
@@ -114,39 +134,23 @@ def prepare(
     skip = None if internal else _skip_reason(event, settings)
     if skip is not None:
         return EventResult(index=index, id=event_id, status="skipped", reason=skip), None
-    if not internal:
-        selection = settings.logging.metadata_keys
+    selection = settings.logging.metadata_keys
+    if not internal and event.metadata and not selection.selects_everything():
         event.metadata = {k: v for k, v in event.metadata.items() if selection.selects(k)}
-    occurred = event.occurred_at or now
+    occurred = event.occurred_at or to_millis(now)  # a given occurred_at is UTC millis already
     expires = expiry(occurred, settings.retention_days)
-    # `event` is validated already: copy its fields instead of dumping and validating them again
-    # (that round trip was a third of ingestion's CPU, docs/benchmarks.md). The times get what
-    # validation would give them: UTC, truncated to milliseconds.
-    stored = StoredEvent.model_construct(
-        **{
-            **{name: getattr(event, name) for name in EventIn.model_fields},
-            "id": event_id,
-            "occurred_at": to_millis(occurred),
-            "received_at": to_millis(now),
-            "expires_at": to_millis(expires),
-        }
-    )
-    # Stored without nulls (every byte is billed; reading fills the defaults back in).
-    document = stored.model_dump_json(exclude_none=True)
-    size = len(document.encode("utf-8"))
-    if size > MAX_EVENT_BYTES - MAX_NULL_BYTES:  # only then can the nulls decide the 32 KiB limit
-        size = len(stored.model_dump_json().encode("utf-8"))
+    document, size = stored_document(event, event_id, occurred, received=now, expires=expires)
     if size > MAX_EVENT_BYTES:
         return _rejected(index, event_id, "validation_error", "the event is larger than 32 KiB", []), None
-    targets = list(dict.fromkeys((t.type, t.id) for t in stored.targets))
+    targets = list(dict.fromkeys((t.type, t.id) for t in event.targets))
     record = EventRecord(
         tenant=tenant,
         event_id=event_id,
         ts=f"{format_time(occurred)}#{event_id}",
         expires_epoch=int(expires.timestamp()),
         shard=shard_of(event_id, settings.shard_count),
-        actor_id=stored.actor.id,
-        action=stored.action,
+        actor_id=event.actor.id,
+        action=event.action,
         targets=targets,
         document=document,
     )

@@ -48,6 +48,10 @@ def matches(pattern: str, name: str) -> bool:
 class _Selection(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
+    def selects_everything(self) -> bool:
+        """The default (`include: ["*"]`, nothing excluded): ingestion skips the per-name checks."""
+        return getattr(self, "include") == ["*"] and not getattr(self, "exclude")  # noqa: B009
+
     def selects(self, name: str) -> bool:
         include: list[str] = getattr(self, "include")  # noqa: B009 - fields of the subclasses
         exclude: list[str] = getattr(self, "exclude")  # noqa: B009

@@ -50,9 +50,11 @@ def to_millis(value: datetime) -> datetime:
 
 
 def format_time(value: datetime) -> str:
-    """`2026-11-23T10:00:00.000Z`: fixed width, so the string sorts like the time."""
-    value = to_millis(value)
-    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+    """`2026-11-23T10:00:00.000Z`: fixed width (years zero-padded), so the string sorts like the time.
+
+    `isoformat` truncates to milliseconds as `to_millis` does, at half the cost of `strftime`
+    (four times per stored event: docs/benchmarks.md, Ingest)."""
+    return value.astimezone(UTC).isoformat(timespec="milliseconds")[:-6] + "Z"
 
 
 def parse_time(value: str) -> datetime:
