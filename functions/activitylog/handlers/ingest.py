@@ -93,7 +93,7 @@ def _run(request: dict[str, Any]) -> IngestResponse:
 def _run_cacheable(request: dict[str, Any]) -> dict[str, Any]:
     """`_run` for the idempotency layer, which records a JSON-ready answer (never a partial one)."""
     result = _run(request)
-    answer = result.model_dump(mode="json", exclude_none=True)
+    answer = result.answer()
     if result.failed:
         raise _NotCacheable(answer)
     return answer
@@ -152,7 +152,7 @@ def post_events(
 
 
 def _answer(result: IngestResponse) -> Response[str]:
-    return Response(status_code=200, content_type=JSON, body=result.model_dump_json(exclude_none=True))
+    return Response(status_code=200, content_type=JSON, body=result.answer_json())
 
 
 app = build_resolver(router)

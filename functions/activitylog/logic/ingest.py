@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pydantic import ValidationError
@@ -24,7 +24,7 @@ from activitylog.models.events import (
     EventResult,
     IngestResponse,
 )
-from activitylog.models.settings import TenantSettings
+from activitylog.models.settings import ActionSelection, KeySelection, TenantSettings
 from activitylog.models.text import format_time, to_millis
 
 MAX_FUTURE = timedelta(minutes=5)
@@ -56,35 +56,59 @@ def _rejected(index: int, event_id: str | None, code: str, message: str, details
     )
 
 
-def expiry(occurred: datetime, retention_days: int) -> datetime:
-    """Whole seconds (rounded up), so the TTL attribute and `expires_at` say exactly the same."""
-    seconds = math.ceil((occurred + timedelta(days=retention_days)).timestamp())
-    return datetime.fromtimestamp(seconds, tz=occurred.tzinfo)
+@dataclass(frozen=True, slots=True)
+class Rules:
+    """What each event of one request is checked against: worked out once per request, not per
+    event (ingestion CPU, docs/benchmarks.md)."""
+
+    now: datetime  # UTC milliseconds
+    received: str  # `now` as stored
+    latest: datetime  # occurred_at after this is too far in the future
+    oldest: datetime  # occurred_at at or before this is older than the retention
+    retention_days: int
+    shard_count: int
+    logging_enabled: bool
+    actions: ActionSelection | None  # None: every action is logged
+    metadata_keys: KeySelection | None  # None: every metadata key is kept
+
+    @classmethod
+    def of(cls, now: datetime, settings: TenantSettings) -> Rules:
+        logging = settings.logging
+        return cls(
+            now=to_millis(now),
+            received=format_time(now),
+            latest=now + MAX_FUTURE,
+            oldest=now - timedelta(days=settings.retention_days),
+            retention_days=settings.retention_days,
+            shard_count=settings.shard_count,
+            logging_enabled=logging.logging_enabled,
+            actions=None if logging.actions.selects_everything() else logging.actions,
+            metadata_keys=None if logging.metadata_keys.selects_everything() else logging.metadata_keys,
+        )
 
 
-def _check(event: EventIn, now: datetime, settings: TenantSettings, internal: bool) -> tuple[str, str] | None:
+def _check(event: EventIn, rules: Rules, internal: bool) -> tuple[str, str] | None:
     reserved = event.action.startswith(RESERVED_NAMESPACE) or event.action == RESERVED_NAMESPACE[:-1]
     if reserved and not internal:
         return "reserved_action", "the activitylog. namespace is reserved for the service's own events"
     if event.occurred_at is not None:
-        if event.occurred_at > now + MAX_FUTURE:
+        if event.occurred_at > rules.latest:
             return "validation_error", "occurred_at is more than 5 minutes in the future"
-        if event.occurred_at <= now - timedelta(days=settings.retention_days):
+        if event.occurred_at <= rules.oldest:
             return "validation_error", "occurred_at is older than the tenant's retention"
     return None
 
 
-def _skip_reason(event: EventIn, settings: TenantSettings) -> str | None:
-    if not settings.logging.logging_enabled:
+def _skip_reason(event: EventIn, rules: Rules) -> str | None:
+    if not rules.logging_enabled:
         return "logging_disabled"
-    actions = settings.logging.actions
-    if not actions.selects_everything() and not actions.selects(event.action):
+    if rules.actions is not None and not rules.actions.selects(event.action):
         return "action_not_logged"
     return None
 
 
 def stored_document(
-    event: EventIn, event_id: str, occurred: datetime, *, received: datetime, expires: datetime
+    event: EventIn, event_id: str, occurred: datetime, *, received: str, expires: str
 ) -> tuple[str, int]:
     """The `StoredEvent` JSON without nulls (every byte is billed; reading fills the defaults back
     in), and the event's size with nulls (the 32 KiB limit is on the whole event).
@@ -95,7 +119,7 @@ def stored_document(
     tests/unit/test_ingest.py pins the result to `StoredEvent`'s serialisation).
     """
     event.id, event.occurred_at = event_id, occurred
-    times = f',"received_at":"{format_time(received)}","expires_at":"{format_time(expires)}"}}'
+    times = f',"received_at":"{received}","expires_at":"{expires}"}}'
     document = event.model_dump_json(exclude_none=True)[:-1] + times
     size = len(document.encode("utf-8"))
     if size > MAX_EVENT_BYTES - MAX_NULL_BYTES:  # only then can the nulls decide the 32 KiB limit
@@ -112,17 +136,20 @@ def prepare(
     settings: TenantSettings,
     seen: set[str],
     internal: bool = False,
+    rules: Rules | None = None,
 ) -> tuple[EventResult | None, EventRecord | None]:
     """Validate one event; return its rejection or skip, or the record to store.
 
     `internal` events are the service's own (`activitylog.*`): no logging settings apply to them.
+    `rules` are `Rules.of(now, settings)`, passed in by callers that prepare many events.
     """
+    rules = rules or Rules.of(now, settings)
     raw_id = raw.get("id") if isinstance(raw, dict) and isinstance(raw.get("id"), str) else None
     try:
         event = EventIn.model_validate(raw)
     except ValidationError as err:
         return _rejected(index, raw_id, "validation_error", "invalid event", validation_details(err)), None
-    problem = _check(event, now, settings, internal)
+    problem = _check(event, rules, internal)
     if problem:
         return _rejected(index, event.id, problem[0], problem[1], []), None
     event_id = event.id or str(ULID.from_datetime(now))
@@ -131,15 +158,17 @@ def prepare(
             index, event_id, "duplicate_id", "the same id appears earlier in this request", []
         ), None
     seen.add(event_id)
-    skip = None if internal else _skip_reason(event, settings)
+    skip = None if internal else _skip_reason(event, rules)
     if skip is not None:
         return EventResult(index=index, id=event_id, status="skipped", reason=skip), None
-    selection = settings.logging.metadata_keys
-    if not internal and event.metadata and not selection.selects_everything():
+    selection = rules.metadata_keys
+    if selection is not None and not internal and event.metadata:
         event.metadata = {k: v for k, v in event.metadata.items() if selection.selects(k)}
-    occurred = event.occurred_at or to_millis(now)  # a given occurred_at is UTC millis already
-    expires = expiry(occurred, settings.retention_days)
-    document, size = stored_document(event, event_id, occurred, received=now, expires=expires)
+    occurred = event.occurred_at or rules.now  # a given occurred_at is UTC milliseconds already
+    # Whole seconds, rounded up, so the TTL attribute and `expires_at` say exactly the same.
+    expires_epoch = math.ceil(occurred.timestamp()) + rules.retention_days * 86_400
+    expires = format_time(datetime.fromtimestamp(expires_epoch, tz=UTC))
+    document, size = stored_document(event, event_id, occurred, received=rules.received, expires=expires)
     if size > MAX_EVENT_BYTES:
         return _rejected(index, event_id, "validation_error", "the event is larger than 32 KiB", []), None
     targets = list(dict.fromkeys((t.type, t.id) for t in event.targets))
@@ -147,8 +176,8 @@ def prepare(
         tenant=tenant,
         event_id=event_id,
         ts=f"{format_time(occurred)}#{event_id}",
-        expires_epoch=int(expires.timestamp()),
-        shard=shard_of(event_id, settings.shard_count),
+        expires_epoch=expires_epoch,
+        shard=shard_of(event_id, rules.shard_count),
         actor_id=event.actor.id,
         action=event.action,
         targets=targets,
@@ -168,8 +197,11 @@ def ingest(
     results: dict[int, EventResult] = {}
     records: dict[int, EventRecord] = {}
     seen: set[str] = set()
+    rules = Rules.of(now, settings)
     for index, raw in enumerate(raw_events):
-        rejection, record = prepare(index, raw, tenant=tenant, now=now, settings=settings, seen=seen)
+        rejection, record = prepare(
+            index, raw, tenant=tenant, now=now, settings=settings, seen=seen, rules=rules
+        )
         if rejection is not None:
             results[index] = rejection
         elif record is not None:

@@ -10,14 +10,12 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
-    SerializerFunctionWrapHandler,
     SkipValidation,
     StrictBool,
     StrictFloat,
     StrictInt,
     StringConstraints,
     field_validator,
-    model_serializer,
 )
 
 from activitylog.models.text import Timestamp, Unicode, check_json_value
@@ -156,11 +154,6 @@ class EventResult(BaseModel):
     reason: str | None = Field(default=None, description="why an event was skipped")
     error: ErrorBody | None = None
 
-    @model_serializer(mode="wrap")
-    def _without_nulls(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
-        # API.md shows each result with only the fields that apply to its status.
-        return {k: v for k, v in handler(self).items() if v is not None}
-
 
 class IngestResponse(BaseModel):
     accepted: int
@@ -168,6 +161,14 @@ class IngestResponse(BaseModel):
     rejected: int
     failed: int = Field(description="events that could not be stored now: retry them (same id)")
     results: list[EventResult]
+
+    def answer(self) -> dict[str, Any]:
+        """The JSON answer. API.md shows each result with only the fields that apply to its
+        status: nulls are left out here, in one call (a per-result serializer cost ~1 µs per event)."""
+        return self.model_dump(mode="json", exclude_none=True)
+
+    def answer_json(self) -> str:
+        return self.model_dump_json(exclude_none=True)
 
 
 class EventPage(BaseModel):
