@@ -17,6 +17,7 @@ import urllib.request
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from activitylog_ops.local import moto_index
 from activitylog_ops.local.mail import MailRecorder
 
 log = logging.getLogger(__name__)
@@ -72,6 +73,7 @@ class EmbeddedMoto:
         self._server: Any = None
         self._thread: threading.Thread | None = None
         self._previous_moto_port: str | None = None
+        self._index_patched = False
         self.mail = MailRecorder()
 
     @property
@@ -96,6 +98,9 @@ class EmbeddedMoto:
         self._server = make_server(
             self._host, self._requested_port, app, threaded=True, request_handler=MotoRequestHandler
         )
+        # Index Queries in time proportional to the page, with moto's own answers (see moto_index).
+        moto_index.install()
+        self._index_patched = True
         # moto's Step Functions engine reaches Lambda and SES through MOTO_PORT (default 5000).
         self._previous_moto_port = os.environ.get("MOTO_PORT")
         os.environ["MOTO_PORT"] = str(self.port)
@@ -116,6 +121,9 @@ class EmbeddedMoto:
         if self._thread is not None:
             self._thread.join(timeout=10)
         self._server = self._thread = None
+        if self._index_patched:
+            moto_index.uninstall()
+            self._index_patched = False
 
     def reset(self) -> None:
         """Forget every emulated resource (moto's state outlives a server in the same process)."""
