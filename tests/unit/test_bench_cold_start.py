@@ -20,3 +20,17 @@ def test_the_export_extrapolation_uses_the_marginal_cost_between_two_runs() -> N
     ]
     assert export_e2e.extrapolate(rows, target=5_000) == pytest.approx(18.0)
     assert export_e2e.extrapolate(rows[:1]) is None
+
+
+def test_the_source_layer_holds_the_layer_packages_without_bytecode(tmp_path: object) -> None:
+    from pathlib import Path
+
+    # Given the layer's package names, When the benchmark copies them without bytecode
+    dest = cold_start.source_layer(Path(str(tmp_path)))
+    names = {p.name for p in dest.iterdir()}
+    # Then the big ones are there as source, and an import from there compiles (no .pyc anywhere)
+    assert {"aws_lambda_powertools", "pydantic", "pydantic_core"} <= names
+    assert not list(dest.rglob("*.pyc"))
+    seconds, _ = cold_start.import_seconds("pydantic", layer_source=str(dest))
+    assert seconds > 0
+    assert not list(dest.rglob("*.pyc"))
