@@ -117,3 +117,12 @@ def test_times_format_fixed_width_in_utc_truncated_to_milliseconds() -> None:
         # Then each is UTC with a `Z`, 24 characters (so strings sort like times), and parses back
         assert format_time(value) == text and len(text) == 24
         assert parse_time(text) == value.astimezone(UTC).replace(microsecond=value.microsecond // 1000 * 1000)
+
+
+def test_the_request_repr_names_the_number_of_events_never_their_contents() -> None:
+    # Powertools formats the validated request into a debug message on every request
+    request = IngestRequest.model_validate(
+        {"events": [{"actor": {"id": "u", "email": "ada@example.com"}}] * 3}
+    )
+    assert repr(request) == "IngestRequest(events='3 events')"
+    assert "ada@example.com" not in str(request)
