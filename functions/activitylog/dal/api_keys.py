@@ -119,3 +119,8 @@ class ApiKeysMixin(ControlBase):
                 return None
             raise unavailable(err) from err
         return record
+
+
+class ApiKeyTable(ApiKeysMixin):
+    """The control table seen as API keys only: what the authorizer needs, without the settings and
+    usage parts (their models are not loaded at its cold start)."""

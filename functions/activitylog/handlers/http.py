@@ -5,16 +5,16 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.event_handler.router import Router
 
+from activitylog.handlers.log import logger
 from activitylog.models.auth import Principal
 from activitylog.models.errors import ServiceError, UnauthorizedError
 
-logger = Logger(service="activitylog")
+__all__ = ["build_resolver", "envelope", "logger", "principal_of", "raw_error", "service_error"]
 
 
 def envelope(

@@ -14,7 +14,7 @@ from datetime import datetime
 
 from ulid import ULID
 
-from activitylog.dal.control import KeyAdmin, KeyStore
+from activitylog.dal.api_keys import KeyAdmin, KeyStore
 from activitylog.logic import cursor as cursors
 from activitylog.models.auth import ALL_SCOPES, TENANT_PATTERN, ApiKeyRecord, CreatedKey, Principal, Scope
 from activitylog.models.errors import ForbiddenError, InvalidInputError, NotFoundError, UnauthorizedError
