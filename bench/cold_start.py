@@ -148,7 +148,11 @@ def run(config: Config | None = None) -> str:
                 if module in SOURCE_TOO
                 else None
             )
-            rows.append((module, src, pyc, has_boto3, bare))
+            # What the cold start pays by the first request, which creates a boto3 client.
+            total, _ = median_seconds(
+                f"import {module}; import boto3", config.repeats, code=True, pycache=cache
+            )
+            rows.append((module, src, pyc, has_boto3, bare, total))
         parts = [(p, *median_seconds(p, config.repeats, pycache=cache)) for p in config.parts]
         tracer, _ = median_seconds(TRACER, config.repeats, code=True, pycache=cache)
         logger_only, _ = median_seconds(
@@ -175,23 +179,30 @@ def run(config: Config | None = None) -> str:
         "compiled on every import, as in a layer shipped without `.pyc` files (what `layers/build.py`",
         "built before it compiled the layer with Python 3.12, and still builds where no 3.12 is found).",
         "*source* and *layer as source* are measured for the three hot API handlers only (time budget).",
+        "*with boto3*: the handler's import followed by `import boto3` (bytecode), which a handler that",
+        "defers boto3 pays in its first request anyway (every one of them creates a client): the",
+        "cold start's whole import bill. The goal is judged on the module's own import (*bytecode*), as",
+        "the issue defines it; *with boto3* is shown so that deferring boto3 does not pass for a saving.",
         "",
-        "| module | source ms | ratio | bytecode ms | ratio | layer as source ms | ratio | imports boto3 |",
-        "|---|---:|---:|---:|---:|---:|---:|---|",
+        "| module | source ms | ratio | bytecode ms | ratio | layer as source ms | ratio | with boto3 ms "
+        "| ratio | imports boto3 |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|",
         f"| `import boto3` (baseline) | {base_src * 1e3:.0f} | 1.00x | {base_pyc * 1e3:.0f} | 1.00x | - | - "
-        "| yes |",
+        f"| {base_pyc * 1e3:.0f} | 1.00x | yes |",
     ]
-    for module, src, pyc, has_boto3, bare in rows:
+    for module, src, pyc, has_boto3, bare, total in rows:
         source = f"{src * 1e3:.0f} | {src / base_src:.2f}x" if src is not None else "- | -"
         layer_cell = f"{bare * 1e3:.0f} | {bare / base_pyc:.2f}x" if bare is not None else "- | -"
         lines.append(
             f"| `{module}` | {source} | {pyc * 1e3:.0f} | {pyc / base_pyc:.2f}x | {layer_cell} | "
-            f"{'yes' if has_boto3 else 'no'} |"
+            f"{total * 1e3:.0f} | {total / base_pyc:.2f}x | {'yes' if has_boto3 else 'no'} |"
         )
     lines += [
         "",
         f"Goal ≤ {GOAL}x `import boto3`: {report.verdict(worst <= GOAL)} (worst {worst:.2f}x with bytecode, "
-        f"{worst_src:.2f}x from source, hot handlers).",
+        f"{worst_src:.2f}x from source, hot handlers; within {GOAL}x: "
+        + (", ".join(f"`{r[0].rsplit('.', 1)[-1]}`" for r in rows if r[2] / base_pyc <= GOAL) or "none")
+        + ").",
         "",
         "What the pieces cost alone (bytecode cached, each in a fresh process, so shared dependencies",
         "such as pydantic are counted in each row):",
