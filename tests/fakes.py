@@ -14,12 +14,21 @@ from activitylog.models.settings import TenantSettings
 class FakeEventStore:
     """Items as the real store writes them; queries honour key conditions, filter and Limit."""
 
-    def __init__(self, fail_ids: Iterable[str] = ()) -> None:
+    def __init__(
+        self, fail_ids: Iterable[str] = (), *, page_items: int | None = None, lookahead: bool = False
+    ) -> None:
         self.items: dict[str, dict[str, Any]] = {}
         self.fail_ids = set(fail_ids)
         self.scanned = 0
         self.returned = 0
         self.writes = 0
+        self.queries = 0
+        self.reads: list[tuple[Stream, list[str]]] = []  # per Query: the stream and the `ts` it read
+        # A Query page ends after `page_items` items (as DynamoDB's 1 MB page does), Limit or not.
+        self.page_items = page_items
+        # DynamoDB returns LastEvaluatedKey whenever a page stopped at Limit (or 1 MB), even when no
+        # item follows; moto only when one does (`lookahead`). The logic must work with both.
+        self.lookahead = lookahead
 
     def existing_ids(self, tenant: str, event_ids: Iterable[str]) -> set[str]:
         return {i for i in event_ids if event_pk(tenant, i) in self.items}
@@ -45,12 +54,17 @@ class FakeEventStore:
     def query_index(
         self, tenant: str, stream: Stream, *, lo: str, hi: str, descending: bool, limit: int, now_s: int
     ) -> IndexPage:
+        assert lo <= hi, "DynamoDB refuses BETWEEN with a lower bound above the upper one"
+        assert limit >= 1, "DynamoDB refuses Limit < 1"
         rows = sorted(self._partition(tenant, stream, lo, hi), key=lambda i: i["ts"]["S"], reverse=descending)
-        read = rows[:limit]
+        read = rows[: min(limit, self.page_items or limit)]
+        self.queries += 1
+        self.reads.append((stream, [i["ts"]["S"] for i in read]))
         self.scanned += len(read)
         kept = [i for i in read if int(i["exp"]["N"]) > now_s]
         self.returned += len(kept)
-        more = len(rows) > limit
+        stopped = len(read) < len(rows) or (len(read) == limit and not self.lookahead)
+        more = bool(read) and stopped
         return IndexPage(
             entries=[IndexEntry(ts=i["ts"]["S"], event_pk=main_pk(i["pk"]["S"])) for i in kept],
             last_ts=read[-1]["ts"]["S"] if more else None,
@@ -60,6 +74,7 @@ class FakeEventStore:
     def count_index(
         self, tenant: str, stream: Stream, *, lo: str, hi: str, now_s: int
     ) -> tuple[int, str | None]:
+        assert lo <= hi, "DynamoDB refuses BETWEEN with a lower bound above the upper one"
         rows = sorted(self._partition(tenant, stream, lo, hi), key=lambda i: i["ts"]["S"])
         page, rest = rows[:3], rows[3:]  # tiny pages exercise the continuation
         return sum(int(i["exp"]["N"]) > now_s for i in page), (page[-1]["ts"]["S"] if rest else None)

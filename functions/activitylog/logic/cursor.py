@@ -11,9 +11,14 @@ import base64
 import binascii
 import hashlib
 import json
+import re
 from typing import Any
 
 from activitylog.models.errors import BadRequestError
+from activitylog.models.events import EVENT_ID_PATTERN
+
+# A sort-key value of the events indexes: `<occurred_at, 24 characters>#<event id>`.
+_TS = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z#" + EVENT_ID_PATTERN.removeprefix("^"), re.ASCII)
 
 VERSION = 1
 
@@ -45,6 +50,18 @@ def position_str(data: dict[str, Any], key: str) -> str:
     value = data.get(key)
     # Positions are sort-key values "<time>#<id>": printable, bounded.
     if not isinstance(value, str) or not 0 < len(value) <= 200 or not value.isprintable():
+        raise BadRequestError("invalid cursor")
+    return value
+
+
+def position_ts(data: dict[str, Any], key: str) -> str:
+    """A position in the events indexes: a stored `ts` value, in exactly that format.
+
+    The query logic derives its exclusive read bounds from the format (`logic.query.before`), so
+    anything else is refused, as a forged or corrupted cursor.
+    """
+    value = position_str(data, key)
+    if not _TS.fullmatch(value):
         raise BadRequestError("invalid cursor")
     return value
 

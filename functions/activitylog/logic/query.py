@@ -132,6 +132,42 @@ def _bounds(filters: EventFilters) -> tuple[str, str]:
     return lo, hi
 
 
+# Reading strictly beyond a position. A Query's sort-key condition is one `BETWEEN lo AND hi`
+# (inclusive at both ends; DynamoDB has no two-sided condition with an exclusive end), so a read
+# that goes on from a position -- the cursor's, or where DynamoDB stopped a page -- gets an
+# exclusive bound derived from that position instead of re-reading the entry there and skipping it.
+# Why not `ExclusiveStartKey`: on an index it must hold the index keys and the table key `pk` of an
+# item, DynamoDB documents only a previous `LastEvaluatedKey` as a valid value, and it refuses a
+# start key outside the key condition; a merged read goes on from the cursor's position in every
+# stream, and only one stream (at most) holds that entry. Bounds need no item, only the format.
+_ABOVE_TS_CHARS = "~"  # above every character of a stored `ts` (digits, "-:.TZ#", id characters)
+
+
+def after(ts: str) -> str:
+    """The smallest string above `ts`: `BETWEEN after(p) AND hi` means `p < ts <= hi`, exactly.
+
+    DynamoDB compares `S` sort keys by their UTF-8 bytes, and U+0000 is the byte 0x00, below every
+    other one, so no string lies strictly between `p` and `p + "\\x00"` (true for any `p`).
+    """
+    return ts + "\x00"
+
+
+def before(ts: str) -> str:
+    """A bound for which `BETWEEN lo AND before(p)` means `lo <= ts < p` for every stored `ts`.
+
+    Below a string there is in general no greatest string (below "b" lie "a", "az", "azz", ...),
+    so this relies on the sort key's format, `<24-char time>#<event id>` with ids of
+    `[A-Za-z0-9._:-]`: no character of a stored `ts` is above "z". The bound is `p` with its last
+    character lowered by one and "~" appended. It is below `p`, and a stored `ts` below `p` is
+    below it too: such a `ts` is a prefix of `p`, or first differs from `p` at an earlier
+    character (lower there), or at the last one (lower there, and if lower by exactly one, its
+    next character is an id character, below "~"). No stored `ts` contains "~", so none equals it.
+    `p` is always a stored `ts`: one DynamoDB returned, or a cursor's position, which
+    `cursor.position_ts` only accepts in this format.
+    """
+    return ts[:-1] + chr(ord(ts[-1]) - 1) + _ABOVE_TS_CHARS
+
+
 @dataclass(slots=True)
 class _Cursor:
     """One stream's read position inside a request: its buffered entries and where to go on."""
@@ -139,9 +175,10 @@ class _Cursor:
     stream: Stream
     lo: str
     hi: str
-    skip: str | None  # the entry at the inclusive bound that was already seen
     buffer: deque[IndexEntry] = field(default_factory=deque)
     more: bool = True
+    reads: int = 0
+    taken: int = 0  # entries of this stream the merge has yielded
 
 
 def merged_entries(
@@ -157,37 +194,60 @@ def merged_entries(
 ) -> Iterator[IndexEntry]:
     """Index entries of all streams in `ts` order, strictly beyond `boundary`: a k-way merge.
 
-    Each stream is read page by page from its own position (no entry is read twice within a
-    request); a page of `chunk` entries takes about chunk/k of each of k streams, so each read asks
-    for that much (plus one for the boundary entry, which `BETWEEN` includes).
+    Every read of a stream goes on strictly after the last entry it read (`after`/`before`), so no
+    entry is read twice within a request and the boundary entry is not read again. The consumer
+    takes entries `chunk` at a time (a page); to yield the `chunk`-th entry the merge needs every
+    stream read up to it, plus the next entry of each other stream that has more (to know that
+    entry comes later). Reads are sized to that: each stream's first read asks for an even share,
+    `chunk / k` rounded up; a stream that runs dry while entries are still wanted asks for its share
+    so far of what is still wanted, rounded up (so at least one: its next entry), and never for
+    more than is still wanted (that covers every outcome: all of the rest from this stream, or fewer
+    and then its next entry). A page of k evenly interleaved streams so reads `chunk` entries plus
+    at most k - 1; a single stream reads exactly `chunk`.
     """
     lo, hi = bounds
     if boundary is not None:
-        lo, hi = (lo, min(hi, boundary)) if descending else (max(lo, boundary), hi)
-        if lo > hi:
-            return
-    per_stream = -(-chunk // max(1, len(streams))) + 1
-    cursors = [_Cursor(stream, lo, hi, boundary) for stream in streams]
+        lo, hi = (lo, min(hi, before(boundary))) if descending else (max(lo, after(boundary)), hi)
+    if lo > hi or not streams:
+        return
+    chunk = max(1, chunk)
+    k = len(streams)
+    cursors = [_Cursor(stream, lo, hi) for stream in streams]
+    left = chunk  # entries the consumer is expected to take before it stops
+    yielded = 0
+
+    def read_size(c: _Cursor) -> int:
+        if c.reads == 0:
+            return -(-left // k)
+        return min(left, -(-(c.taken + 1) * left // (yielded + k)))  # ceil(left * its share), >= 1
 
     def fill(c: _Cursor) -> None:
         while not c.buffer and c.more:
+            if c.lo > c.hi:  # nothing left in range (DynamoDB refuses BETWEEN with lo > hi)
+                c.more = False
+                return
             page = ports.events.query_index(
-                tenant, c.stream, lo=c.lo, hi=c.hi, descending=descending, limit=per_stream, now_s=now_s
+                tenant, c.stream, lo=c.lo, hi=c.hi, descending=descending, limit=read_size(c), now_s=now_s
             )
-            c.buffer.extend(e for e in page.entries if e.ts != c.skip)
+            c.reads += 1
+            c.buffer.extend(page.entries)
             c.more = page.last_ts is not None
-            if page.last_ts is not None:  # go on from where DynamoDB stopped (inclusive: skip it)
-                c.lo, c.hi = (c.lo, page.last_ts) if descending else (page.last_ts, c.hi)
-                c.skip = page.last_ts
+            if page.last_ts is not None:  # go on strictly beyond where DynamoDB stopped
+                c.lo, c.hi = (c.lo, before(page.last_ts)) if descending else (after(page.last_ts), c.hi)
 
+    pick = max if descending else min
     while True:
+        if left == 0:  # the consumer goes on past a page (residual filters, counts, exports)
+            left = chunk
         for c in cursors:
             fill(c)
         cursors = [c for c in cursors if c.buffer]
         if not cursors:
             return
-        pick = max if descending else min
         best = pick(cursors, key=lambda c: c.buffer[0].ts)
+        best.taken += 1
+        yielded += 1
+        left -= 1
         yield best.buffer.popleft()
 
 
@@ -259,7 +319,7 @@ def list_events(
 ) -> EventPage:
     budget = budget or Budget()
     fp = cursors.fingerprint(principal.tenant, _scope_key(principal), {**_filters_key(filters), "m": "l"})
-    position = cursors.position_str(cursors.decode(cursor, fp), "p") if cursor else None
+    position = cursors.position_ts(cursors.decode(cursor, fp), "p") if cursor else None
     visible = visible_filters(principal, filters)
     if visible is None:
         return EventPage(events=[], next_cursor=None)
@@ -315,15 +375,18 @@ def _count_by_index(
     """Every filter is in the keys: let DynamoDB count (Select=COUNT), stream after stream."""
     deadline = budget.clock() + budget.seconds
     stream_no = cursors.position_int(state, "s", len(chosen.streams) or 1) if state else 0
-    start = cursors.position_str(state, "p") if "p" in state else None
+    start = cursors.position_ts(state, "p") if "p" in state else None
     lo, hi = _bounds(filters)
     now_s = epoch_millis(now) // 1000
     total = 0
     while stream_no < len(chosen.streams):
         stream = chosen.streams[stream_no]
-        # `start` was the last entry counted: BETWEEN is inclusive, so step just past it.
-        count, last = ports.events.count_index(
-            tenant, stream, lo=max(lo, start + "\x00") if start else lo, hi=hi, now_s=now_s
+        # `start` was the last entry counted: go on strictly after it.
+        begin = max(lo, after(start)) if start else lo
+        count, last = (
+            ports.events.count_index(tenant, stream, lo=begin, hi=hi, now_s=now_s)
+            if begin <= hi  # DynamoDB refuses BETWEEN with lo > hi (only a forged cursor gets here)
+            else (0, None)
         )
         total += count
         if last is None:
@@ -349,7 +412,7 @@ def _count_by_reading(
     budget: Budget,
 ) -> EventCount:
     """Some filter needs the events themselves: walk them within the time budget."""
-    position = cursors.position_str(state, "p") if "p" in state else None
+    position = cursors.position_ts(state, "p") if "p" in state else None
     asc = replace(filters, order="asc")
     walk = _Walk(ports, tenant, asc, position, budget, now)
     total = 0
