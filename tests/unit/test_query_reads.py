@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 from activitylog.logic.query import Budget, after, before, count_events, list_events
 from activitylog.models.errors import BadRequestError
-from activitylog.models.events import EVENT_ID_PATTERN
+from activitylog.models.patterns import EVENT_ID_PATTERN
 from activitylog.models.query import EventFilters, Order
 from activitylog.models.text import format_time
 from hypothesis import HealthCheck, event, given, settings

@@ -16,7 +16,8 @@ from activitylog.logic import clock
 from activitylog.logic.cache import TtlCache
 from activitylog.logic.query import QueryPorts, check_range, count_events, get_event, list_events
 from activitylog.models.errors import BadRequestError
-from activitylog.models.events import ACTION_PATTERN, EventCount, EventPage, StoredEvent
+from activitylog.models.events import EventCount, EventPage, StoredEvent
+from activitylog.models.patterns import ACTION_PATTERN
 from activitylog.models.query import EventFilters
 from activitylog.models.settings import TenantSettings
 from activitylog.models.text import check_text, to_millis

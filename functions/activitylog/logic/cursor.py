@@ -15,7 +15,7 @@ import re
 from typing import Any
 
 from activitylog.models.errors import BadRequestError
-from activitylog.models.events import EVENT_ID_PATTERN
+from activitylog.models.patterns import EVENT_ID_PATTERN
 
 # A sort-key value of the events indexes: `<occurred_at, 24 characters>#<event id>`.
 _TS = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z#" + EVENT_ID_PATTERN.removeprefix("^"), re.ASCII)

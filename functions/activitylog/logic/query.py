@@ -20,7 +20,8 @@ from activitylog.dal.events import BATCH_GET, TS_MAX, TS_MIN, EventStore, event_
 from activitylog.logic import cursor as cursors
 from activitylog.models.auth import Principal, Scope
 from activitylog.models.errors import BadRequestError, ForbiddenError, NotFoundError
-from activitylog.models.events import EVENT_ID_PATTERN, EventCount, EventPage, StoredEvent
+from activitylog.models.events import EventCount, EventPage, StoredEvent
+from activitylog.models.patterns import EVENT_ID_PATTERN
 from activitylog.models.query import EventFilters, IndexEntry, Stream
 from activitylog.models.text import epoch_millis, format_time, parse_time
 

@@ -18,10 +18,9 @@ from pydantic import (
     field_validator,
 )
 
+from activitylog.models.patterns import ACTION_PATTERN, EVENT_ID_PATTERN
 from activitylog.models.text import Timestamp, Unicode, check_json_value
 
-ACTION_PATTERN = r"^[a-z][a-z0-9_-]*(\.[a-z0-9_-]+)*$"
-EVENT_ID_PATTERN = r"^[A-Za-z0-9._:-]{1,128}$"
 RESERVED_NAMESPACE = "activitylog."
 MAX_EVENTS_PER_REQUEST = 100
 MAX_BODY_BYTES = 1024 * 1024

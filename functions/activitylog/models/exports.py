@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from activitylog.models.email import CONTROL_CHARS, EmailAddress
-from activitylog.models.events import ACTION_PATTERN
+from activitylog.models.patterns import ACTION_PATTERN
 from activitylog.models.text import Timestamp, Unicode
 
 Format = Literal["csv", "jsonl"]

@@ -8,7 +8,7 @@ from typing import Annotated
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from activitylog.models.email import EmailAddress
-from activitylog.models.events import ACTION_PATTERN
+from activitylog.models.patterns import ACTION_PATTERN
 from activitylog.models.text import check_text
 
 DEFAULT_RETENTION_DAYS = 90
