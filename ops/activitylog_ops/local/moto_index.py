@@ -96,9 +96,15 @@ _TABLE_WRITES = frozenset({"put_item", "delete_item", "update_item", "transact_w
 _READ_PREFIXES = ("describe_", "get_", "list_", "iter_")
 _READS = frozenset({"query", "scan", "batch_get_item", "transact_get_items"})
 
-# What the module did since `stats.clear()`: fast / fallback queries, candidate lists built, and the
-# size of the last window handed to moto (tests assert on these).
+# What the module did since `stats.clear()`: "fast" (window) and "fallback" (moto's code) queries and
+# candidate lists "built"; each also per table ("fast <table>", ...), and "window <table>" is the size
+# of the last window handed to moto for that table (tests and the export benchmark read these).
 stats: Counter[str] = Counter()
+
+
+def _count(kind: str, table: Any) -> None:
+    stats[kind] += 1
+    stats[f"{kind} {table.name}"] += 1
 
 
 class MotoChangedError(RuntimeError):
@@ -351,10 +357,10 @@ def _query(
         with _lock:
             window = _window(self, request)
     if window is None:
-        stats["fallback"] += 1
+        _count("fallback", self)
         return moto_query()
-    stats["fast"] += 1
-    stats["window"] = len(window)
+    _count("fast", self)
+    stats[f"window {self.name}"] = len(window)
     _local.window = (self, window)
     try:
         return moto_query()
@@ -449,7 +455,7 @@ def _partition(
             by_partition.setdefault(value, []).append(item)
         candidates = _Candidates(version, population, [dict(k) for k in index.schema], by_partition)
         state.indexes[index.name] = candidates
-        stats["builds"] += 1
+        _count("builds", table)
     if partition_value in candidates.sorted:
         return candidates.sorted[partition_value]
     found = candidates.by_partition.get(partition_value)
