@@ -130,19 +130,6 @@ def measure(config: Config) -> list[dict[str, Any]]:
     return rows
 
 
-def extrapolate(rows: list[dict[str, Any]], target: int = TARGET) -> float | None:
-    """Linear from the marginal cost between the smallest and the largest run (None without two).
-
-    No longer part of the report (every size is run); kept for tests/unit/test_bench_cold_start.py.
-    """
-    done = [r for r in rows if r["status"] == "succeeded"]
-    if len(done) < 2 or done[-1]["events"] == done[0]["events"]:
-        return None
-    first, last = done[0], done[-1]
-    marginal = (last["export_s"] - first["export_s"]) / (last["events"] - first["events"])
-    return float(last["export_s"] + (target - last["events"]) * max(marginal, 0.0))
-
-
 def summary(rows: list[dict[str, Any]]) -> str:
     """One line on the largest size run: its export wall time and store time, or how it ended."""
     if not rows:

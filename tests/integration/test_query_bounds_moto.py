@@ -7,6 +7,7 @@ condition, `exp` filter, Limit, LastEvaluatedKey) on moto's DynamoDB with the ta
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -20,7 +21,6 @@ from activitylog.logic.query import QueryPorts, after, before, count_events, lis
 from activitylog.models.auth import Principal
 from activitylog.models.query import EventFilters, Order, Stream
 from activitylog.models.settings import TenantLimits, TenantSettings
-from moto import mock_aws
 
 from bench.query import CountingDynamoDB, create_events_table
 from tests.fakes import FakeControl
@@ -33,16 +33,21 @@ IDS = ["a", "a-", "a-z", "a.", "a0", "a9", "a:", "aZ", "a_", "az", "a_0", "b", "
 
 
 @pytest.fixture
-def dynamodb() -> Iterator[CountingDynamoDB]:
-    with mock_aws():
-        raw = boto3.session.Session().client(
-            "dynamodb",
-            region_name="us-east-1",
-            aws_access_key_id="test",
-            aws_secret_access_key="test",
-        )
-        create_events_table(raw, "events")
+def table() -> str:
+    return f"bounds-{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture
+def dynamodb(local_stack: Any, table: str) -> Iterator[CountingDynamoDB]:
+    """A table of its own on the session's shared emulation (an in-process `mock_aws` would reset
+    moto's process-wide state, and with it the local stack every later test uses)."""
+    raw = boto3.client("dynamodb", endpoint_url=local_stack.env["AWS_ENDPOINT_URL"], region_name="us-east-1")
+    name = table
+    create_events_table(raw, name)
+    try:
         yield CountingDynamoDB(raw)
+    finally:
+        raw.delete_table(TableName=name)
 
 
 def seed(
@@ -59,8 +64,8 @@ def seed(
         assert answer.accepted == len(events[start : start + 100]), answer
 
 
-def test_reads_go_on_strictly_after_a_position_in_both_orders(dynamodb: CountingDynamoDB) -> None:
-    store, control = DynamoEventStore("events", dynamodb), FakeControl()
+def test_reads_go_on_strictly_after_a_position_in_both_orders(dynamodb: CountingDynamoDB, table: str) -> None:
+    store, control = DynamoEventStore(table, dynamodb), FakeControl()
     seed(
         store,
         control,
@@ -81,8 +86,10 @@ def test_reads_go_on_strictly_after_a_position_in_both_orders(dynamodb: Counting
         assert (count, last) == (len([k for k in keys if k > p]), None)
 
 
-def test_walks_on_moto_return_every_event_once_reading_each_entry_once(dynamodb: CountingDynamoDB) -> None:
-    store, control = DynamoEventStore("events", dynamodb), FakeControl()
+def test_walks_on_moto_return_every_event_once_reading_each_entry_once(
+    dynamodb: CountingDynamoDB, table: str
+) -> None:
+    store, control = DynamoEventStore(table, dynamodb), FakeControl()
     events: list[dict[str, Any]] = [
         {
             "id": f"e{i:03d}",

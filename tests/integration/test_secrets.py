@@ -18,7 +18,8 @@ from tests.integration.test_exports_flow import mails_to, wait_for_run
 REPO = Path(__file__).parents[2]
 # Written in pieces so that this file does not match its own patterns.
 SECRET_PATTERNS = {
-    "api key": re.compile(r"alk_[A-Za-z0-9_-]{20,}"),
+    # A key is a token of its own: `alk_` inside a name (`walk_and_...`) is not one.
+    "api key": re.compile(r"(?<![A-Za-z0-9_])alk_[A-Za-z0-9_-]{20,}"),
     "private key": re.compile("-----BEGIN [A-Z ]*" + "PRIVATE KEY-----"),
     "aws access key id": re.compile(r"\b(AKIA|ASIA)[0-9A-Z]{16}\b"),
     "aws secret access key": re.compile(
@@ -42,6 +43,8 @@ def test_the_scanner_finds_planted_secrets() -> None:
     )
     assert len(scan(planted)) == 4
     assert scan("alk_not-a-real-key and alk_short") == []  # shorter than a real key
+    assert scan("def test_a_residual_walk_and_a_count_read_each_entry_once") == []  # part of a name
+    assert len(scan('{"key": "alk_' + "x_-" * 15 + '"}')) == 1
 
 
 def test_no_tracked_file_holds_a_secret() -> None:
