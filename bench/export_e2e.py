@@ -190,7 +190,7 @@ def render(rows: list[dict[str, Any]]) -> str:
         "own sorted candidates instead (`ops/activitylog_ops/local/moto_index.py`, docs/local-mode.md),",
         "with moto's answers, so a page costs time proportional to the page and the local run grows with",
         "the export, not with the table times the pages. On AWS each slice reads its range in Query pages",
-        "of 101 entries and BatchGetItems of 100, 8 slices in parallel (the Map's `MaxConcurrency`); here",
+        "of 100 entries and BatchGetItems of 100, 8 slices in parallel (the Map's `MaxConcurrency`); here",
         "moto's Step Functions engine, the in-process invoker and the one-at-a-time DynamoDB of the",
         "embedded server run it on one machine.",
     ]

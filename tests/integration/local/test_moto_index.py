@@ -16,13 +16,16 @@ from typing import Any
 
 import moto
 import pytest
+from activitylog.dal.events import INDEX
 from activitylog_ops.local import moto_index
 from botocore.exceptions import ClientError
+
+from bench.query import create_events_table
 
 Client = Callable[[str], Any]
 # As infra/constructs/tables.py defines them: events on `pk` with four GSIs sorting on `ts` and
 # projecting `exp` (INCLUDE); control on `pk`/`sk` with `by_owner` on `gpk`/`gsk` (ALL).
-EVENTS_INDEXES = {"by_time": "tpk", "by_actor": "apk", "by_action": "xpk", "by_target": "gpk"}
+EVENTS_INDEXES = dict(INDEX.values())  # index name -> its partition-key attribute
 PARTITIONS = ["a", "b", "a#1", "ab"]
 TIMES = [f"2026-0{m}-{d:02d}T0{h}" for m in (1, 2) for d in (3, 14) for h in (0, 5)]
 OPERATORS = [None, "=", "<", "<=", ">", ">=", "BETWEEN", "begins_with"]
@@ -36,27 +39,6 @@ def ddb(boto_client: Client) -> Any:
 
 def _name(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:8]}"
-
-
-def create_events_table(ddb: Any, name: str) -> None:
-    attributes = ["pk", "ts", *EVENTS_INDEXES.values()]
-    ddb.create_table(
-        TableName=name,
-        BillingMode="PAY_PER_REQUEST",
-        AttributeDefinitions=[{"AttributeName": a, "AttributeType": "S"} for a in attributes],
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-        GlobalSecondaryIndexes=[
-            {
-                "IndexName": index,
-                "KeySchema": [
-                    {"AttributeName": attr, "KeyType": "HASH"},
-                    {"AttributeName": "ts", "KeyType": "RANGE"},
-                ],
-                "Projection": {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["exp"]},
-            }
-            for index, attr in EVENTS_INDEXES.items()
-        ],
-    )
 
 
 def create_control_table(ddb: Any, name: str) -> None:
