@@ -174,7 +174,7 @@ class DynamoEventStore:
             chunk = pending[start : start + BATCH_WRITE]
             owner = {item["pk"]["S"]: event_id for event_id, item in chunk}
             left = [{"PutRequest": {"Item": item}} for _, item in chunk]
-            delays = iter(self._backoff.delays())
+            delays = self._backoff.delays()
             while left:
                 try:
                     answer = self._ddb.batch_write_item(RequestItems={self._table: left})
@@ -260,7 +260,7 @@ class DynamoEventStore:
 
     def _batch_get(self, request: dict[str, Any]) -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = []
-        delays = iter(self._backoff.delays())
+        delays = self._backoff.delays()
         while request:
             try:
                 answer = self._ddb.batch_get_item(RequestItems=request)

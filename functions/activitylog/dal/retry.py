@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 
@@ -17,8 +17,7 @@ class Backoff:
     cap_seconds: float = 2.0
     sleep: Callable[[float], None] = field(default=time.sleep)
 
-    def delays(self) -> list[float]:
-        return [
-            random.uniform(0, min(self.cap_seconds, self.base_seconds * 2**n))  # noqa: S311 - jitter
-            for n in range(self.attempts - 1)
-        ]
+    def delays(self) -> Iterator[float]:
+        """The waits before each retry, drawn only when a retry happens (most writes need none)."""
+        for n in range(self.attempts - 1):
+            yield random.uniform(0, min(self.cap_seconds, self.base_seconds * 2**n))  # noqa: S311 - jitter
