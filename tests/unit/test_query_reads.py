@@ -296,3 +296,50 @@ def test_any_filter_walked_page_by_page_is_exactly_the_brute_force(
     assert ids == expected
     count = count_events(READER, replace(filters, order="desc"), cursor=None, now=NOW, ports=ports)
     assert count.count == len(expected) and count.complete
+
+
+@pytest.mark.parametrize("order", ["desc", "asc"])
+def test_a_run_of_expired_entries_costs_few_queries(order: Order) -> None:
+    # Given one stream: 600 events past their retention that TTL has not deleted yet (they still
+    # count against a Query's Limit, and the `exp` filter drops them), then 99 live ones
+    store, control = FakeEventStore(), FakeControl()
+    old = NOW - timedelta(days=91)
+    expired = [
+        {
+            "id": f"x{i:04d}",
+            "action": "a.b",
+            "actor": {"id": "u"},
+            "occurred_at": (old - timedelta(seconds=600 - i)).isoformat(),
+        }
+        for i in range(600)
+    ]
+    for start in range(0, 600, 100):
+        seed(store, control, expired[start : start + 100], now=old)
+    seed(
+        store,
+        control,
+        [
+            {
+                "id": f"l{i:04d}",
+                "action": "a.b",
+                "actor": {"id": "u"},
+                "occurred_at": (NOW - timedelta(seconds=99 - i)).isoformat(),
+            }
+            for i in range(99)
+        ],
+    )
+    # When the whole list is walked 50 at a time
+    ports = ports_for(store, control)
+    cursor, seen, queries = None, 0, []
+    while True:
+        before_queries = store.queries
+        page = list_events(READER, EventFilters(order=order), limit=50, cursor=cursor, now=NOW, ports=ports)
+        seen += len(page.events)
+        queries.append(store.queries - before_queries)
+        cursor = page.next_cursor
+        if cursor is None:
+            break
+    # Then every live event comes back, and the expired run is read in growing Queries (a page
+    # that reads it costs about log2(600) Queries, not one Query per expired entry)
+    assert seen == 99
+    assert max(queries) <= 12, queries

@@ -26,6 +26,7 @@ from activitylog.models.query import EventFilters, IndexEntry, Stream
 from activitylog.models.text import epoch_millis, format_time, parse_time
 
 MAX_PAGE_BYTES = 5_000_000  # Lambda answers at most 6 MB; leave room for the envelope
+MAX_READ = 1_000  # entries one Query asks for at most (~100 B each: well under DynamoDB's 1 MB page)
 _ID = re.compile(EVENT_ID_PATTERN)
 
 
@@ -223,12 +224,17 @@ def merged_entries(
         return min(left, -(-(c.taken + 1) * left // (yielded + k)))  # ceil(left * its share), >= 1
 
     def fill(c: _Cursor) -> None:
+        size = 0
         while not c.buffer and c.more:
             if c.lo > c.hi:  # nothing left in range (DynamoDB refuses BETWEEN with lo > hi)
                 c.more = False
                 return
+            # A read that kept nothing (expired entries TTL has not deleted yet, which still count
+            # against Limit) is followed by one twice its size: a run of n of them costs log2(n)
+            # Queries, not n, and what was read past the run is at most the run's size again.
+            size = read_size(c) if size == 0 else min(2 * size, MAX_READ)
             page = ports.events.query_index(
-                tenant, c.stream, lo=c.lo, hi=c.hi, descending=descending, limit=read_size(c), now_s=now_s
+                tenant, c.stream, lo=c.lo, hi=c.hi, descending=descending, limit=size, now_s=now_s
             )
             c.reads += 1
             c.buffer.extend(page.entries)
