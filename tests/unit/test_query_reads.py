@@ -343,3 +343,16 @@ def test_a_run_of_expired_entries_costs_few_queries(order: Order) -> None:
     # that reads it costs about log2(600) Queries, not one Query per expired entry)
     assert seen == 99
     assert max(queries) <= 12, queries
+
+
+def test_two_targets_that_share_an_index_key_list_and_count_their_event_once() -> None:
+    # Given an event whose targets differ but make the same index key ("a\x1fb"/"c", "a"/"b\x1fc")
+    store, control = FakeEventStore(), FakeControl()
+    targets = [{"type": "a\x1fb", "id": "c"}, {"type": "a", "id": "b\x1fc"}]
+    seed(store, control, [{"id": "e1", "action": "a.b", "actor": {"id": "u"}, "targets": targets}])
+    ports = ports_for(store, control)
+    for target_type, target_id in (("a", "b\x1fc"), ("a\x1fb", "c")):
+        filters = EventFilters(target_type=target_type, target_id=target_id)
+        # Then either target finds it once, and counts it once
+        assert all_pages(READER, filters, ports) == ["e1"]
+        assert count_events(READER, filters, cursor=None, now=NOW, ports=ports).count == 1

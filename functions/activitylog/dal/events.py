@@ -117,12 +117,16 @@ def to_items(record: EventRecord) -> list[dict[str, Any]]:
         "d": {"S": record.document},
     }
     items = [main]
+    written: set[str] = set()
     for n, (t_type, t_id) in enumerate(record.targets):
-        gpk = {"S": index_pk(tenant, Stream("target", target_value(t_type, t_id), shard))}
+        gpk = index_pk(tenant, Stream("target", target_value(t_type, t_id), shard))
+        if gpk in written:  # two targets with one key (`\x1f` inside a type or id): one entry, or
+            continue  # the event would be listed and counted twice under it
+        written.add(gpk)
         if n == 0:
-            main["gpk"] = gpk
+            main["gpk"] = {"S": gpk}
         else:
-            items.append({"pk": {"S": f"{pk}#{n}"}, **common, "gpk": gpk})
+            items.append({"pk": {"S": f"{pk}#{n}"}, **common, "gpk": {"S": gpk}})
     return items
 
 
