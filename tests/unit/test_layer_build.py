@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib.util
-import sys
 from pathlib import Path
 from types import ModuleType
 
@@ -23,9 +22,12 @@ def _build_module() -> ModuleType:
 def test_an_interpreter_of_another_version_is_never_used(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    # Given only this (3.11) interpreter on offer: no python3.12 on PATH, no pyenv
+    # Given only a Python of another version on offer: no python3.12 on PATH, no pyenv
     build = _build_module()
-    monkeypatch.setenv("LAMBDA_PYTHON_BIN", sys.executable)
+    other = tmp_path / "python-other"
+    other.write_text("#!/bin/sh\necho 3.9\n")  # answers the version probe like a Python 3.9
+    other.chmod(0o755)
+    monkeypatch.setenv("LAMBDA_PYTHON_BIN", str(other))
     monkeypatch.setenv("PATH", str(tmp_path))
     monkeypatch.setenv("PYENV_ROOT", str(tmp_path))
     # Then none is chosen (the layer ships source rather than bytecode Lambda would ignore)
