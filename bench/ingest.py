@@ -25,9 +25,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from activitylog.dal.events import digest, target_value
+from activitylog.dal.events import digest
 from activitylog.logic.ingest import IngestPorts, ingest
 from activitylog.models.events import EventIn
+from activitylog.models.query import target_value
 from activitylog.models.settings import TenantSettings
 from activitylog.models.text import format_time
 from boto3.dynamodb.types import TypeSerializer

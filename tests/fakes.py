@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from activitylog.dal.events import INDEX, EventRecord, IndexPage, event_pk, index_pk, main_pk, to_items
+from activitylog.dal.events import INDEX, event_pk, index_pk, key_range, main_pk, to_items
 from activitylog.models.auth import ApiKeyRecord
-from activitylog.models.query import IndexEntry, Stream
+from activitylog.models.query import EventRecord, IndexEntry, IndexPage, Stream, TimeWindow
 from activitylog.models.settings import TenantSettings
 
 
@@ -52,8 +52,20 @@ class FakeEventStore:
         ]
 
     def query_index(
-        self, tenant: str, stream: Stream, *, lo: str, hi: str, descending: bool, limit: int, now_s: int
+        self,
+        tenant: str,
+        stream: Stream,
+        *,
+        window: TimeWindow,
+        after: str | None,
+        descending: bool,
+        limit: int,
+        now_s: int,
     ) -> IndexPage:
+        bounds = key_range(window, after, descending=descending)  # the real store's key arithmetic
+        if bounds is None:
+            return IndexPage(entries=[], last_ts=None, scanned=0)
+        lo, hi = bounds
         assert lo <= hi, "DynamoDB refuses BETWEEN with a lower bound above the upper one"
         assert limit >= 1, "DynamoDB refuses Limit < 1"
         rows = sorted(self._partition(tenant, stream, lo, hi), key=lambda i: i["ts"]["S"], reverse=descending)
@@ -72,12 +84,19 @@ class FakeEventStore:
         )
 
     def count_index(
-        self, tenant: str, stream: Stream, *, lo: str, hi: str, now_s: int
+        self, tenant: str, stream: Stream, *, window: TimeWindow, after: str | None, now_s: int
     ) -> tuple[int, str | None]:
+        bounds = key_range(window, after, descending=False)
+        if bounds is None:
+            return 0, None
+        lo, hi = bounds
         assert lo <= hi, "DynamoDB refuses BETWEEN with a lower bound above the upper one"
         rows = sorted(self._partition(tenant, stream, lo, hi), key=lambda i: i["ts"]["S"])
         page, rest = rows[:3], rows[3:]  # tiny pages exercise the continuation
         return sum(int(i["exp"]["N"]) > now_s for i in page), (page[-1]["ts"]["S"] if rest else None)
+
+    def event_key(self, tenant: str, event_id: str) -> str:
+        return event_pk(tenant, event_id)
 
     def get_documents(self, event_pks: Sequence[str]) -> dict[str, str]:
         return {

@@ -15,11 +15,11 @@ from typing import Any
 
 import boto3
 import pytest
-from activitylog.dal.events import TS_MAX, TS_MIN, DynamoEventStore
+from activitylog.dal.events import TS_MAX, TS_MIN, DynamoEventStore, after, before
 from activitylog.logic.ingest import IngestPorts, ingest
-from activitylog.logic.query import QueryPorts, after, before, count_events, list_events
+from activitylog.logic.query import QueryPorts, count_events, list_events
 from activitylog.models.auth import Principal
-from activitylog.models.query import EventFilters, Order, Stream
+from activitylog.models.query import EventFilters, Order, Stream, TimeWindow
 from activitylog.models.settings import TenantLimits, TenantSettings
 
 from bench.query import CountingDynamoDB, create_events_table
@@ -75,14 +75,16 @@ def test_reads_go_on_strictly_after_a_position_in_both_orders(dynamodb: Counting
     stream, now_s = Stream("time", ""), int(NOW.timestamp())
 
     def read(lo: str, hi: str, descending: bool) -> list[str]:
-        page = store.query_index("acme", stream, lo=lo, hi=hi, descending=descending, limit=100, now_s=now_s)
+        page = store.query_between(
+            "acme", stream, lo=lo, hi=hi, descending=descending, limit=100, now_s=now_s
+        )
         assert page.last_ts is None
         return [e.ts for e in page.entries]
 
     for p in [*keys, f"{AT}#a1", f"{AT}#a-0", f"{AT}#zz"]:  # stored positions and positions between
         assert read(after(p), TS_MAX, False) == [k for k in keys if k > p]
         assert read(TS_MIN, before(p), True) == [k for k in reversed(keys) if k < p]
-        count, last = store.count_index("acme", stream, lo=after(p), hi=TS_MAX, now_s=now_s)
+        count, last = store.count_index("acme", stream, window=TimeWindow(), after=p, now_s=now_s)
         assert (count, last) == (len([k for k in keys if k > p]), None)
 
 

@@ -6,9 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from activitylog.dal.events import DynamoEventStore, EventRecord
+from activitylog.dal.events import DynamoEventStore
 from activitylog.dal.retry import Backoff
 from activitylog.models.errors import StorageUnavailableError
+from activitylog.models.query import EventRecord
 from botocore.exceptions import ClientError
 
 

@@ -17,7 +17,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
-from activitylog.logic.query import Budget, after, before, count_events, list_events
+from activitylog.dal.events import after, before
+from activitylog.logic.query import Budget, count_events, list_events
 from activitylog.models.errors import BadRequestError
 from activitylog.models.patterns import EVENT_ID_PATTERN
 from activitylog.models.query import EventFilters, Order

@@ -6,7 +6,7 @@ The `by_owner` index (gpk, gsk) lists a tenant's keys and finds one by id.
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Any
 
 from botocore.exceptions import ClientError
 
@@ -16,18 +16,6 @@ from activitylog.models.errors import ConflictError
 from activitylog.models.text import from_epoch_millis
 
 OWNER_INDEX = "by_owner"
-
-
-class KeyStore(Protocol):
-    def put_api_key(self, record: ApiKeyRecord) -> None: ...
-    def get_api_key(self, secret_hash: str) -> ApiKeyRecord | None: ...
-
-
-class KeyAdmin(KeyStore, Protocol):
-    def list_api_keys(
-        self, tenant: str, *, limit: int, after: str | None
-    ) -> tuple[list[ApiKeyRecord], str | None]: ...
-    def delete_api_key(self, tenant: str, key_id: str) -> ApiKeyRecord | None: ...
 
 
 def _record(item: dict[str, Any]) -> ApiKeyRecord:

@@ -10,47 +10,15 @@ Item layout (docs/data-model.md):
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Any
 
 from botocore.exceptions import ClientError
 
-from activitylog.dal.api_keys import ApiKeysMixin, KeyAdmin, KeyStore
+from activitylog.dal.api_keys import ApiKeysMixin
 from activitylog.dal.control_base import conditional_failed, tenant_pk, unavailable
-from activitylog.dal.usage import UsageMixin, UsageStore
+from activitylog.dal.usage import UsageMixin
 from activitylog.models.errors import ConflictError
 from activitylog.models.settings import LoggingSettings, TenantLimits, TenantSettings
-
-__all__ = [
-    "ActionCatalogue",
-    "ControlTable",
-    "KeyAdmin",
-    "KeyStore",
-    "LimitsAdmin",
-    "SettingsAdmin",
-    "SettingsStore",
-    "UsageStore",
-    "conditional_failed",
-    "tenant_pk",
-    "unavailable",
-]
-
-
-class SettingsStore(Protocol):
-    def get_settings(self, tenant: str) -> TenantSettings: ...
-
-
-class SettingsAdmin(SettingsStore, Protocol):
-    def get_logging_settings(self, tenant: str) -> tuple[LoggingSettings, int]: ...
-    def put_logging_settings(self, tenant: str, settings: LoggingSettings, *, version: int) -> None: ...
-
-
-class ActionCatalogue(Protocol):
-    def known_actions(self, tenant: str) -> set[str]: ...
-    def add_actions(self, tenant: str, actions: set[str]) -> None: ...
-
-
-class LimitsAdmin(SettingsStore, ActionCatalogue, Protocol):
-    def set_monthly_quota(self, tenant: str, quota: int) -> None: ...
 
 
 def _limits(item: dict[str, Any] | None) -> TenantLimits:

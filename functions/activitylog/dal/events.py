@@ -16,15 +16,23 @@ from __future__ import annotations
 import base64
 import hashlib
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 from botocore.exceptions import ClientError
 
 from activitylog.dal.clients import client
 from activitylog.dal.control_base import unavailable
 from activitylog.dal.retry import Backoff
-from activitylog.models.query import Dimension, IndexEntry, Stream
+from activitylog.models.query import (
+    Dimension,
+    EventRecord,
+    IndexEntry,
+    IndexPage,
+    Stream,
+    TimeWindow,
+    target_value,
+)
+from activitylog.models.text import format_time
 
 BATCH_WRITE = 25
 BATCH_GET = 100
@@ -36,19 +44,57 @@ INDEX: dict[Dimension, tuple[str, str]] = {
 }
 TS_MIN = "0"  # below every "<year>-..." sort key
 TS_MAX = "~"  # above every "<year>-..." sort key
+_ABOVE_TS_CHARS = "~"  # above every character of a stored `ts` (digits, "-:.TZ#", id characters)
+
+
+# Reading strictly beyond a position. A Query's sort-key condition is one `BETWEEN lo AND hi`
+# (inclusive at both ends; DynamoDB has no two-sided condition with an exclusive end), so a read
+# that goes on from a position -- the cursor's, or where DynamoDB stopped a page -- gets an
+# exclusive bound derived from that position instead of re-reading the entry there and skipping it.
+# Why not `ExclusiveStartKey`: on an index it must hold the index keys and the table key `pk` of an
+# item, DynamoDB documents only a previous `LastEvaluatedKey` as a valid value, and it refuses a
+# start key outside the key condition; a merged read goes on from the cursor's position in every
+# stream, and only one stream (at most) holds that entry. Bounds need no item, only the format.
+
+
+def after(ts: str) -> str:
+    """The smallest string above `ts`: `BETWEEN after(p) AND hi` means `p < ts <= hi`, exactly.
+
+    DynamoDB compares `S` sort keys by their UTF-8 bytes, and U+0000 is the byte 0x00, below every
+    other one, so no string lies strictly between `p` and `p + "\\x00"` (true for any `p`).
+    """
+    return ts + "\x00"
+
+
+def before(ts: str) -> str:
+    """A bound for which `BETWEEN lo AND before(p)` means `lo <= ts < p` for every stored `ts`.
+
+    Below a string there is in general no greatest string (below "b" lie "a", "az", "azz", ...),
+    so this relies on the sort key's format, `<24-char time>#<event id>` with ids of
+    `[A-Za-z0-9._:-]`: no character of a stored `ts` is above "z". The bound is `p` with its last
+    character lowered by one and "~" appended. It is below `p`, and a stored `ts` below `p` is
+    below it too: such a `ts` is a prefix of `p`, or first differs from `p` at an earlier
+    character (lower there), or at the last one (lower there, and if lower by exactly one, its
+    next character is an id character, below "~"). No stored `ts` contains "~", so none equals it.
+    `p` is always a stored `ts`: one DynamoDB returned, or a cursor's position, which
+    `cursor.position_ts` only accepts in this format.
+    """
+    return ts[:-1] + chr(ord(ts[-1]) - 1) + _ABOVE_TS_CHARS
+
+
+def key_range(window: TimeWindow, position: str | None, *, descending: bool) -> tuple[str, str] | None:
+    """The `BETWEEN lo AND hi` of a read of `window` strictly beyond `position` in the read
+    direction; None when nothing can be in range (DynamoDB refuses BETWEEN with lo > hi)."""
+    lo = format_time(window.start) if window.start else TS_MIN
+    hi = format_time(window.end) if window.end else TS_MAX  # `end` is a prefix of its ts: excluded
+    if position is not None:
+        lo, hi = (lo, min(hi, before(position))) if descending else (max(lo, after(position)), hi)
+    return (lo, hi) if lo <= hi else None
 
 
 def digest(value: str) -> str:
     """A short, fixed-size stand-in for free-form ids inside keys (96 bits; reads re-check the value)."""
     return base64.urlsafe_b64encode(hashlib.sha256(value.encode("utf-8")).digest()[:12]).decode()
-
-
-def target_value(target_type: str, target_id: str) -> str:
-    return f"{target_type}\x1f{target_id}"
-
-
-def shard_of(event_id: str, shard_count: int) -> int:
-    return 0 if shard_count == 1 else hashlib.sha256(event_id.encode()).digest()[0] % shard_count
 
 
 def event_pk(tenant: str, event_id: str) -> str:
@@ -68,40 +114,6 @@ def main_pk(item_pk: str) -> str:
     """Extra target items point at their event: drop the `#<n>` suffix (ids never contain '#')."""
     tenant, event_id, *_ = item_pk.split("#")
     return f"{tenant}#{event_id}"
-
-
-@dataclass(frozen=True, slots=True)
-class EventRecord:
-    """What ingestion hands to the store for one event."""
-
-    tenant: str
-    event_id: str
-    ts: str
-    expires_epoch: int
-    shard: int
-    actor_id: str
-    action: str
-    targets: Sequence[tuple[str, str]]  # distinct (type, id) pairs
-    document: str  # the StoredEvent as JSON
-
-
-@dataclass(frozen=True, slots=True)
-class IndexPage:
-    entries: list[IndexEntry]
-    last_ts: str | None  # where reading stopped when the stream has more (the filter may hide it)
-    scanned: int
-
-
-class EventStore(Protocol):
-    def existing_ids(self, tenant: str, event_ids: Iterable[str]) -> set[str]: ...
-    def put_events(self, records: Sequence[EventRecord]) -> set[str]: ...
-    def query_index(
-        self, tenant: str, stream: Stream, *, lo: str, hi: str, descending: bool, limit: int, now_s: int
-    ) -> IndexPage: ...
-    def count_index(
-        self, tenant: str, stream: Stream, *, lo: str, hi: str, now_s: int
-    ) -> tuple[int, str | None]: ...
-    def get_documents(self, event_pks: Sequence[str]) -> dict[str, str]: ...
 
 
 def to_items(record: EventRecord) -> list[dict[str, Any]]:
@@ -197,27 +209,28 @@ class DynamoEventStore:
 
     # --- reads -------------------------------------------------------------------------------
     def query_index(
+        self,
+        tenant: str,
+        stream: Stream,
+        *,
+        window: TimeWindow,
+        after: str | None,
+        descending: bool,
+        limit: int,
+        now_s: int,
+    ) -> IndexPage:
+        bounds = key_range(window, after, descending=descending)
+        if bounds is None:
+            return IndexPage(entries=[], last_ts=None, scanned=0)
+        return self.query_between(
+            tenant, stream, lo=bounds[0], hi=bounds[1], descending=descending, limit=limit, now_s=now_s
+        )
+
+    def query_between(
         self, tenant: str, stream: Stream, *, lo: str, hi: str, descending: bool, limit: int, now_s: int
     ) -> IndexPage:
-        index, attr = INDEX[stream.dimension]
-        try:
-            answer = self._ddb.query(
-                TableName=self._table,
-                IndexName=index,
-                KeyConditionExpression="#p = :p AND ts BETWEEN :lo AND :hi",
-                FilterExpression="#e > :now",
-                ExpressionAttributeNames={"#p": attr, "#e": "exp"},
-                ExpressionAttributeValues={
-                    ":p": {"S": index_pk(tenant, stream)},
-                    ":lo": {"S": lo},
-                    ":hi": {"S": hi},
-                    ":now": {"N": str(now_s)},
-                },
-                ScanIndexForward=not descending,
-                Limit=limit,
-            )
-        except ClientError as err:
-            raise unavailable(err) from err
+        """One Query of `lo <= ts <= hi` (the sort-key condition as DynamoDB takes it)."""
+        answer = self._query(tenant, stream, lo, hi, now_s, ScanIndexForward=not descending, Limit=limit)
         entries = [IndexEntry(ts=i["ts"]["S"], event_pk=main_pk(i["pk"]["S"])) for i in answer["Items"]]
         last = answer.get("LastEvaluatedKey")
         return IndexPage(
@@ -227,15 +240,22 @@ class DynamoEventStore:
         )
 
     def count_index(
-        self, tenant: str, stream: Stream, *, lo: str, hi: str, now_s: int
+        self, tenant: str, stream: Stream, *, window: TimeWindow, after: str | None, now_s: int
     ) -> tuple[int, str | None]:
         """Count one page (up to 1 MB read) of a stream in ascending order; return the last ts read."""
+        bounds = key_range(window, after, descending=False)
+        if bounds is None:
+            return 0, None
+        answer = self._query(tenant, stream, bounds[0], bounds[1], now_s, Select="COUNT")
+        last = answer.get("LastEvaluatedKey")
+        return answer["Count"], (last["ts"]["S"] if last else None)
+
+    def _query(self, tenant: str, stream: Stream, lo: str, hi: str, now_s: int, **extra: Any) -> Any:
         index, attr = INDEX[stream.dimension]
         try:
-            answer = self._ddb.query(
+            return self._ddb.query(
                 TableName=self._table,
                 IndexName=index,
-                Select="COUNT",
                 KeyConditionExpression="#p = :p AND ts BETWEEN :lo AND :hi",
                 FilterExpression="#e > :now",
                 ExpressionAttributeNames={"#p": attr, "#e": "exp"},
@@ -245,11 +265,13 @@ class DynamoEventStore:
                     ":hi": {"S": hi},
                     ":now": {"N": str(now_s)},
                 },
+                **extra,
             )
         except ClientError as err:
             raise unavailable(err) from err
-        last = answer.get("LastEvaluatedKey")
-        return answer["Count"], (last["ts"]["S"] if last else None)
+
+    def event_key(self, tenant: str, event_id: str) -> str:
+        return event_pk(tenant, event_id)
 
     def get_documents(self, event_pks: Sequence[str]) -> dict[str, str]:
         keys = [{"pk": {"S": pk}} for pk in dict.fromkeys(p for p in event_pks if p)]

@@ -10,7 +10,7 @@ starts with the tenant of the caller, so no read can reach another tenant's item
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any, Protocol
+from typing import Any
 
 from botocore.exceptions import ClientError
 
@@ -24,19 +24,6 @@ RUN_PREFIX = "RUN#"
 
 def runs_pk(tenant: str, export_id: str) -> str:
     return f"{tenant_pk(tenant)}#EXPORT#{export_id}"
-
-
-class ExportStore(Protocol):
-    def put_export(self, tenant: str, export: Export) -> None: ...
-    def get_export(self, tenant: str, export_id: str) -> Export | None: ...
-    def list_exports(self, tenant: str, *, limit: int, after: str | None) -> tuple[list[Export], bool]: ...
-    def delete_export(self, tenant: str, export_id: str) -> None: ...
-    def put_run(self, tenant: str, run: RunRecord) -> None: ...
-    def get_run(self, tenant: str, export_id: str, run_id: str) -> RunRecord | None: ...
-    def list_runs(
-        self, tenant: str, export_id: str, *, limit: int, before: str | None
-    ) -> tuple[list[RunRecord], bool]: ...
-    def update_run(self, tenant: str, run: RunRecord, *, expected: Iterable[str]) -> bool: ...
 
 
 class DynamoExportStore(ControlBase):

@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Protocol
+from typing import Any
 
 from botocore.exceptions import ClientError
 
 from activitylog.dal.clients import client
 from activitylog.dal.control_base import unavailable
-
-
-class Mailer(Protocol):
-    def send(self, to: Sequence[str], subject: str, text: str, html: str) -> None: ...
 
 
 class SesMailer:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 from botocore.exceptions import ClientError
 
@@ -27,12 +27,6 @@ SCHEDULE_PREFIX = "SCHEDULE#"
 MAX_EVENT_AGE_SECONDS = 6 * 3600
 MAX_RETRY_ATTEMPTS = 20
 _BUSY = {"ThrottlingException", "ServiceQuotaExceededException", "InternalServerException"}
-
-
-class ScheduleStore(Protocol):
-    def put_schedule(self, tenant: str, schedule: Schedule) -> None: ...
-    def get_schedule(self, tenant: str, export_id: str) -> Schedule | None: ...
-    def delete_schedule(self, tenant: str, export_id: str) -> None: ...
 
 
 class DynamoScheduleStore(ControlBase):

@@ -6,18 +6,9 @@ push the count past the quota.
 
 from __future__ import annotations
 
-from typing import Protocol
-
 from botocore.exceptions import ClientError
 
 from activitylog.dal.control_base import ControlBase, conditional_failed, tenant_pk, unavailable
-
-
-class UsageStore(Protocol):
-    def reserve(self, tenant: str, month: str, count: int, quota: int) -> int | None: ...
-    def release(self, tenant: str, month: str, count: int) -> None: ...
-    def accepted(self, tenant: str, month: str) -> int: ...
-    def claim_warning(self, tenant: str, month: str, threshold: str) -> bool: ...
 
 
 def _key(tenant: str, month: str) -> dict[str, dict[str, str]]:

@@ -6,9 +6,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from activitylog.dal.control import ActionCatalogue
-from activitylog.dal.events import EventStore
 from activitylog.logic.ingest import prepare
+from activitylog.logic.ports import ActionCatalogue, EventStore
 from activitylog.models.auth import Principal
 from activitylog.models.errors import StorageUnavailableError
 from activitylog.models.settings import TenantSettings

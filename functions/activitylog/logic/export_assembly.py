@@ -13,7 +13,8 @@ import hashlib
 import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Protocol
+
+from activitylog.logic.ports import MultipartSink
 
 MIB = 1024 * 1024
 MIN_PART_SIZE = 5 * MIB  # S3: every part except the last
@@ -26,15 +27,6 @@ PARTS_PER_SIZE_STEP = 1_000
 # Small chunks (one row each) are gathered into blocks before compressing: one zlib call per row
 # costs more than the compression itself.
 STAGE_SIZE = 256 * 1024
-
-
-class MultipartSink(Protocol):
-    """Where parts go: an S3 multipart upload (activitylog.dal.export_files) or a test fake."""
-
-    def start(self) -> None: ...
-    def upload_part(self, number: int, data: bytes) -> str: ...
-    def complete(self, parts: list[tuple[int, str]]) -> None: ...
-    def abort(self) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,8 +7,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from math import floor
 
-from activitylog.dal.exports import ExportStore
 from activitylog.logic import download_tokens
+from activitylog.logic.ports import ExportStore
 from activitylog.models.exports import Export, RunRecord, WorkflowInput
 from activitylog.models.text import format_time
 

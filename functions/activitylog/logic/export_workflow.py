@@ -8,16 +8,16 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from contextlib import suppress
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from itertools import pairwise
-from typing import Any, Protocol
+from typing import Any
 
-from activitylog.dal.exports import ExportStore
 from activitylog.logic.export_format import content_type, file_name, header, render
 from activitylog.logic.exports import file_prefix, temp_prefix
+from activitylog.logic.ports import ExportStore, WorkflowFiles
 from activitylog.logic.query import QueryPorts, earliest_time, iter_events
 from activitylog.models.errors import NotFoundError
 from activitylog.models.exports import Export, RunRecord, WorkflowInput
@@ -27,19 +27,6 @@ from activitylog.models.text import format_time, parse_time, to_millis
 SLICE_WIDTH = timedelta(hours=1)  # the narrowest slice worth a Lambda invocation
 MAX_SLICES = 64  # bounds the Map's history and the state payload (docs/exports.md)
 ACTIVE = frozenset({"queued", "running"})
-
-
-class Stored(Protocol):
-    @property
-    def bytes(self) -> int: ...
-    @property
-    def sha256(self) -> str: ...
-
-
-class WorkflowFiles(Protocol):
-    def write(self, key: str, chunks: Iterable[bytes], *, content_type: str, gzip: bool) -> Stored: ...
-    def read(self, key: str) -> Iterator[bytes]: ...
-    def delete_prefix(self, prefix: str) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,10 +13,10 @@ from datetime import datetime
 
 from ulid import ULID
 
-from activitylog.dal.exports import ExportStore
 from activitylog.logic import cursor as cursors
 from activitylog.logic import download_tokens
 from activitylog.logic.export_format import file_name
+from activitylog.logic.ports import ExportStore
 from activitylog.models.errors import (
     BadRequestError,
     ConflictError,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -11,9 +12,8 @@ from typing import Any
 from pydantic import ValidationError
 from ulid import ULID
 
-from activitylog.dal.control import ActionCatalogue, UsageStore
-from activitylog.dal.events import EventRecord, EventStore, shard_of
 from activitylog.logic import quota
+from activitylog.logic.ports import ActionCatalogue, EventStore, UsageStore
 from activitylog.logic.quota import QuotaWarning
 from activitylog.models.errors import QuotaExceededError
 from activitylog.models.events import (
@@ -24,6 +24,7 @@ from activitylog.models.events import (
     EventResult,
     IngestResponse,
 )
+from activitylog.models.query import EventRecord
 from activitylog.models.settings import ActionSelection, KeySelection, TenantSettings
 from activitylog.models.text import format_time, to_millis
 
@@ -40,6 +41,11 @@ class IngestPorts:
     known_actions: set[str]  # actions already in the catalogue (a per-container cache)
     usage: UsageStore
     warn: Callable[[QuotaWarning], None] = lambda _: None  # sends the 80% / 100% emails
+
+
+def shard_of(event_id: str, shard_count: int) -> int:
+    """The write shard of an event (docs/data-model.md, "Write sharding"): stable per id."""
+    return 0 if shard_count == 1 else hashlib.sha256(event_id.encode()).digest()[0] % shard_count
 
 
 def validation_details(err: ValidationError) -> list[dict[str, Any]]:

@@ -14,8 +14,8 @@ from datetime import datetime
 
 from ulid import ULID
 
-from activitylog.dal.api_keys import KeyAdmin, KeyStore
 from activitylog.logic import cursor as cursors
+from activitylog.logic.ports import KeyAdmin, KeyStore
 from activitylog.models.auth import ALL_SCOPES, TENANT_PATTERN, ApiKeyRecord, CreatedKey, Principal, Scope
 from activitylog.models.errors import ForbiddenError, InvalidInputError, NotFoundError, UnauthorizedError
 

@@ -1,32 +1,32 @@
-"""GET /v1/events, /v1/events/count and /v1/events/{id}.
+"""GET /v1/events, /v1/events/count and /v1/events/{id}, and the export's walk over a slice.
 
-Each request reads the index that serves its most selective key filter (target > actor > action >
-time), one Query per index partition ("stream": a value in one write shard, or each action matched
-by `prefix.*`). Streams are merged by the shared sort key `ts`, so a cursor is one position.
-Filters that no key serves (outcome, q, a second key filter) are applied to the fetched events.
+The plan (`query_plan`) picks the index streams; their entries are merged by the shared sort key
+`ts` (`index_reads`), so a cursor is one position; events are fetched in groups and every filter is
+checked on each of them.
 """
 
 from __future__ import annotations
 
 import re
 import time
-from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from itertools import islice
 
-from activitylog.dal.events import BATCH_GET, TS_MAX, TS_MIN, EventStore, event_pk, target_value
 from activitylog.logic import cursor as cursors
-from activitylog.models.auth import Principal, Scope
-from activitylog.models.errors import BadRequestError, ForbiddenError, NotFoundError
+from activitylog.logic.index_reads import merged_entries
+from activitylog.logic.ports import EventStore
+from activitylog.logic.query_plan import Plan, matches, plan, visible_filters
+from activitylog.models.auth import Principal
+from activitylog.models.errors import BadRequestError, NotFoundError
 from activitylog.models.events import EventCount, EventPage, StoredEvent
 from activitylog.models.patterns import EVENT_ID_PATTERN
-from activitylog.models.query import EventFilters, IndexEntry, Stream
-from activitylog.models.text import epoch_millis, format_time, parse_time
+from activitylog.models.query import EventFilters, Stream, TimeWindow
+from activitylog.models.text import epoch_millis, parse_time
 
 MAX_PAGE_BYTES = 5_000_000  # Lambda answers at most 6 MB; leave room for the envelope
-MAX_READ = 1_000  # entries one Query asks for at most (~100 B each: well under DynamoDB's 1 MB page)
+DOCUMENT_GROUP = 100  # events fetched per request to the store (BatchGetItem takes 100 keys)
 _ID = re.compile(EVENT_ID_PATTERN)
 
 
@@ -44,218 +44,12 @@ class QueryPorts:
     shard_count: int = 1
 
 
-@dataclass(frozen=True, slots=True)
-class Plan:
-    streams: tuple[Stream, ...]
-    residual: bool  # some filter is not served by the index keys
+def window_of(filters: EventFilters) -> TimeWindow:
+    return TimeWindow(filters.from_, filters.to)
 
 
-def visible_filters(principal: Principal, filters: EventFilters) -> EventFilters | None:
-    """Apply the key's actor restriction; None means the caller can see nothing of this query."""
-    if principal.can(Scope.EVENTS_READ):
-        return filters
-    if not principal.can(Scope.EVENTS_READ_SELF):
-        raise ForbiddenError("this key lacks the events:read or events:read:self scope")
-    if not principal.actor_id:
-        raise ForbiddenError("events:read:self needs a key restricted to an actor")
-    if filters.actor_id is not None and filters.actor_id != principal.actor_id:
-        return None
-    return replace(filters, actor_id=principal.actor_id)
-
-
-def expand_actions(patterns: Sequence[str], known: Callable[[], set[str]]) -> list[str]:
-    exact = [p for p in patterns if not p.endswith(".*")]
-    prefixes = [p[:-1] for p in patterns if p.endswith(".*")]
-    names = set(exact)
-    if prefixes:
-        names |= {a for a in known() if a.startswith(tuple(prefixes))}
-    return sorted(names)
-
-
-def plan(filters: EventFilters, ports: QueryPorts) -> Plan:
-    shards = range(ports.shard_count)
-    used: str
-    if filters.target_type is not None and filters.target_id is not None:
-        used, values = "target", [target_value(filters.target_type, filters.target_id)]
-    elif filters.actor_id is not None:
-        used, values = "actor", [filters.actor_id]
-    elif filters.actions:
-        used, values = "action", expand_actions(filters.actions, ports.known_actions)
-    else:
-        used, values = "time", [""]
-    streams = tuple(Stream(used, v, s) for v in values for s in shards)  # type: ignore[arg-type]
-    key_filters = {
-        "target": filters.target_type is not None,
-        "actor": filters.actor_id is not None,
-        "action": bool(filters.actions),
-    }
-    residual = (
-        filters.outcome is not None
-        or bool(filters.q)
-        or any(on for name, on in key_filters.items() if name != used)
-    )
-    return Plan(streams=streams, residual=residual)
-
-
-def matches(event: StoredEvent, filters: EventFilters, now_ms: int) -> bool:
-    """Every filter, checked on the event itself (index keys hold digests; expiry is exact here)."""
-    if epoch_millis(event.expires_at) <= now_ms:
-        return False
-    if filters.actor_id is not None and event.actor.id != filters.actor_id:
-        return False
-    if filters.actions and not any(
-        event.action.startswith(a[:-1]) if a.endswith(".*") else event.action == a for a in filters.actions
-    ):
-        return False
-    if filters.target_type is not None and not any(
-        t.type == filters.target_type and t.id == filters.target_id for t in event.targets
-    ):
-        return False
-    if filters.outcome is not None and event.outcome != filters.outcome:
-        return False
-    if filters.from_ is not None and event.occurred_at < filters.from_:
-        return False
-    if filters.to is not None and event.occurred_at >= filters.to:
-        return False
-    return not filters.q or filters.q.casefold() in _search_text(event)
-
-
-def _search_text(event: StoredEvent) -> str:
-    parts = [event.action, event.actor.id, event.actor.name, event.actor.email, event.context.ip]
-    parts += [event.description]
-    for target in event.targets:
-        parts += [target.id, target.name]
-    return "\x1f".join(p for p in parts if p).casefold()
-
-
-def _bounds(filters: EventFilters) -> tuple[str, str]:
-    lo = format_time(filters.from_) if filters.from_ else TS_MIN
-    hi = format_time(filters.to) if filters.to else TS_MAX
-    return lo, hi
-
-
-# Reading strictly beyond a position. A Query's sort-key condition is one `BETWEEN lo AND hi`
-# (inclusive at both ends; DynamoDB has no two-sided condition with an exclusive end), so a read
-# that goes on from a position -- the cursor's, or where DynamoDB stopped a page -- gets an
-# exclusive bound derived from that position instead of re-reading the entry there and skipping it.
-# Why not `ExclusiveStartKey`: on an index it must hold the index keys and the table key `pk` of an
-# item, DynamoDB documents only a previous `LastEvaluatedKey` as a valid value, and it refuses a
-# start key outside the key condition; a merged read goes on from the cursor's position in every
-# stream, and only one stream (at most) holds that entry. Bounds need no item, only the format.
-_ABOVE_TS_CHARS = "~"  # above every character of a stored `ts` (digits, "-:.TZ#", id characters)
-
-
-def after(ts: str) -> str:
-    """The smallest string above `ts`: `BETWEEN after(p) AND hi` means `p < ts <= hi`, exactly.
-
-    DynamoDB compares `S` sort keys by their UTF-8 bytes, and U+0000 is the byte 0x00, below every
-    other one, so no string lies strictly between `p` and `p + "\\x00"` (true for any `p`).
-    """
-    return ts + "\x00"
-
-
-def before(ts: str) -> str:
-    """A bound for which `BETWEEN lo AND before(p)` means `lo <= ts < p` for every stored `ts`.
-
-    Below a string there is in general no greatest string (below "b" lie "a", "az", "azz", ...),
-    so this relies on the sort key's format, `<24-char time>#<event id>` with ids of
-    `[A-Za-z0-9._:-]`: no character of a stored `ts` is above "z". The bound is `p` with its last
-    character lowered by one and "~" appended. It is below `p`, and a stored `ts` below `p` is
-    below it too: such a `ts` is a prefix of `p`, or first differs from `p` at an earlier
-    character (lower there), or at the last one (lower there, and if lower by exactly one, its
-    next character is an id character, below "~"). No stored `ts` contains "~", so none equals it.
-    `p` is always a stored `ts`: one DynamoDB returned, or a cursor's position, which
-    `cursor.position_ts` only accepts in this format.
-    """
-    return ts[:-1] + chr(ord(ts[-1]) - 1) + _ABOVE_TS_CHARS
-
-
-@dataclass(slots=True)
-class _Cursor:
-    """One stream's read position inside a request: its buffered entries and where to go on."""
-
-    stream: Stream
-    lo: str
-    hi: str
-    buffer: deque[IndexEntry] = field(default_factory=deque)
-    more: bool = True
-    reads: int = 0
-    taken: int = 0  # entries of this stream the merge has yielded
-
-
-def merged_entries(
-    ports: QueryPorts,
-    tenant: str,
-    streams: Sequence[Stream],
-    *,
-    bounds: tuple[str, str],
-    descending: bool,
-    boundary: str | None,
-    chunk: int,
-    now_s: int,
-) -> Iterator[IndexEntry]:
-    """Index entries of all streams in `ts` order, strictly beyond `boundary`: a k-way merge.
-
-    Every read of a stream goes on strictly after the last entry it read (`after`/`before`), so no
-    entry is read twice within a request and the boundary entry is not read again. The consumer
-    takes entries `chunk` at a time (a page); to yield the `chunk`-th entry the merge needs every
-    stream read up to it, plus the next entry of each other stream that has more (to know that
-    entry comes later). Reads are sized to that: each stream's first read asks for an even share,
-    `chunk / k` rounded up; a stream that runs dry while entries are still wanted asks for its share
-    so far of what is still wanted, rounded up (so at least one: its next entry), and never for
-    more than is still wanted (that covers every outcome: all of the rest from this stream, or fewer
-    and then its next entry). A page of k evenly interleaved streams so reads `chunk` entries plus
-    at most k - 1; a single stream reads exactly `chunk`.
-    """
-    lo, hi = bounds
-    if boundary is not None:
-        lo, hi = (lo, min(hi, before(boundary))) if descending else (max(lo, after(boundary)), hi)
-    if lo > hi or not streams:
-        return
-    chunk = max(1, chunk)
-    k = len(streams)
-    cursors = [_Cursor(stream, lo, hi) for stream in streams]
-    left = chunk  # entries the consumer is expected to take before it stops
-    yielded = 0
-
-    def read_size(c: _Cursor) -> int:
-        if c.reads == 0:
-            return -(-left // k)
-        return min(left, -(-(c.taken + 1) * left // (yielded + k)))  # ceil(left * its share), >= 1
-
-    def fill(c: _Cursor) -> None:
-        size = 0
-        while not c.buffer and c.more:
-            if c.lo > c.hi:  # nothing left in range (DynamoDB refuses BETWEEN with lo > hi)
-                c.more = False
-                return
-            # A read that kept nothing (expired entries TTL has not deleted yet, which still count
-            # against Limit) is followed by one twice its size: a run of n of them costs log2(n)
-            # Queries, not n, and what was read past the run is at most the run's size again.
-            size = read_size(c) if size == 0 else min(2 * size, MAX_READ)
-            page = ports.events.query_index(
-                tenant, c.stream, lo=c.lo, hi=c.hi, descending=descending, limit=size, now_s=now_s
-            )
-            c.reads += 1
-            c.buffer.extend(page.entries)
-            c.more = page.last_ts is not None
-            if page.last_ts is not None:  # go on strictly beyond where DynamoDB stopped
-                c.lo, c.hi = (c.lo, before(page.last_ts)) if descending else (after(page.last_ts), c.hi)
-
-    pick = max if descending else min
-    while True:
-        if left == 0:  # the consumer goes on past a page (residual filters, counts, exports)
-            left = chunk
-        for c in cursors:
-            fill(c)
-        cursors = [c for c in cursors if c.buffer]
-        if not cursors:
-            return
-        best = pick(cursors, key=lambda c: c.buffer[0].ts)
-        best.taken += 1
-        yielded += 1
-        left -= 1
-        yield best.buffer.popleft()
+def plan_for(filters: EventFilters, ports: QueryPorts) -> Plan:
+    return plan(filters, shard_count=ports.shard_count, known_actions=ports.known_actions)
 
 
 @dataclass(slots=True)
@@ -279,17 +73,17 @@ class _Walk:
         deadline = self.budget.clock() + self.budget.seconds
         now_ms = epoch_millis(self.now)
         entries = merged_entries(
-            self.ports,
+            self.ports.events,
             self.tenant,
             streams,
-            bounds=_bounds(self.filters),
+            window=window_of(self.filters),
             descending=self.filters.order == "desc",
             boundary=self.position,
             chunk=chunk,
             now_s=now_ms // 1000,
         )
         while True:
-            group = list(islice(entries, min(chunk, BATCH_GET)))
+            group = list(islice(entries, min(chunk, DOCUMENT_GROUP)))
             if not group:
                 self.exhausted = True
                 return
@@ -333,7 +127,7 @@ def list_events(
     walk = _Walk(ports, principal.tenant, visible, position, budget, now)
     page: list[StoredEvent] = []
     size = 0
-    for ts, event in walk.events(limit, plan(visible, ports).streams):
+    for ts, event in walk.events(limit, plan_for(visible, ports).streams):
         if event is not None:
             body = len(event.model_dump_json())
             if page and size + body > budget.max_bytes:
@@ -363,7 +157,7 @@ def count_events(
     visible = visible_filters(principal, filters)
     if visible is None:
         return EventCount(count=0, complete=True)
-    chosen = plan(visible, ports)
+    chosen = plan_for(visible, ports)
     if chosen.residual:
         return _count_by_reading(principal.tenant, visible, chosen, state, fp, now, ports, budget)
     return _count_by_index(principal.tenant, visible, chosen, state, fp, now, ports, budget)
@@ -383,18 +177,13 @@ def _count_by_index(
     deadline = budget.clock() + budget.seconds
     stream_no = cursors.position_int(state, "s", len(chosen.streams) or 1) if state else 0
     start = cursors.position_ts(state, "p") if "p" in state else None
-    lo, hi = _bounds(filters)
+    window = window_of(filters)
     now_s = epoch_millis(now) // 1000
     total = 0
     while stream_no < len(chosen.streams):
         stream = chosen.streams[stream_no]
         # `start` was the last entry counted: go on strictly after it.
-        begin = max(lo, after(start)) if start else lo
-        count, last = (
-            ports.events.count_index(tenant, stream, lo=begin, hi=hi, now_s=now_s)
-            if begin <= hi  # DynamoDB refuses BETWEEN with lo > hi (only a forged cursor gets here)
-            else (0, None)
-        )
+        count, last = ports.events.count_index(tenant, stream, window=window, after=start, now_s=now_s)
         total += count
         if last is None:
             stream_no, start = stream_no + 1, None
@@ -423,7 +212,7 @@ def _count_by_reading(
     asc = replace(filters, order="asc")
     walk = _Walk(ports, tenant, asc, position, budget, now)
     total = 0
-    for ts, event in walk.events(BATCH_GET, chosen.streams):
+    for ts, event in walk.events(DOCUMENT_GROUP, chosen.streams):
         total += event is not None
         walk.position = ts
     if walk.exhausted or walk.position is None:
@@ -435,9 +224,8 @@ def get_event(principal: Principal, event_id: str, *, now: datetime, ports: Quer
     visible = visible_filters(principal, EventFilters())
     if visible is None or not _ID.fullmatch(event_id):
         raise NotFoundError("no such event")
-    doc = ports.events.get_documents([event_pk(principal.tenant, event_id)]).get(
-        event_pk(principal.tenant, event_id)
-    )
+    key = ports.events.event_key(principal.tenant, event_id)
+    doc = ports.events.get_documents([key]).get(key)
     if doc is None:
         raise NotFoundError("no such event")
     event = StoredEvent.model_validate_json(doc)
@@ -455,7 +243,7 @@ def iter_events(
     """
     asc = replace(filters, order="asc")
     walk = _Walk(ports, tenant, asc, None, Budget(seconds=float("inf")), now)
-    for _ts, event in walk.events(BATCH_GET, plan(asc, ports).streams):
+    for _ts, event in walk.events(DOCUMENT_GROUP, plan_for(asc, ports).streams):
         if event is not None:
             yield event
 
@@ -464,10 +252,10 @@ def earliest_time(tenant: str, *, now: datetime, ports: QueryPorts) -> datetime 
     """The occurred time of the tenant's oldest stored index entry (a lower bound for any filter)."""
     streams = [Stream("time", "", shard) for shard in range(ports.shard_count)]
     entries = merged_entries(
-        ports,
+        ports.events,
         tenant,
         streams,
-        bounds=(TS_MIN, TS_MAX),
+        window=TimeWindow(),
         descending=False,
         boundary=None,
         chunk=1,

@@ -11,22 +11,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
 
-from activitylog.dal.exports import ExportStore
-from activitylog.dal.schedules import ScheduleStore
 from activitylog.logic.exports import ExportPorts, get_export
+from activitylog.logic.ports import ExportStore, Schedules, ScheduleStore
 from activitylog.logic.schedule_windows import not_before, scheduled_run_id, window_bounds
 from activitylog.models.errors import ConflictError, NotFoundError
 from activitylog.models.exports import RunRecord, WorkflowInput
 from activitylog.models.schedules import FireEvent, FireResult, Schedule, ScheduleRequest
-
-
-class Schedules(Protocol):
-    """The Scheduler side: one schedule per (tenant, export)."""
-
-    def put(self, tenant: str, schedule: Schedule) -> None: ...
-    def delete(self, tenant: str, export_id: str) -> bool: ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from activitylog.dal.control import LimitsAdmin, SettingsAdmin, UsageStore
-from activitylog.dal.events import EventStore
 from activitylog.logic import audit, quota
+from activitylog.logic.ports import EventStore, LimitsAdmin, SettingsAdmin, UsageStore
 from activitylog.models.errors import ConflictError, InvalidInputError
 from activitylog.models.settings import LoggingSettings, SettingsUpdate, TenantLimits, Usage
 

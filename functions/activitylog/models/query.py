@@ -1,7 +1,8 @@
-"""Query plans and filters shared by the query logic and the events store."""
+"""Query plans and the records the query logic and the events store pass each other."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
@@ -17,6 +18,11 @@ class Stream:
     dimension: Dimension
     value: str  # actor id, action name, "type\x1fid" for targets, "" for time
     shard: int = 0
+
+
+def target_value(target_type: str, target_id: str) -> str:
+    """A target stream's value (the store keys the index by a digest of it)."""
+    return f"{target_type}\x1f{target_id}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,3 +43,33 @@ class EventFilters:
 class IndexEntry:
     ts: str  # "<occurred_at>#<id>": the sort key shared by every index
     event_pk: str  # the base-table key of the event item
+
+
+@dataclass(frozen=True, slots=True)
+class TimeWindow:
+    """`[start, end)` of occurred times (UTC milliseconds); None is unbounded on that side."""
+
+    start: datetime | None = None
+    end: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class IndexPage:
+    entries: list[IndexEntry]
+    last_ts: str | None  # where reading stopped when the stream has more (the filter may hide it)
+    scanned: int
+
+
+@dataclass(frozen=True, slots=True)
+class EventRecord:
+    """What ingestion hands to the store for one event."""
+
+    tenant: str
+    event_id: str
+    ts: str
+    expires_epoch: int
+    shard: int
+    actor_id: str
+    action: str
+    targets: Sequence[tuple[str, str]]  # distinct (type, id) pairs
+    document: str  # the StoredEvent as JSON

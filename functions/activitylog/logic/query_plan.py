@@ -1,0 +1,102 @@
+"""Which index streams serve a query, and the filters checked on each event (docs/data-model.md).
+
+Each request reads the index that serves its most selective key filter (target > actor > action >
+time), one Query per index partition ("stream": a value in one write shard, or each action matched
+by `prefix.*`). Filters that no key serves (outcome, q, a second key filter) are applied to the
+fetched events, and every filter is checked again on the event itself (index keys hold digests).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+
+from activitylog.models.auth import Principal, Scope
+from activitylog.models.errors import ForbiddenError
+from activitylog.models.events import StoredEvent
+from activitylog.models.query import EventFilters, Stream, target_value
+from activitylog.models.text import epoch_millis
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    streams: tuple[Stream, ...]
+    residual: bool  # some filter is not served by the index keys
+
+
+def visible_filters(principal: Principal, filters: EventFilters) -> EventFilters | None:
+    """Apply the key's actor restriction; None means the caller can see nothing of this query."""
+    if principal.can(Scope.EVENTS_READ):
+        return filters
+    if not principal.can(Scope.EVENTS_READ_SELF):
+        raise ForbiddenError("this key lacks the events:read or events:read:self scope")
+    if not principal.actor_id:
+        raise ForbiddenError("events:read:self needs a key restricted to an actor")
+    if filters.actor_id is not None and filters.actor_id != principal.actor_id:
+        return None
+    return replace(filters, actor_id=principal.actor_id)
+
+
+def expand_actions(patterns: Sequence[str], known: Callable[[], set[str]]) -> list[str]:
+    exact = [p for p in patterns if not p.endswith(".*")]
+    prefixes = [p[:-1] for p in patterns if p.endswith(".*")]
+    names = set(exact)
+    if prefixes:
+        names |= {a for a in known() if a.startswith(tuple(prefixes))}
+    return sorted(names)
+
+
+def plan(filters: EventFilters, *, shard_count: int, known_actions: Callable[[], set[str]]) -> Plan:
+    shards = range(shard_count)
+    used: str
+    if filters.target_type is not None and filters.target_id is not None:
+        used, values = "target", [target_value(filters.target_type, filters.target_id)]
+    elif filters.actor_id is not None:
+        used, values = "actor", [filters.actor_id]
+    elif filters.actions:
+        used, values = "action", expand_actions(filters.actions, known_actions)
+    else:
+        used, values = "time", [""]
+    streams = tuple(Stream(used, v, s) for v in values for s in shards)  # type: ignore[arg-type]
+    key_filters = {
+        "target": filters.target_type is not None,
+        "actor": filters.actor_id is not None,
+        "action": bool(filters.actions),
+    }
+    residual = (
+        filters.outcome is not None
+        or bool(filters.q)
+        or any(on for name, on in key_filters.items() if name != used)
+    )
+    return Plan(streams=streams, residual=residual)
+
+
+def matches(event: StoredEvent, filters: EventFilters, now_ms: int) -> bool:
+    """Every filter, checked on the event itself (index keys hold digests; expiry is exact here)."""
+    if epoch_millis(event.expires_at) <= now_ms:
+        return False
+    if filters.actor_id is not None and event.actor.id != filters.actor_id:
+        return False
+    if filters.actions and not any(
+        event.action.startswith(a[:-1]) if a.endswith(".*") else event.action == a for a in filters.actions
+    ):
+        return False
+    if filters.target_type is not None and not any(
+        t.type == filters.target_type and t.id == filters.target_id for t in event.targets
+    ):
+        return False
+    if filters.outcome is not None and event.outcome != filters.outcome:
+        return False
+    if filters.from_ is not None and event.occurred_at < filters.from_:
+        return False
+    if filters.to is not None and event.occurred_at >= filters.to:
+        return False
+    return not filters.q or filters.q.casefold() in _search_text(event)
+
+
+def _search_text(event: StoredEvent) -> str:
+    parts = [event.action, event.actor.id, event.actor.name, event.actor.email, event.context.ip]
+    parts += [event.description]
+    for target in event.targets:
+        parts += [target.id, target.name]
+    return "\x1f".join(p for p in parts if p).casefold()
