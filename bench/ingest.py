@@ -24,9 +24,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from unittest import mock
 
 from activitylog.dal.events import digest
 from activitylog.logic.ingest import IngestPorts, ingest
+from activitylog.models.env import IngestEnv
 from activitylog.models.events import EventIn
 from activitylog.models.query import target_value
 from activitylog.models.settings import TenantSettings
@@ -40,7 +42,7 @@ from tests.fakes import FakeControl, FakeEventStore
 TENANT = "acme-corp"
 BATCHES = (1, 25, 100)
 GOAL = 1.5
-ENV = ("EVENTS_TABLE", "CONTROL_TABLE", "IDEMPOTENCY_TABLE")
+ENV = tuple(str(f.alias) for f in IngestEnv.model_fields.values())  # what the handler validates at import
 VARIANTS = ("handler", "logic", "floor", "resolver")
 NOW = datetime.now(UTC).replace(microsecond=0)
 
@@ -135,23 +137,23 @@ def api_event(body: str) -> dict[str, Any]:
 
 
 class HandlerRunner:
-    """The real handler; only its storage getters point at the fakes (restored by `close`)."""
+    """The real handler on a container of its own whose stores are the fakes (`close` puts the
+    process's container and environment back)."""
 
     def __init__(self) -> None:
-        from activitylog.handlers import ingest as module
-        from activitylog.models.env import function_env
+        from activitylog.handlers import wiring
 
         self.environ = {name: os.environ.get(name) for name in ENV}
         for name in ENV:
             os.environ.setdefault(name, f"bench-{name.lower()}")
-        function_env.cache_clear()
+        from activitylog.handlers import ingest as module  # validates its environment when it loads
+
         self.module = module
         self.store, self.control = FakeEventStore(), FakeControl()
-        self.saved = (module._events, module._control)
-        module._events = lambda: self.store  # type: ignore[assignment]
-        module._control = lambda: self.control  # type: ignore[assignment]
-        module._known_actions.clear()
-        module._settings.clear()
+        container = wiring.Container(environ=dict(os.environ)).override(
+            events=self.store, control=self.control
+        )
+        self.previous = wiring.use(container)
 
     def __call__(self, event: dict[str, Any]) -> int:
         answer = self.module.handler(event, _Context())  # type: ignore[arg-type]
@@ -159,42 +161,40 @@ class HandlerRunner:
         return 1
 
     def close(self) -> None:
-        from activitylog.models.env import function_env
+        from activitylog.handlers import wiring
 
-        self.module._events, self.module._control = self.saved
+        wiring.use(self.previous)
         for name, value in self.environ.items():
             if value is None:
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = value
-        function_env.cache_clear()
 
 
 class ResolverRunner(HandlerRunner):
-    """The real handler with ingestion itself (`_run`) answering a ready-made result: what is left
-    is the Powertools resolver, validation, logging context and our glue, per request."""
+    """The real handler with ingestion itself (`logic.ingest.ingest`, as the route calls it)
+    answering a ready-made result: what is left is the Powertools resolver, validation, logging
+    context and our glue, per request."""
 
     def __init__(self) -> None:
         super().__init__()
-        from activitylog.handlers import ingest as module
+        from activitylog.handlers.routes import ingest as routes
         from activitylog.models.events import EventResult, IngestResponse
 
-        self.saved_run = module._run
         answers: dict[int, IngestResponse] = {}
 
-        def answer(request: dict[str, Any]) -> IngestResponse:
-            n = len(request["events"])
+        def answer(raw_events: list[Any], **_: Any) -> IngestResponse:
+            n = len(raw_events)
             if n not in answers:
                 results = [EventResult(index=i, id=f"e{i}", status="accepted") for i in range(n)]
                 answers[n] = IngestResponse(accepted=n, skipped=0, rejected=0, failed=0, results=results)
             return answers[n]
 
-        module._run = answer
+        self.patch = mock.patch.object(routes, "ingest", answer)
+        self.patch.start()
 
     def close(self) -> None:
-        from activitylog.handlers import ingest as module
-
-        module._run = self.saved_run
+        self.patch.stop()
         super().close()
 
 

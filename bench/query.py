@@ -18,7 +18,7 @@ from activitylog.dal.events import INDEX, DynamoEventStore
 from activitylog.logic.ingest import IngestPorts, ingest
 from activitylog.logic.query import QueryPorts, list_events
 from activitylog.models.auth import Principal
-from activitylog.models.query import EventFilters
+from activitylog.models.filters import EventFilter
 from activitylog.models.settings import TenantSettings
 
 from bench import report
@@ -110,23 +110,23 @@ def create_events_table(client: Any, name: str = TABLE) -> None:
     )
 
 
-def filters_to_measure(start: datetime) -> list[tuple[str, bool, EventFilters]]:
+def filters_to_measure(start: datetime) -> list[tuple[str, bool, EventFilter]]:
     """(name, served by an index key, filters)."""
     return [
-        ("none (whole tenant)", True, EventFilters()),
+        ("none (whole tenant)", True, EventFilter()),
         (
             "time range (`from`/`to`)",
             True,
-            EventFilters(from_=start + timedelta(days=8), to=start + timedelta(days=16)),
+            EventFilter(from_=start + timedelta(days=8), to=start + timedelta(days=16)),
         ),
-        ("`actor_id`", True, EventFilters(actor_id="user-3")),
-        ("single `action`", True, EventFilters(actions=("asset.downloaded",))),
-        ("prefix `action=asset.*`", True, EventFilters(actions=("asset.*",))),
-        ("repeated `action` (2)", True, EventFilters(actions=("user.login", "search"))),
-        ("`target_type` + `target_id`", True, EventFilters(target_type="asset", target_id="7003")),
-        ("`outcome=failure`", False, EventFilters(outcome="failure")),
-        ("`q` (actor name)", False, EventFilters(q="Ada Lovelace 3")),
-        ("`actor_id` + `action`", False, EventFilters(actor_id="user-3", actions=("user.logout",))),
+        ("`actor_id`", True, EventFilter(actor_id="user-3")),
+        ("single `action`", True, EventFilter(actions=("asset.downloaded",))),
+        ("prefix `action=asset.*`", True, EventFilter(actions=("asset.*",))),
+        ("repeated `action` (2)", True, EventFilter(actions=("user.login", "search"))),
+        ("`target_type` + `target_id`", True, EventFilter(target_type="asset", target_id="7003")),
+        ("`outcome=failure`", False, EventFilter(outcome="failure")),
+        ("`q` (actor name)", False, EventFilter(q="Ada Lovelace 3")),
+        ("`actor_id` + `action`", False, EventFilter(actor_id="user-3", actions=("user.logout",))),
     ]
 
 

@@ -98,8 +98,7 @@ def test_export_requests_are_validated(keys: Keys) -> None:
 
 
 def test_watchdog_fails_a_run_whose_execution_died(keys: Keys) -> None:
-    from activitylog.handlers import export_watchdog
-    from activitylog.handlers.export_wiring import store
+    from activitylog.handlers import export_watchdog, wiring
     from activitylog.models.exports import RunRecord
     from activitylog_ops.local.invoker import LambdaContext
 
@@ -113,7 +112,7 @@ def test_watchdog_fails_a_run_whose_execution_died(keys: Keys) -> None:
     stuck = RunRecord(
         id="01JD0000000000000000000000", export_id=export_id, status="running", created_at=run["created_at"]
     )
-    store().put_run(api.tenant, stuck)
+    wiring.container().export_store.put_run(api.tenant, stuck)
     event = {
         "detail-type": "Step Functions Execution Status Change",
         "source": "aws.states",

@@ -7,12 +7,12 @@ from __future__ import annotations
 import random
 from collections.abc import Iterator
 from typing import Any
-from unittest import mock
 
 import boto3
 import pytest
 from activitylog.dal.events import DynamoEventStore
 from activitylog.dal.retry import Backoff
+from activitylog.handlers import wiring
 from activitylog_ops.local.service import LocalService
 from botocore.exceptions import ClientError
 
@@ -59,8 +59,9 @@ def real_client(stack: LocalService) -> Any:
 
 @pytest.fixture
 def inject(local_stack: LocalService) -> Iterator[Any]:
-    """inject(**faults) makes the ingest handler's event store use a FlakyDynamo until the test ends."""
-    patches: list[Any] = []
+    """inject(**faults) makes the functions' event store use a FlakyDynamo until the test ends: a
+    container of its own, put in for the handlers of this process (local mode runs them in-process)."""
+    before = wiring.container()
 
     def start(
         seed: int = 1, throttle: float = 0.0, drop: float = 0.0, get_throttle: float = 0.0
@@ -69,14 +70,11 @@ def inject(local_stack: LocalService) -> Iterator[Any]:
         store = DynamoEventStore(
             local_stack.env["ACTIVITYLOG_EVENTS_TABLE"], flaky, Backoff(attempts=3, sleep=lambda _: None)
         )
-        patcher = mock.patch("activitylog.handlers.ingest._events", return_value=store)
-        patcher.start()
-        patches.append(patcher)
+        wiring.use(wiring.Container(environ=before.environ).override(events=store))
         return flaky
 
     yield start
-    for patcher in reversed(patches):  # the later patch saved the earlier one as "original"
-        patcher.stop()
+    wiring.use(before)
 
 
 def stored_ids(stack: LocalService, tenant: str, ids: list[str]) -> set[str]:

@@ -19,7 +19,8 @@ from activitylog.dal.events import TS_MAX, TS_MIN, DynamoEventStore, after, befo
 from activitylog.logic.ingest import IngestPorts, ingest
 from activitylog.logic.query import QueryPorts, count_events, list_events
 from activitylog.models.auth import Principal
-from activitylog.models.query import EventFilters, Order, Stream, TimeWindow
+from activitylog.models.filters import EventFilter, Order
+from activitylog.models.query import Stream, TimeWindow
 from activitylog.models.settings import TenantLimits, TenantSettings
 
 from bench.query import CountingDynamoDB, create_events_table
@@ -106,7 +107,7 @@ def test_walks_on_moto_return_every_event_once_reading_each_entry_once(
     newest_first = [e["id"] for e in sorted(events, key=lambda e: (e["occurred_at"], e["id"]), reverse=True)]
     prefix = [i for i in newest_first if int(i[1:]) % 3 != 2]
 
-    def walk(tenant: str, filters: EventFilters, limit: int, shards: int = 1) -> list[str]:
+    def walk(tenant: str, filters: EventFilter, order: Order, limit: int, shards: int = 1) -> list[str]:
         ports = QueryPorts(
             events=store, known_actions=lambda: control.known_actions(tenant), shard_count=shards
         )
@@ -114,7 +115,9 @@ def test_walks_on_moto_return_every_event_once_reading_each_entry_once(
         ids: list[str] = []
         cursor = None
         while True:
-            page = list_events(principal, filters, limit=limit, cursor=cursor, now=NOW, ports=ports)
+            page = list_events(
+                principal, filters, order=order, limit=limit, cursor=cursor, now=NOW, ports=ports
+            )
             ids += [e.id for e in page.events]
             cursor = page.next_cursor
             if cursor is None:
@@ -124,11 +127,11 @@ def test_walks_on_moto_return_every_event_once_reading_each_entry_once(
         orders: list[tuple[Order, list[str]]] = [("desc", newest_first), ("asc", newest_first[::-1])]
         for order, expected in orders:
             dynamodb.reset()
-            assert walk("solo", EventFilters(order=order), limit) == expected
+            assert walk("solo", EventFilter(), order, limit) == expected
             assert dynamodb.scanned == 90  # one stream: no entry read twice, none beyond a page
-            assert walk("acme", EventFilters(order=order), limit, shards=2) == expected
+            assert walk("acme", EventFilter(), order, limit, shards=2) == expected
             selected = prefix if order == "desc" else list(reversed(prefix))
-            assert walk("acme", EventFilters(actions=("asset.*",), order=order), limit, shards=2) == selected
+            assert walk("acme", EventFilter(actions=["asset.*"]), order, limit, shards=2) == selected
     ports = QueryPorts(events=store, known_actions=lambda: control.known_actions("acme"), shard_count=2)
-    count = count_events(READER, EventFilters(actions=("asset.*",)), cursor=None, now=NOW, ports=ports)
+    count = count_events(READER, EventFilter(actions=("asset.*",)), cursor=None, now=NOW, ports=ports)
     assert count.count == 60 and count.complete

@@ -12,7 +12,7 @@ import pytest
 import requests
 from activitylog.dal.control import ControlTable
 from activitylog.dal.events import DynamoEventStore
-from activitylog.handlers import ingest as ingest_handler
+from activitylog.handlers import wiring
 from activitylog.logic.ingest import IngestPorts, ingest
 from activitylog.logic.settings import set_monthly_quota
 from activitylog.models.errors import QuotaExceededError
@@ -88,8 +88,8 @@ def test_ingestion_sees_a_change_within_the_cache_time(keys: Keys, monkeypatch: 
     api = keys.api()
     assert api.post_events(events("a", 1)).json()["accepted"] == 1  # settings now cached
     api.request("PUT", "/v1/settings", json={"logging_enabled": False})
-    later = time.monotonic() + ingest_handler.SETTINGS_CACHE_SECONDS + 1
-    monkeypatch.setattr(ingest_handler._settings, "clock", lambda: later)
+    later = time.monotonic() + wiring.SETTINGS_CACHE_SECONDS + 1
+    monkeypatch.setattr(wiring.container().settings_cache, "clock", lambda: later)
     answer = api.post_events(events("b", 1)).json()
     assert answer["results"][0] == {"index": 0, "id": "b0", "status": "skipped", "reason": "logging_disabled"}
     # The service's own events are recorded whatever the settings say.
@@ -99,7 +99,7 @@ def test_ingestion_sees_a_change_within_the_cache_time(keys: Keys, monkeypatch: 
 def test_metadata_selection_and_new_retention(keys: Keys, monkeypatch: pytest.MonkeyPatch) -> None:
     api = keys.api()
     api.request("PUT", "/v1/settings", json={"metadata_keys": {"exclude": ["secret"]}, "retention_days": 7})
-    monkeypatch.setattr(ingest_handler._settings, "clock", lambda: time.monotonic() + 3600)
+    monkeypatch.setattr(wiring.container().settings_cache, "clock", lambda: time.monotonic() + 3600)
     body = [
         {"id": "m", "action": "user.login", "actor": {"id": "u"}, "metadata": {"secret": "s", "plan": "p"}}
     ]

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import os
 
-from activitylog.handlers import ingest as handler_module
+from activitylog.handlers import wiring
+from activitylog.handlers.routes import ingest as ingest_routes
 
 from bench import ingest
 
@@ -18,8 +19,9 @@ def test_every_variant_measures_a_positive_cpu_time_per_event() -> None:
 
 
 def test_the_handler_runner_stores_every_event_and_restores_the_module_and_environment() -> None:
-    # Given the handler's own storage getters and environment
-    before = (handler_module._events, handler_module._control)
+    # Given the process's container (the handler's storage) and environment
+    before = wiring.use(None)
+    wiring.use(before)
     env_before = {name: os.environ.get(name) for name in ingest.ENV}
 
     # When a batch goes through the real handler with the fakes in place
@@ -28,12 +30,14 @@ def test_the_handler_runner_stores_every_event_and_restores_the_module_and_envir
         (body,) = ingest.bodies(3, 3, "t")
         runner(ingest.api_event(body))
         stored = len(runner.store.items)
+        runner_container = wiring.container()
     finally:
         runner.close()
 
     # Then the events were stored in the fake, and nothing of the swap is left behind
     assert stored >= 3
-    assert (handler_module._events, handler_module._control) == before
+    assert runner_container is not before
+    assert wiring.use(before) is before  # the process container is the one from before the run
     assert {name: os.environ.get(name) for name in ingest.ENV} == env_before
 
 
@@ -43,8 +47,8 @@ def test_the_floor_builds_one_item_per_event() -> None:
 
 
 def test_the_resolver_runner_answers_without_ingesting_and_restores_the_handler() -> None:
-    # Given the handler's own ingestion function
-    before = handler_module._run
+    # Given the ingestion function the handler's route calls
+    before = ingest_routes.ingest
     runner = ingest.ResolverRunner()
     try:
         # When a batch goes through the handler with ingestion replaced by a ready answer
@@ -54,4 +58,4 @@ def test_the_resolver_runner_answers_without_ingesting_and_restores_the_handler(
         assert runner.store.items == {}
     finally:
         runner.close()
-    assert handler_module._run is before
+    assert ingest_routes.ingest is before

@@ -12,7 +12,6 @@ import json
 import re
 import string
 from collections import Counter
-from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -20,8 +19,8 @@ import pytest
 from activitylog.dal.events import after, before
 from activitylog.logic.query import Budget, count_events, list_events
 from activitylog.models.errors import BadRequestError
+from activitylog.models.filters import EventFilter, Order
 from activitylog.models.patterns import EVENT_ID_PATTERN
-from activitylog.models.query import EventFilters, Order
 from activitylog.models.text import format_time
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
@@ -32,12 +31,14 @@ from tests.unit.test_query_engine import NOW, READER, all_pages, make, ports_for
 ASSET = ["asset.downloaded", "asset.viewed", "asset.edited", "asset.shared"]
 
 
-def pages(store: FakeEventStore, filters: EventFilters, ports: Any, limit: int) -> list[tuple[int, int]]:
+def pages(
+    store: FakeEventStore, filters: EventFilter, ports: Any, limit: int, order: Order = "desc"
+) -> list[tuple[int, int]]:
     """Walk every page; per page (events returned, index entries read)."""
     out, cursor = [], None
     while True:
         before_read = store.scanned
-        page = list_events(READER, filters, limit=limit, cursor=cursor, now=NOW, ports=ports)
+        page = list_events(READER, filters, order=order, limit=limit, cursor=cursor, now=NOW, ports=ports)
         out.append((len(page.events), store.scanned - before_read))
         cursor = page.next_cursor
         if cursor is None:
@@ -48,7 +49,7 @@ def pages(store: FakeEventStore, filters: EventFilters, ports: Any, limit: int) 
 def test_a_single_stream_reads_each_entry_once_across_pages(order: Order) -> None:
     store, control = FakeEventStore(), FakeControl()
     seed(store, control, make(30))
-    walk = pages(store, EventFilters(order=order), ports_for(store, control), limit=7)
+    walk = pages(store, EventFilter(), ports_for(store, control), limit=7, order=order)
     assert sum(n for n, _ in walk) == 30
     assert all(read == returned for returned, read in walk)  # no boundary entry read again
     read = Counter(ts for _, keys in store.reads for ts in keys)
@@ -60,7 +61,7 @@ def test_a_stream_cut_by_dynamodb_goes_on_after_the_cut(order: Order) -> None:
     # DynamoDB ends a page at 1 MB whatever the Limit: the next read starts strictly after it.
     store, control = FakeEventStore(page_items=3), FakeControl()
     seed(store, control, make(40))
-    ids = all_pages(READER, EventFilters(order=order), ports_for(store, control), limit=10)
+    ids = all_pages(READER, EventFilter(), ports_for(store, control), limit=10, order=order)
     assert len(ids) == 40 and len(set(ids)) == 40
     assert store.scanned == 40
     assert store.queries > 40 // 3
@@ -75,7 +76,7 @@ def test_merged_streams_read_about_limit_entries_a_page(order: Order) -> None:
     for i, e in enumerate(events):
         e["action"] = ASSET[i % 4]
     seed(store, control, events)
-    walk = pages(store, EventFilters(actions=("asset.*",), order=order), ports_for(store, control), limit=8)
+    walk = pages(store, EventFilter(actions=["asset.*"]), ports_for(store, control), limit=8, order=order)
     assert sum(n for n, _ in walk) == 80
     assert all(read <= returned + 3 for returned, read in walk), walk
     assert store.scanned <= 80 * 1.4  # inclusive reads of limit/k + 1 per stream: 1.5
@@ -92,7 +93,7 @@ def test_no_entry_is_read_twice_within_a_request() -> None:
     while True:
         store.reads.clear()
         page = list_events(
-            READER, EventFilters(actions=("asset.*",)), limit=9, cursor=cursor, now=NOW, ports=ports
+            READER, EventFilter(actions=("asset.*",)), limit=9, cursor=cursor, now=NOW, ports=ports
         )
         read = Counter((stream, ts) for stream, keys in store.reads for ts in keys)
         assert set(read.values()) <= {1}
@@ -105,10 +106,10 @@ def test_a_residual_walk_and_a_count_read_each_entry_once() -> None:
     store, control = FakeEventStore(), FakeControl()
     seed(store, control, make(45))
     ports = ports_for(store, control)
-    assert all_pages(READER, EventFilters(q="nothing"), ports, limit=10) == []
+    assert all_pages(READER, EventFilter(q="nothing"), ports, limit=10) == []
     assert store.scanned == 45
     store.scanned = 0
-    answer = count_events(READER, EventFilters(q="u1"), cursor=None, now=NOW, ports=ports)
+    answer = count_events(READER, EventFilter(q="u1"), cursor=None, now=NOW, ports=ports)
     assert answer.count == 45 and store.scanned == 45
 
 
@@ -120,7 +121,7 @@ def test_counts_go_on_strictly_after_their_position() -> None:
     budget = Budget(clock=lambda: float(next(ticks)) * 100)  # a new cursor after every DynamoDB page
     total, cursor, rounds = 0, None, 0
     while True:
-        answer = count_events(READER, EventFilters(), cursor=cursor, now=NOW, ports=ports, budget=budget)
+        answer = count_events(READER, EventFilter(), cursor=cursor, now=NOW, ports=ports, budget=budget)
         total, rounds, cursor = total + answer.count, rounds + 1, answer.next_cursor
         if answer.complete:
             break
@@ -142,10 +143,10 @@ def test_a_cursor_position_must_be_a_sort_key() -> None:
         cursor = _recode(first.next_cursor or "", position)
         return [
             e.id
-            for e in list_events(READER, EventFilters(), limit=3, cursor=cursor, now=NOW, ports=ports).events
+            for e in list_events(READER, EventFilter(), limit=3, cursor=cursor, now=NOW, ports=ports).events
         ]
 
-    first = list_events(READER, EventFilters(), limit=3, cursor=None, now=NOW, ports=ports)
+    first = list_events(READER, EventFilter(), limit=3, cursor=None, now=NOW, ports=ports)
     assert [e.id for e in first.events] == ["e009", "e008", "e007"]
     # Strictly after a position, whether or not an entry is stored there (e007 is at 09:57).
     assert page_at("2026-11-23T09:57:00.000Z#e007") == ["e006", "e005", "e004"]
@@ -213,9 +214,9 @@ _filters = st.fixed_dictionaries(
 )
 
 
-def _wanted(f: dict[str, Any]) -> tuple[EventFilters, Any]:
+def _wanted(f: dict[str, Any]) -> tuple[EventFilter, Any]:
     key = f["key"]
-    filters = EventFilters(
+    filters = EventFilter(
         actor_id="u2" if key == "actor" else None,
         actions={
             "action": ("asset.viewed",),
@@ -227,7 +228,6 @@ def _wanted(f: dict[str, Any]) -> tuple[EventFilters, Any]:
         outcome=f["outcome"],
         from_=NOW - timedelta(minutes=60 - f["from_minute"]) if f["from_minute"] is not None else None,
         to=NOW - timedelta(minutes=60 - f["to_minute"]) if f["to_minute"] is not None else None,
-        order=f["order"],
     )
 
     def keep(e: dict[str, Any], raw: dict[str, Any]) -> bool:
@@ -292,10 +292,10 @@ def test_any_filter_walked_page_by_page_is_exactly_the_brute_force(
     ]
     expected = [ts.split("#")[1] for ts in sorted(kept, reverse=f["order"] == "desc")]
     ports = ports_for(store, control, shards=shards)
-    ids = all_pages(READER, filters, ports, limit=limit)
+    ids = all_pages(READER, filters, ports, limit=limit, order=f["order"])
     event(f"pages: {'1' if len(expected) <= limit else 'several'}")
     assert ids == expected
-    count = count_events(READER, replace(filters, order="desc"), cursor=None, now=NOW, ports=ports)
+    count = count_events(READER, filters, cursor=None, now=NOW, ports=ports)
     assert count.count == len(expected) and count.complete
 
 
@@ -334,7 +334,7 @@ def test_a_run_of_expired_entries_costs_few_queries(order: Order) -> None:
     cursor, seen, queries = None, 0, []
     while True:
         before_queries = store.queries
-        page = list_events(READER, EventFilters(order=order), limit=50, cursor=cursor, now=NOW, ports=ports)
+        page = list_events(READER, EventFilter(), order=order, limit=50, cursor=cursor, now=NOW, ports=ports)
         seen += len(page.events)
         queries.append(store.queries - before_queries)
         cursor = page.next_cursor
@@ -353,7 +353,7 @@ def test_two_targets_that_share_an_index_key_list_and_count_their_event_once() -
     seed(store, control, [{"id": "e1", "action": "a.b", "actor": {"id": "u"}, "targets": targets}])
     ports = ports_for(store, control)
     for target_type, target_id in (("a", "b\x1fc"), ("a\x1fb", "c")):
-        filters = EventFilters(target_type=target_type, target_id=target_id)
+        filters = EventFilter(target_type=target_type, target_id=target_id)
         # Then either target finds it once, and counts it once
         assert all_pages(READER, filters, ports) == ["e1"]
         assert count_events(READER, filters, cursor=None, now=NOW, ports=ports).count == 1

@@ -1,4 +1,9 @@
-"""Lazily created boto3 clients (cold start, and tests that start moto after import)."""
+"""boto3 clients, created lazily (cold start, and tests that start moto after import).
+
+The composition root (`activitylog.handlers.wiring`) creates the clients of its adapters with
+`new_client` and keeps them for as long as it lives; `client` is the shared fallback of adapters
+made without one (the operator CLI, tests).
+"""
 
 from __future__ import annotations
 
@@ -8,13 +13,19 @@ from typing import Any
 from botocore.config import Config
 
 _CONFIG = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=2, read_timeout=10)
+# boto3's default presigns with the legacy SigV2, which SSE-KMS objects refuse and which ignores the region.
+SIGV4 = Config(signature_version="s3v4")
+
+
+def new_client(service: str, config: Config | None = None) -> Any:
+    import boto3  # deferred: importing boto3 costs ~250 ms at cold start
+
+    return boto3.session.Session().client(service, config=_CONFIG.merge(config) if config else _CONFIG)
 
 
 @cache
 def client(service: str) -> Any:
-    import boto3  # deferred: importing boto3 costs ~250 ms at cold start
-
-    return boto3.session.Session().client(service, config=_CONFIG)
+    return new_client(service)
 
 
 def reset_clients() -> None:

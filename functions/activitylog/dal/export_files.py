@@ -6,14 +6,13 @@ the .gz file itself). Clients are created lazily (cold start; tests start moto a
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from functools import cache
 from typing import Any
 
-from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from activitylog.dal.clients import client
+from activitylog.dal.clients import SIGV4, client, new_client
 from activitylog.models.errors import NotFoundError, StorageUnavailableError
 
 MAX_PRESIGN_SECONDS = 900  # API.md: download redirects are valid for at most 15 minutes
@@ -101,17 +100,6 @@ class S3MultipartSink:
         return self.upload_id
 
 
-def put_object(
-    bucket: str, key: str, body: bytes | Iterable[bytes], content_type: str, s3_client: Any = None
-) -> None:
-    """A small object in one request (manifests, slice files); an iterable body is joined first."""
-    data = body if isinstance(body, bytes | bytearray) else b"".join(body)
-    try:
-        _s3(s3_client).put_object(Bucket=bucket, Key=key, Body=data, ContentType=content_type)
-    except ClientError as err:
-        raise storage_error(err, f"bucket {bucket}") from err
-
-
 def stream_object(
     bucket: str, key: str, chunk_size: int = 1024 * 1024, s3_client: Any = None
 ) -> Iterator[bytes]:
@@ -152,11 +140,8 @@ def delete_prefix(bucket: str, prefix: str, s3_client: Any = None) -> int:
 
 @cache
 def presigner() -> Any:
-    """An S3 client that signs with SigV4 (boto3's default presigns with the legacy SigV2, which
-    SSE-KMS objects refuse and which ignores the region)."""
-    import boto3  # deferred, as in activitylog.dal.clients
-
-    return boto3.session.Session().client("s3", config=Config(signature_version="s3v4"))
+    """The shared SigV4 signing client of callers that bring none."""
+    return new_client("s3", SIGV4)
 
 
 def _disposition(file_name: str) -> str:
@@ -180,3 +165,24 @@ def presigned_get(bucket: str, key: str, expires_in: int, file_name: str, s3_cli
         ExpiresIn=expires_in,
     )
     return url
+
+
+class ExportFiles:
+    """The exports bucket as the export functions use it, on the clients it is given."""
+
+    def __init__(self, bucket: str, s3: Any = None, signer: Any = None) -> None:
+        self.bucket = bucket
+        self._s3 = s3
+        self._signer = signer
+
+    def sink(self, key: str, content_type: str) -> S3MultipartSink:
+        return S3MultipartSink(self.bucket, key, content_type, s3_client=self._s3)
+
+    def read(self, key: str) -> Iterator[bytes]:
+        return stream_object(self.bucket, key, s3_client=self._s3)
+
+    def delete_prefix(self, prefix: str) -> int:
+        return delete_prefix(self.bucket, prefix, s3_client=self._s3)
+
+    def presigned_get(self, key: str, expires_in: int, file_name: str) -> str:
+        return presigned_get(self.bucket, key, expires_in, file_name, s3_client=self._signer)

@@ -1,8 +1,8 @@
-"""The download-token signing key, read from Secrets Manager on first use and cached per container."""
+"""The download-token signing key, read from Secrets Manager on first use and kept by its adapter."""
 
 from __future__ import annotations
 
-from functools import lru_cache
+from typing import Any
 
 from botocore.exceptions import ClientError
 
@@ -10,12 +10,23 @@ from activitylog.dal.clients import client
 from activitylog.models.errors import StorageUnavailableError
 
 
-@lru_cache(maxsize=4)
-def signing_key(secret_id: str) -> bytes:
-    try:
-        answer = client("secretsmanager").get_secret_value(SecretId=secret_id)
-    except ClientError as err:
-        if err.response.get("Error", {}).get("Code") == "ThrottlingException":
-            raise StorageUnavailableError("the secret store is busy, retry later") from err
-        raise
-    return str(answer["SecretString"]).encode("utf-8")
+class SigningKey:
+    """Call it for the key's bytes (one GetSecretValue per adapter, so per container)."""
+
+    def __init__(self, secret_id: str, secretsmanager: Any = None) -> None:
+        self._secret_id = secret_id
+        self._client = secretsmanager
+        self._key: bytes | None = None
+
+    def __call__(self) -> bytes:
+        if self._key is None:
+            if self._client is None:
+                self._client = client("secretsmanager")
+            try:
+                answer = self._client.get_secret_value(SecretId=self._secret_id)
+            except ClientError as err:
+                if err.response.get("Error", {}).get("Code") == "ThrottlingException":
+                    raise StorageUnavailableError("the secret store is busy, retry later") from err
+                raise
+            self._key = str(answer["SecretString"]).encode("utf-8")
+        return self._key

@@ -11,16 +11,25 @@ from activitylog.models.errors import StorageUnavailableError
 from activitylog.models.exports import WorkflowInput
 
 
-def start_execution(state_machine_arn: str, inp: WorkflowInput, sfn: Any = None) -> None:
-    """One execution per run, named after the run (ULIDs never contain `:`): a retry cannot start twice."""
-    try:
-        (sfn or client("stepfunctions")).start_execution(
-            stateMachineArn=state_machine_arn, name=inp.run_id, input=inp.model_dump_json()
-        )
-    except ClientError as err:
-        code = err.response.get("Error", {}).get("Code")
-        if code == "ExecutionAlreadyExists":
-            return
-        if code in ("ThrottlingException", "ServiceUnavailable"):
-            raise StorageUnavailableError("the workflow service is busy, retry later") from err
-        raise
+class StepFunctionsWorkflow:
+    """The export state machine: one execution per run."""
+
+    def __init__(self, state_machine_arn: str, sfn: Any = None) -> None:
+        self._arn = state_machine_arn
+        self._client = sfn
+
+    def start(self, inp: WorkflowInput) -> None:
+        """Named after the run (ULIDs never contain `:`): a retry cannot start it twice."""
+        if self._client is None:
+            self._client = client("stepfunctions")
+        try:
+            self._client.start_execution(
+                stateMachineArn=self._arn, name=inp.run_id, input=inp.model_dump_json()
+            )
+        except ClientError as err:
+            code = err.response.get("Error", {}).get("Code")
+            if code == "ExecutionAlreadyExists":
+                return
+            if code in ("ThrottlingException", "ServiceUnavailable"):
+                raise StorageUnavailableError("the workflow service is busy, retry later") from err
+            raise

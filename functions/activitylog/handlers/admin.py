@@ -2,120 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
-from aws_lambda_powertools.event_handler.router import Router
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from activitylog.handlers import auditing, stores
-from activitylog.handlers.http import build_resolver, logger, principal_of
-from activitylog.logic import audit, clock
-from activitylog.logic.keys import create_key_for, list_keys, revoke_key
-from activitylog.logic.settings import update_settings, usage
-from activitylog.models.auth import ApiKeyRecord, Principal, Scope
-from activitylog.models.errors import ForbiddenError
-from activitylog.models.keys import ApiKeyCreate, ApiKeyCreated, ApiKeyPage, ApiKeyView
-from activitylog.models.settings import LoggingSettings, SettingsUpdate, Usage
+from activitylog.handlers import wiring
+from activitylog.handlers.http import build_resolver, logger
+from activitylog.handlers.routes import admin as routes
+from activitylog.models.env import AdminEnv
 
-router = Router()
-
-
-def _audit(principal: Principal, action: str, **details: Any) -> None:
-    auditing.record(principal.tenant, action, audit.key_actor(principal), **details)
-
-
-@router.get("/v1/settings", summary="The tenant's logging settings", description="Any valid key.")
-def get_settings() -> LoggingSettings:
-    return stores.control().get_logging_settings(principal_of(router).tenant)[0]
-
-
-@router.put(
-    "/v1/settings",
-    summary="Change logging settings (partial update)",
-    description="Scope logging:manage. Fields left out keep their value. Ingestion sees the change "
-    "within 60 seconds; a new retention applies to events accepted after the change.",
-)
-def put_settings(body: Annotated[SettingsUpdate, Body()]) -> LoggingSettings:
-    principal = principal_of(router)
-    if not principal.can(Scope.LOGGING_MANAGE):
-        raise ForbiddenError("this key lacks the logging:manage scope")
-    settings, changed = update_settings(stores.control(), principal.tenant, body)
-    if changed:
-        _audit(
-            principal,
-            "activitylog.settings.updated",
-            targets=[{"type": "settings", "id": principal.tenant}],
-            metadata={"changed": ",".join(changed)},
-        )
-    return settings
-
-
-@router.get("/v1/usage", summary="This month's accepted events and quota", description="Any valid key.")
-def get_usage() -> Usage:
-    tenant = principal_of(router).tenant
-    return usage(stores.control(), stores.control().get_limits(tenant), tenant, clock.now())
-
-
-def _view(record: ApiKeyRecord) -> ApiKeyView:
-    return ApiKeyView.model_validate(record.model_dump())
-
-
-@router.post(
-    "/v1/api-keys",
-    summary="Create an API key",
-    description="Scope keys:manage. The key is shown only in this answer; a key can grant only scopes "
-    "its creator holds. With actor_id the key can only read that actor's own events.",
-    responses={201: {"description": "created", "content": {"application/json": {"model": ApiKeyCreated}}}},
-)
-def post_api_key(body: Annotated[ApiKeyCreate, Body()]) -> Response[ApiKeyCreated]:
-    principal = principal_of(router)
-    created = create_key_for(
-        principal,
-        stores.control(),
-        name=body.name,
-        scopes=body.scopes,
-        actor_id=body.actor_id,
-        now=clock.now(),
-    )
-    _audit(
-        principal,
-        "activitylog.api_key.created",
-        targets=[{"type": "api_key", "id": created.id, "name": body.name}],
-        metadata={"scopes": " ".join(s.value for s in created.record.scopes)},
-    )
-    answer = ApiKeyCreated.model_validate({**created.record.model_dump(), "key": created.key})
-    return Response(status_code=201, content_type="application/json", body=answer)
-
-
-@router.get("/v1/api-keys", summary="List API keys (never their secrets)", description="Scope keys:manage.")
-def get_api_keys(
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    cursor: Annotated[str | None, Query(min_length=1, max_length=512)] = None,
-) -> ApiKeyPage:
-    records, next_cursor = list_keys(principal_of(router), stores.control(), limit=limit, cursor=cursor)
-    return ApiKeyPage(api_keys=[_view(r) for r in records], next_cursor=next_cursor)
-
-
-@router.delete(
-    "/v1/api-keys/<key_id>",
-    summary="Revoke an API key",
-    description="Scope keys:manage. Takes effect within the authorizer's cache time (60 seconds).",
-    responses={204: {"description": "revoked"}},
-)
-def delete_api_key(key_id: Annotated[str, Path(min_length=1, max_length=64)]) -> Response[None]:
-    principal = principal_of(router)
-    record = revoke_key(principal, stores.control(), key_id)
-    _audit(
-        principal,
-        "activitylog.api_key.revoked",
-        targets=[{"type": "api_key", "id": record.id, "name": record.name}],
-    )
-    return Response(status_code=204)
-
-
-app = build_resolver(router)
+wiring.require(AdminEnv)
+app = build_resolver(routes.router)
 
 
 @logger.inject_lambda_context(clear_state=True)

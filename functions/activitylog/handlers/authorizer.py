@@ -11,11 +11,14 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from activitylog.handlers import stores
+from activitylog.handlers import wiring
 from activitylog.handlers.log import logger
 from activitylog.logic import clock
 from activitylog.logic.keys import hash_secret, resolve_api_key
+from activitylog.models.env import AuthorizerEnv
 from activitylog.models.errors import UnauthorizedError
+
+wiring.require(AuthorizerEnv)
 
 
 def api_wide_arn(method_arn: str) -> str:
@@ -34,14 +37,15 @@ def bearer_token(header: str | None) -> str:
 
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    keys = wiring.container().api_keys
     try:
         token = bearer_token(event.get("authorizationToken"))
-        principal = resolve_api_key(stores.api_keys(), token)
+        principal = resolve_api_key(keys, token)
     except UnauthorizedError:
         logger.info("api key refused")  # never log the key itself
         raise Exception("Unauthorized") from None  # the exact text API Gateway expects
     try:
-        stores.api_keys().touch_api_key(hash_secret(token), int(clock.now().timestamp()))
+        keys.touch_api_key(hash_secret(token), int(clock.now().timestamp()))
     except Exception:  # `last_used_at` is informative: never refuse a valid key over it
         logger.exception("last_used_at not recorded")
     logger.append_keys(tenant=principal.tenant, key_id=principal.key_id)

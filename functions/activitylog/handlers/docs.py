@@ -10,8 +10,8 @@ from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
 from aws_lambda_powertools.event_handler.router import Router
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from activitylog.handlers import admin, exports, ingest, query
 from activitylog.handlers.http import build_resolver, logger
+from activitylog.handlers.routes import admin, exports, ingest, query
 
 TITLE = "Activity Log API"
 VERSION = "1.0.0"

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from activitylog.handlers.export_wiring import notify_ports
-from activitylog.handlers.http import logger
+from activitylog.handlers import wiring
+from activitylog.handlers.log import logger
 from activitylog.logic.export_notify import notify
+from activitylog.models.env import NotifyEnv
 from activitylog.models.exports import WorkflowInput
+
+wiring.require(NotifyEnv)
 
 
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    inp = WorkflowInput.model_validate({k: event[k] for k in ("tenant", "export_id", "run_id")})
-    return {**inp.model_dump(), "notified": notify(inp, ports=notify_ports())}
+    inp = WorkflowInput.of(event)
+    return {**inp.model_dump(), "notified": notify(inp, ports=wiring.container().notify_ports())}

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from activitylog.handlers.export_wiring import workflow_ports
-from activitylog.handlers.http import logger
+from activitylog.handlers import wiring
+from activitylog.handlers.log import logger
 from activitylog.logic import clock
 from activitylog.logic.export_workflow import plan
+from activitylog.models.env import WorkflowEnv
 from activitylog.models.exports import WorkflowInput
+
+wiring.require(WorkflowEnv)
 
 
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     inp = WorkflowInput.model_validate(event)
-    return plan(inp, now=clock.now(), ports=workflow_ports())
+    return plan(inp, now=clock.now(), ports=wiring.container().workflow_ports())

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from activitylog.handlers.export_wiring import workflow_ports
-from activitylog.handlers.http import logger
+from activitylog.handlers import wiring
+from activitylog.handlers.log import logger
 from activitylog.logic import clock
 from activitylog.logic.export_workflow import slice_ref, write_slice
+from activitylog.models.env import WorkflowEnv
+
+wiring.require(WorkflowEnv)
 
 
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: Any) -> dict[str, int]:
-    return write_slice(slice_ref(event), now=clock.now(), ports=workflow_ports())
+    return write_slice(slice_ref(event), now=clock.now(), ports=wiring.container().workflow_ports())

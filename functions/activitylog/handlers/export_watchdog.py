@@ -10,11 +10,14 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from activitylog.handlers.export_wiring import workflow_ports
-from activitylog.handlers.http import logger
+from activitylog.handlers import wiring
+from activitylog.handlers.log import logger
 from activitylog.logic import clock
 from activitylog.logic.export_workflow import fail_run, reason
+from activitylog.models.env import WorkflowEnv
 from activitylog.models.exports import WorkflowInput
+
+wiring.require(WorkflowEnv)
 
 
 @logger.inject_lambda_context(clear_state=True)
@@ -27,5 +30,5 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         logger.warning("status change of an execution without run references", extra={"detail": detail})
         return {"failed": False}
     why = reason(status, str(detail.get("cause") or detail.get("error") or ""))
-    changed = fail_run(inp, why, now=clock.now(), ports=workflow_ports())
+    changed = fail_run(inp, why, now=clock.now(), ports=wiring.container().workflow_ports())
     return {**inp.model_dump(), "failed": changed}

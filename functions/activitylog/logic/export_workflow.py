@@ -21,7 +21,7 @@ from activitylog.logic.ports import ExportStore, WorkflowFiles
 from activitylog.logic.query import QueryPorts, earliest_time, iter_events
 from activitylog.models.errors import NotFoundError
 from activitylog.models.exports import Export, RunRecord, WorkflowInput
-from activitylog.models.query import EventFilters
+from activitylog.models.filters import EventFilter
 from activitylog.models.text import format_time, parse_time, to_millis
 
 SLICE_WIDTH = timedelta(hours=1)  # the narrowest slice worth a Lambda invocation
@@ -105,19 +105,9 @@ def wait_until(moment: datetime) -> str:
     return whole.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def event_filters(export: Export, start: datetime, end: datetime) -> EventFilters:
-    f = export.filters
-    return EventFilters(
-        actor_id=f.actor_id,
-        actions=tuple(f.actions),
-        target_type=f.target_type,
-        target_id=f.target_id,
-        outcome=f.outcome,
-        from_=start,
-        to=end,
-        q=f.q,
-        order="asc",
-    )
+def event_filters(export: Export, start: datetime, end: datetime) -> EventFilter:
+    """The export's filters narrowed to one slice `[start, end)` (inside the export's own range)."""
+    return export.filters.model_copy(update={"from_": start, "to": end})
 
 
 def write_slice(ref: SliceRef, *, now: datetime, ports: WorkflowPorts) -> dict[str, int]:

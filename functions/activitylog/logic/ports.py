@@ -8,13 +8,14 @@ The records passed across (index pages, event records, stream positions) live in
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from activitylog.models.auth import ApiKeyRecord
-from activitylog.models.exports import Export, RunRecord
-from activitylog.models.query import EventRecord, IndexPage, Stream, TimeWindow
-from activitylog.models.schedules import Schedule
-from activitylog.models.settings import LoggingSettings, TenantSettings
+if TYPE_CHECKING:  # annotations only: importing the ports loads no model at cold start
+    from activitylog.models.auth import ApiKeyRecord
+    from activitylog.models.exports import Export, RunRecord
+    from activitylog.models.query import EventRecord, IndexPage, Stream, TimeWindow
+    from activitylog.models.schedules import Schedule
+    from activitylog.models.settings import LoggingSettings, TenantSettings
 
 # --- events table ---------------------------------------------------------------------------------
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import islice
 
@@ -19,10 +19,11 @@ from activitylog.logic.index_reads import merged_entries
 from activitylog.logic.ports import EventStore
 from activitylog.logic.query_plan import Plan, matches, plan, visible_filters
 from activitylog.models.auth import Principal
-from activitylog.models.errors import BadRequestError, NotFoundError
+from activitylog.models.errors import NotFoundError
 from activitylog.models.events import EventCount, EventPage, StoredEvent
+from activitylog.models.filters import EventFilter, Order
 from activitylog.models.patterns import EVENT_ID_PATTERN
-from activitylog.models.query import EventFilters, Stream, TimeWindow
+from activitylog.models.query import Stream, TimeWindow
 from activitylog.models.text import epoch_millis, parse_time
 
 MAX_PAGE_BYTES = 5_000_000  # Lambda answers at most 6 MB; leave room for the envelope
@@ -44,11 +45,11 @@ class QueryPorts:
     shard_count: int = 1
 
 
-def window_of(filters: EventFilters) -> TimeWindow:
+def window_of(filters: EventFilter) -> TimeWindow:
     return TimeWindow(filters.from_, filters.to)
 
 
-def plan_for(filters: EventFilters, ports: QueryPorts) -> Plan:
+def plan_for(filters: EventFilter, ports: QueryPorts) -> Plan:
     return plan(filters, shard_count=ports.shard_count, known_actions=ports.known_actions)
 
 
@@ -58,7 +59,8 @@ class _Walk:
 
     ports: QueryPorts
     tenant: str
-    filters: EventFilters
+    filters: EventFilter
+    order: Order
     position: str | None
     budget: Budget
     now: datetime
@@ -77,7 +79,7 @@ class _Walk:
             self.tenant,
             streams,
             window=window_of(self.filters),
-            descending=self.filters.order == "desc",
+            descending=self.order == "desc",
             boundary=self.position,
             chunk=chunk,
             now_s=now_ms // 1000,
@@ -103,15 +105,15 @@ def _scope_key(principal: Principal) -> str:
     return f"{principal.key_id if principal.actor_id else 'tenant'}:{principal.actor_id or ''}"
 
 
-def _filters_key(filters: EventFilters) -> dict[str, object]:
-    data = {k: getattr(filters, k) for k in filters.__dataclass_fields__ if k != "extra"}
-    return {k: (list(v) if isinstance(v, tuple) else v) for k, v in data.items()}
+def _filters_key(filters: EventFilter, order: Order) -> dict[str, object]:
+    return {**filters.model_dump(by_alias=False), "order": order}
 
 
 def list_events(
     principal: Principal,
-    filters: EventFilters,
+    filters: EventFilter,
     *,
+    order: Order = "desc",
     limit: int,
     cursor: str | None,
     now: datetime,
@@ -119,12 +121,14 @@ def list_events(
     budget: Budget | None = None,
 ) -> EventPage:
     budget = budget or Budget()
-    fp = cursors.fingerprint(principal.tenant, _scope_key(principal), {**_filters_key(filters), "m": "l"})
+    fp = cursors.fingerprint(
+        principal.tenant, _scope_key(principal), {**_filters_key(filters, order), "m": "l"}
+    )
     position = cursors.position_ts(cursors.decode(cursor, fp), "p") if cursor else None
     visible = visible_filters(principal, filters)
     if visible is None:
         return EventPage(events=[], next_cursor=None)
-    walk = _Walk(ports, principal.tenant, visible, position, budget, now)
+    walk = _Walk(ports, principal.tenant, visible, order, position, budget, now)
     page: list[StoredEvent] = []
     size = 0
     for ts, event in walk.events(limit, plan_for(visible, ports).streams):
@@ -144,7 +148,7 @@ def list_events(
 
 def count_events(
     principal: Principal,
-    filters: EventFilters,
+    filters: EventFilter,
     *,
     cursor: str | None,
     now: datetime,
@@ -152,7 +156,9 @@ def count_events(
     budget: Budget | None = None,
 ) -> EventCount:
     budget = budget or Budget()
-    fp = cursors.fingerprint(principal.tenant, _scope_key(principal), {**_filters_key(filters), "m": "c"})
+    fp = cursors.fingerprint(
+        principal.tenant, _scope_key(principal), {**_filters_key(filters, "desc"), "m": "c"}
+    )
     state = cursors.decode(cursor, fp) if cursor else {}
     visible = visible_filters(principal, filters)
     if visible is None:
@@ -165,7 +171,7 @@ def count_events(
 
 def _count_by_index(
     tenant: str,
-    filters: EventFilters,
+    filters: EventFilter,
     chosen: Plan,
     state: dict[str, object],
     fp: str,
@@ -199,7 +205,7 @@ def _count_by_index(
 
 def _count_by_reading(
     tenant: str,
-    filters: EventFilters,
+    filters: EventFilter,
     chosen: Plan,
     state: dict[str, object],
     fp: str,
@@ -209,8 +215,7 @@ def _count_by_reading(
 ) -> EventCount:
     """Some filter needs the events themselves: walk them within the time budget."""
     position = cursors.position_ts(state, "p") if "p" in state else None
-    asc = replace(filters, order="asc")
-    walk = _Walk(ports, tenant, asc, position, budget, now)
+    walk = _Walk(ports, tenant, filters, "asc", position, budget, now)
     total = 0
     for ts, event in walk.events(DOCUMENT_GROUP, chosen.streams):
         total += event is not None
@@ -221,7 +226,7 @@ def _count_by_reading(
 
 
 def get_event(principal: Principal, event_id: str, *, now: datetime, ports: QueryPorts) -> StoredEvent:
-    visible = visible_filters(principal, EventFilters())
+    visible = visible_filters(principal, EventFilter())
     if visible is None or not _ID.fullmatch(event_id):
         raise NotFoundError("no such event")
     key = ports.events.event_key(principal.tenant, event_id)
@@ -235,15 +240,14 @@ def get_event(principal: Principal, event_id: str, *, now: datetime, ports: Quer
 
 
 def iter_events(
-    tenant: str, filters: EventFilters, *, now: datetime, ports: QueryPorts
+    tenant: str, filters: EventFilter, *, now: datetime, ports: QueryPorts
 ) -> Iterator[StoredEvent]:
     """Every event of `tenant` that GET /v1/events lists for `filters` (tenant-wide), oldest first.
 
     No page size, byte cap or time budget: exports stream whole time slices through this.
     """
-    asc = replace(filters, order="asc")
-    walk = _Walk(ports, tenant, asc, None, Budget(seconds=float("inf")), now)
-    for _ts, event in walk.events(DOCUMENT_GROUP, plan_for(asc, ports).streams):
+    walk = _Walk(ports, tenant, filters, "asc", None, Budget(seconds=float("inf")), now)
+    for _ts, event in walk.events(DOCUMENT_GROUP, plan_for(filters, ports).streams):
         if event is not None:
             yield event
 
@@ -263,8 +267,3 @@ def earliest_time(tenant: str, *, now: datetime, ports: QueryPorts) -> datetime 
     )
     first = next(entries, None)
     return parse_time(first.ts.split("#", 1)[0]) if first else None
-
-
-def check_range(filters: EventFilters) -> None:
-    if filters.from_ is not None and filters.to is not None and filters.from_ >= filters.to:
-        raise BadRequestError("`from` must be earlier than `to`")

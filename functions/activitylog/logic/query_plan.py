@@ -9,12 +9,13 @@ fetched events, and every filter is checked again on the event itself (index key
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from activitylog.models.auth import Principal, Scope
 from activitylog.models.errors import ForbiddenError
 from activitylog.models.events import StoredEvent
-from activitylog.models.query import EventFilters, Stream, target_value
+from activitylog.models.filters import EventFilter
+from activitylog.models.query import Stream, target_value
 from activitylog.models.text import epoch_millis
 
 
@@ -24,7 +25,7 @@ class Plan:
     residual: bool  # some filter is not served by the index keys
 
 
-def visible_filters(principal: Principal, filters: EventFilters) -> EventFilters | None:
+def visible_filters(principal: Principal, filters: EventFilter) -> EventFilter | None:
     """Apply the key's actor restriction; None means the caller can see nothing of this query."""
     if principal.can(Scope.EVENTS_READ):
         return filters
@@ -34,7 +35,7 @@ def visible_filters(principal: Principal, filters: EventFilters) -> EventFilters
         raise ForbiddenError("events:read:self needs a key restricted to an actor")
     if filters.actor_id is not None and filters.actor_id != principal.actor_id:
         return None
-    return replace(filters, actor_id=principal.actor_id)
+    return filters.model_copy(update={"actor_id": principal.actor_id})
 
 
 def expand_actions(patterns: Sequence[str], known: Callable[[], set[str]]) -> list[str]:
@@ -46,7 +47,7 @@ def expand_actions(patterns: Sequence[str], known: Callable[[], set[str]]) -> li
     return sorted(names)
 
 
-def plan(filters: EventFilters, *, shard_count: int, known_actions: Callable[[], set[str]]) -> Plan:
+def plan(filters: EventFilter, *, shard_count: int, known_actions: Callable[[], set[str]]) -> Plan:
     shards = range(shard_count)
     used: str
     if filters.target_type is not None and filters.target_id is not None:
@@ -71,7 +72,7 @@ def plan(filters: EventFilters, *, shard_count: int, known_actions: Callable[[],
     return Plan(streams=streams, residual=residual)
 
 
-def matches(event: StoredEvent, filters: EventFilters, now_ms: int) -> bool:
+def matches(event: StoredEvent, filters: EventFilter, now_ms: int) -> bool:
     """Every filter, checked on the event itself (index keys hold digests; expiry is exact here)."""
     if epoch_millis(event.expires_at) <= now_ms:
         return False

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from html import escape as html_escape
+
+from activitylog.logic.ports import SettingsStore, UsageStore
 
 THRESHOLDS = (("80", 0.8), ("100", 1.0))
 
@@ -52,3 +55,22 @@ def subject_and_body(warning: QuotaWarning) -> tuple[str, str, str]:
         text += "Further events are refused (429 quota_exceeded) until the start of next month (UTC).\n"
     html = "<p>" + html_escape(text).replace("\n", "</p><p>").removesuffix("<p>")
     return subject, text, html
+
+
+def send_warning(
+    warning: QuotaWarning,
+    *,
+    usage: UsageStore,
+    settings: SettingsStore,
+    send: Callable[[Sequence[str], str, str, str], None],
+) -> int | None:
+    """One email per tenant, month and threshold: only the request that claims it sends it.
+
+    Returns how many recipients it went to, or None when another request had claimed it.
+    """
+    if not usage.claim_warning(warning.tenant, warning.month, warning.threshold):
+        return None
+    recipients = settings.get_settings(warning.tenant).logging.notification_emails
+    if recipients:
+        send(recipients, *subject_and_body(warning))
+    return len(recipients)

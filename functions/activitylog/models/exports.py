@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, timedelta
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from activitylog.models.email import CONTROL_CHARS, EmailAddress
-from activitylog.models.patterns import ACTION_PATTERN
+from activitylog.models.filters import EventFilter
 from activitylog.models.text import Timestamp, Unicode
 
 Format = Literal["csv", "jsonl"]
@@ -16,7 +17,6 @@ Compression = Literal["none", "gzip"]
 RunStatus = Literal["queued", "running", "succeeded", "failed", "expired"]
 DOWNLOAD_WINDOW = timedelta(days=7)
 MAX_RECIPIENTS = 50
-ACTION_FILTER = ACTION_PATTERN[:-1] + r"(\.\*)?$"
 
 
 def _no_control(value: str) -> str:
@@ -38,42 +38,17 @@ def _unique(values: list[str]) -> list[str]:
 ExportName = Annotated[
     str, StringConstraints(min_length=1, max_length=200), Unicode, AfterValidator(_no_control)
 ]
-ActionFilter = Annotated[str, StringConstraints(max_length=102, pattern=ACTION_FILTER)]
 
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class ExportFilters(_Strict):
-    """The filters of GET /v1/events, with the same meaning and the same validation."""
-
-    model_config = ConfigDict(extra="forbid", validate_by_name=True, serialize_by_alias=True)
-
-    actions: list[ActionFilter] = Field(default_factory=list, max_length=20)
-    actor_id: Annotated[str, StringConstraints(min_length=1, max_length=256), Unicode] | None = None
-    target_type: Annotated[str, StringConstraints(min_length=1, max_length=64), Unicode] | None = None
-    target_id: Annotated[str, StringConstraints(min_length=1, max_length=256), Unicode] | None = None
-    outcome: Literal["success", "failure"] | None = None
-    q: Annotated[str, StringConstraints(min_length=1, max_length=200), Unicode] | None = None
-    from_: Timestamp | None = Field(default=None, alias="from")
-    to: Timestamp | None = None
-
-    @model_validator(mode="after")
-    def _consistent(self) -> ExportFilters:
-        if (self.target_type is None) != (self.target_id is None):
-            raise ValueError("target_type and target_id go together")
-        if self.from_ is not None and self.to is not None and self.from_ >= self.to:
-            raise ValueError("`from` must be earlier than `to`")
-        self.actions = list(dict.fromkeys(self.actions))
-        return self
-
-
 class ExportCreate(_Strict):
     name: ExportName
     format: Format
     compression: Compression = "none"
-    filters: ExportFilters = Field(default_factory=ExportFilters)
+    filters: EventFilter = Field(default_factory=EventFilter)
     recipients: Annotated[list[EmailAddress], AfterValidator(_unique)] = Field(
         default_factory=list, max_length=MAX_RECIPIENTS
     )
@@ -84,7 +59,7 @@ class Export(BaseModel):
     name: str
     format: Format
     compression: Compression
-    filters: ExportFilters
+    filters: EventFilter
     recipients: list[str]
     created_at: Timestamp
 
@@ -179,3 +154,8 @@ class WorkflowInput(BaseModel):
     tenant: str
     export_id: str
     run_id: str
+
+    @classmethod
+    def of(cls, state: Mapping[str, Any]) -> WorkflowInput:
+        """The run's references from a state's input (which carries more: slices, results, errors)."""
+        return cls.model_validate({k: state[k] for k in ("tenant", "export_id", "run_id")})

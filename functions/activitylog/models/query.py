@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
 Dimension = Literal["time", "actor", "action", "target"]
-Order = Literal["desc", "asc"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,20 +22,6 @@ class Stream:
 def target_value(target_type: str, target_id: str) -> str:
     """A target stream's value (the store keys the index by a digest of it)."""
     return f"{target_type}\x1f{target_id}"
-
-
-@dataclass(frozen=True, slots=True)
-class EventFilters:
-    actor_id: str | None = None
-    actions: tuple[str, ...] = ()
-    target_type: str | None = None
-    target_id: str | None = None
-    outcome: Literal["success", "failure"] | None = None
-    from_: datetime | None = None
-    to: datetime | None = None
-    q: str | None = None
-    order: Order = "desc"
-    extra: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

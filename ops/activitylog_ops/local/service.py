@@ -120,6 +120,7 @@ class LocalService:
             self.clock.start()
         # Links in emails point at the API; locally that is this gateway (configuration, as on AWS).
         os.environ["API_BASE_URL"] = self.gateway.url
+        _forget_cached_configuration()
         control = output(self.deployment, STATEFUL, "ControlTableName")
         events = output(self.deployment, STATEFUL, "EventsTableName")
         dynamodb = _client_factory(self.moto.url)("dynamodb")
@@ -169,30 +170,11 @@ def _restore(before: dict[str, str]) -> None:
 
 
 def _forget_cached_configuration() -> None:
-    """The functions cache their clients and validated env per process; local mode changes both."""
-    from activitylog.dal.clients import reset_clients
-    from activitylog.dal.secrets import signing_key
-    from activitylog.handlers import export_wiring, ingest, stores
-    from activitylog.models.env import function_env
-    from activitylog.models.export_env import export_env
-    from activitylog.models.schedule_env import fire_env, scheduler_env
+    """The functions keep their adapters, clients and validated environment in one container per
+    process (`activitylog.handlers.wiring`); local mode changes the environment, so it starts anew."""
+    from activitylog.handlers import wiring
 
-    reset_clients()
-    # Data-access adapters keep the client they were made with: forget them too.
-    stores.reset()
-    for cached in (
-        ingest._control,
-        ingest._events,
-        export_wiring.store,
-        export_wiring.schedule_store,
-        export_wiring.schedules,
-    ):
-        cached.cache_clear()
-    function_env.cache_clear()
-    export_env.cache_clear()
-    scheduler_env.cache_clear()
-    fire_env.cache_clear()
-    signing_key.cache_clear()
+    wiring.reset()
 
 
 def _synthesize() -> Templates:

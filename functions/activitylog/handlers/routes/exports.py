@@ -1,0 +1,155 @@
+"""/v1/exports[...] (scope exports:manage) and the public /v1/downloads/{token} (the `Exports` function)."""
+# No `from __future__ import annotations`: Powertools resolves route annotations (Response[...]) at import.
+
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
+from aws_lambda_powertools.event_handler.router import Router
+
+from activitylog.handlers import auditing, wiring
+from activitylog.handlers.http import principal_of
+from activitylog.logic import audit, clock
+from activitylog.logic import exports as logic
+from activitylog.logic import schedules as schedule_logic
+from activitylog.models.auth import Principal, Scope
+from activitylog.models.errors import ForbiddenError
+from activitylog.models.exports import Export, ExportCreate, ExportCreated, ExportPage, Run, RunPage
+from activitylog.models.schedules import Schedule, ScheduleRequest
+
+router = Router()
+Id = Annotated[str, Path(min_length=1, max_length=64)]
+Limit = Annotated[int, Query(ge=1, le=200)]
+Cursor = Annotated[str | None, Query(min_length=1, max_length=2048)]
+
+
+def _ports() -> logic.ExportPorts:
+    return wiring.container().export_ports()
+
+
+def _schedule_ports() -> schedule_logic.SchedulePorts:
+    return wiring.container().schedule_ports()
+
+
+def _principal() -> Principal:
+    principal = principal_of(router)
+    if not principal.can(Scope.EXPORTS_MANAGE):
+        raise ForbiddenError("this key lacks the exports:manage scope")
+    return principal
+
+
+def _tenant() -> str:
+    return _principal().tenant
+
+
+def _audit(principal: Principal, action: str, export_id: str, run_id: str | None = None) -> None:
+    targets = [{"type": "export", "id": export_id}] + (
+        [{"type": "export_run", "id": run_id}] if run_id else []
+    )
+    auditing.record(principal.tenant, action, audit.key_actor(principal), targets=targets)
+
+
+def _redirect(url: str) -> Response[None]:
+    return Response(status_code=302, headers={"Location": url, "Cache-Control": "no-store"})
+
+
+@router.post(
+    "/v1/exports",
+    summary="Create an export and start its first run",
+    responses={202: {"description": "the export and its first run (queued)"}},
+)
+def create_route(body: Annotated[ExportCreate, Body()]) -> Response[ExportCreated]:
+    principal = _principal()
+    created = logic.create_export(principal.tenant, body, now=clock.now(), ports=_ports())
+    _audit(principal, "activitylog.export.created", created.export.id, created.run.id)
+    return Response(status_code=202, content_type="application/json", body=created)
+
+
+@router.get("/v1/exports", summary="List exports, newest first")
+def list_route(limit: Limit = 50, cursor: Cursor = None) -> ExportPage:
+    return logic.list_exports(_tenant(), limit=limit, cursor=cursor, ports=_ports())
+
+
+@router.get("/v1/exports/<export_id>", summary="Get an export")
+def get_route(export_id: Id) -> Export:
+    return logic.get_export(_tenant(), export_id, ports=_ports())
+
+
+@router.delete("/v1/exports/<export_id>", summary="Delete an export, its runs and files")
+def delete_route(export_id: Id) -> Response[None]:
+    principal = _principal()
+    logic.delete_export(principal.tenant, export_id, ports=_ports())
+    _audit(principal, "activitylog.export.deleted", export_id)
+    return Response(status_code=204)
+
+
+@router.post(
+    "/v1/exports/<export_id>/runs",
+    summary="Start a new run",
+    responses={202: {"description": "the new run (queued)"}},
+)
+def start_route(export_id: Id) -> Response[Run]:
+    principal = _principal()
+    run = logic.start_run(principal.tenant, export_id, now=clock.now(), ports=_ports())
+    _audit(principal, "activitylog.export.run_started", export_id, run.id)
+    return Response(status_code=202, content_type="application/json", body=run)
+
+
+@router.get("/v1/exports/<export_id>/runs", summary="List runs, newest first")
+def runs_route(export_id: Id, limit: Limit = 50, cursor: Cursor = None) -> RunPage:
+    tenant = _tenant()
+    return logic.list_runs(tenant, export_id, limit=limit, cursor=cursor, now=clock.now(), ports=_ports())
+
+
+@router.get("/v1/exports/<export_id>/runs/<run_id>", summary="Get a run")
+def run_route(export_id: Id, run_id: Id) -> Run:
+    return logic.get_run(_tenant(), export_id, run_id, now=clock.now(), ports=_ports())
+
+
+@router.get(
+    "/v1/exports/<export_id>/runs/<run_id>/download",
+    summary="Download a run's file (302 to a presigned URL valid 15 minutes)",
+    responses={302: {"description": "redirect to a presigned S3 URL valid 15 minutes"}},
+)
+def download_route(export_id: Id, run_id: Id) -> Response[None]:
+    principal = _principal()
+    url = logic.download_url(principal.tenant, export_id, run_id, now=clock.now(), ports=_ports())
+    _audit(principal, "activitylog.export.downloaded", export_id, run_id)
+    return _redirect(url)
+
+
+@router.put("/v1/exports/<export_id>/schedule", summary="Create or replace the export's schedule")
+def put_schedule_route(export_id: Id, body: Annotated[ScheduleRequest, Body()]) -> Schedule:
+    principal = _principal()
+    schedule = schedule_logic.put_schedule(
+        principal.tenant, export_id, body, now=clock.now(), ports=_schedule_ports()
+    )
+    _audit(principal, "activitylog.export.schedule_updated", schedule.export_id)
+    return schedule
+
+
+@router.get("/v1/exports/<export_id>/schedule", summary="Get the export's schedule")
+def get_schedule_route(export_id: Id) -> Schedule:
+    return schedule_logic.get_schedule(_tenant(), export_id, ports=_schedule_ports())
+
+
+@router.delete("/v1/exports/<export_id>/schedule", summary="Delete the export's schedule")
+def delete_schedule_route(export_id: Id) -> Response[None]:
+    principal = _principal()
+    schedule_logic.delete_schedule(principal.tenant, export_id, ports=_schedule_ports())
+    _audit(principal, "activitylog.export.schedule_deleted", export_id)
+    return Response(status_code=204)
+
+
+@router.get(
+    "/v1/downloads/<token>",
+    summary="Download with an emailed link (no API key: the token is the credential)",
+    responses={302: {"description": "redirect to a presigned S3 URL valid 15 minutes"}},
+)
+def token_route(token: Annotated[str, Path(min_length=1, max_length=1024)]) -> Response[None]:
+    url, grant = logic.download_by_token(token, now=clock.now(), ports=_ports())
+    # The emailed link is the credential: the actor is the link (its run), not an API key.
+    targets = [{"type": "export", "id": grant.export_id}, {"type": "export_run", "id": grant.run_id}]
+    actor = {"id": f"download-link:{grant.run_id}", "type": "download_link"}
+    auditing.record(grant.tenant, "activitylog.export.downloaded", actor, targets=targets)
+    return _redirect(url)

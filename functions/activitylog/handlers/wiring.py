@@ -1,0 +1,322 @@
+"""The composition root: the one module that knows both the logic's ports and the adapters.
+
+A `Container` is built from a function's environment; it creates each adapter (and its boto3 client)
+on first use and keeps it for the container's life, which is the Lambda container's. Each use case
+gets its ports from one factory here (`query_ports`, `ingest_ports`, `export_ports`, ...). Handler
+modules validate their function's environment model when they load (`require`) and ask
+`container()` for what they need on each request; tests, bench and local mode put in their own
+container with `use()` (for example one whose adapters are fakes) and start again with `reset()`.
+
+Adapters' modules are imported on first use, so a function loads only what it uses (the authorizer
+reads API keys and skips the events, exports and settings code at cold start).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from activitylog.logic.cache import TtlCache
+from activitylog.models.env import (
+    BucketEnv,
+    ControlEnv,
+    EventsEnv,
+    IdempotencyEnv,
+    LinksEnv,
+    SchedulerEnv,
+    SenderEnv,
+    StateMachineEnv,
+    parse_env,
+)
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
+
+    from activitylog.dal.api_keys import ApiKeyTable
+    from activitylog.dal.control import ControlTable
+    from activitylog.dal.events import DynamoEventStore
+    from activitylog.dal.export_files import ExportFiles
+    from activitylog.dal.exports import DynamoExportStore
+    from activitylog.dal.mail import SesMailer
+    from activitylog.dal.schedules import DynamoScheduleStore, EventBridgeSchedules
+    from activitylog.dal.secrets import SigningKey
+    from activitylog.dal.workflow import StepFunctionsWorkflow
+    from activitylog.logic.export_assembly import AssemblyResult
+    from activitylog.logic.export_notify import Message, NotifyPorts
+    from activitylog.logic.export_workflow import WorkflowPorts
+    from activitylog.logic.exports import ExportPorts
+    from activitylog.logic.ingest import IngestPorts
+    from activitylog.logic.query import QueryPorts
+    from activitylog.logic.quota import QuotaWarning
+    from activitylog.logic.schedules import FirePorts, SchedulePorts
+    from activitylog.models.env import _Env
+    from activitylog.models.settings import TenantSettings
+
+    E = TypeVar("E", bound=_Env)
+
+SETTINGS_CACHE_SECONDS = 60  # a settings change reaches ingestion and queries within this time (docs)
+
+
+@dataclass
+class Container:
+    """What one function (or, in local mode, one process of functions) is wired with."""
+
+    environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
+    _envs: dict[type, Any] = field(default_factory=dict, repr=False)
+    _clients: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    # --- configuration and clients ---------------------------------------------------------------
+    def env(self, model: type[E]) -> E:
+        """The environment as `model` sees it, validated once per container."""
+        if model not in self._envs:
+            self._envs[model] = parse_env(model, self.environ)
+        found: E = self._envs[model]
+        return found
+
+    def client(self, service: str) -> Any:
+        if service not in self._clients:
+            from activitylog.dal.clients import new_client
+
+            self._clients[service] = new_client(service)
+        return self._clients[service]
+
+    def override(self, **adapters: object) -> Container:
+        """Use these objects instead of building the adapters of those names (tests, bench)."""
+        for name, value in adapters.items():
+            if not isinstance(getattr(type(self), name, None), cached_property):
+                raise AttributeError(f"Container has no adapter {name!r}")
+            self.__dict__[name] = value
+        return self
+
+    # --- adapters (created on first use) ---------------------------------------------------------
+    @cached_property
+    def events(self) -> DynamoEventStore:
+        from activitylog.dal.events import DynamoEventStore
+
+        return DynamoEventStore(self.env(EventsEnv).events_table, self.client("dynamodb"))
+
+    @cached_property
+    def control(self) -> ControlTable:
+        from activitylog.dal.control import ControlTable
+
+        return ControlTable(self.env(ControlEnv).control_table, self.client("dynamodb"))
+
+    @cached_property
+    def api_keys(self) -> ApiKeyTable:
+        """The control table's API keys only (what the authorizer needs)."""
+        from activitylog.dal.api_keys import ApiKeyTable
+
+        return ApiKeyTable(self.env(ControlEnv).control_table, self.client("dynamodb"))
+
+    @cached_property
+    def export_store(self) -> DynamoExportStore:
+        from activitylog.dal.exports import DynamoExportStore
+
+        return DynamoExportStore(self.env(ControlEnv).control_table, self.client("dynamodb"))
+
+    @cached_property
+    def schedule_store(self) -> DynamoScheduleStore:
+        from activitylog.dal.schedules import DynamoScheduleStore
+
+        return DynamoScheduleStore(self.env(ControlEnv).control_table, self.client("dynamodb"))
+
+    @cached_property
+    def scheduler(self) -> EventBridgeSchedules:
+        from activitylog.dal.schedules import EventBridgeSchedules, SchedulerTarget
+
+        env = self.env(SchedulerEnv)
+        target = SchedulerTarget(
+            group=env.schedule_group,
+            role_arn=env.scheduler_role_arn,
+            function_arn=env.schedule_target_arn,
+            dead_letter_arn=env.schedule_dlq_arn,
+        )
+        return EventBridgeSchedules(target, self.client("scheduler"))
+
+    @cached_property
+    def files(self) -> ExportFiles:
+        from activitylog.dal.clients import SIGV4, new_client
+        from activitylog.dal.export_files import ExportFiles
+
+        return ExportFiles(self.env(BucketEnv).exports_bucket, self.client("s3"), new_client("s3", SIGV4))
+
+    @cached_property
+    def workflow(self) -> StepFunctionsWorkflow:
+        from activitylog.dal.workflow import StepFunctionsWorkflow
+
+        return StepFunctionsWorkflow(self.env(StateMachineEnv).state_machine, self.client("stepfunctions"))
+
+    @cached_property
+    def mailer(self) -> SesMailer:
+        from activitylog.dal.mail import SesMailer
+
+        return SesMailer(self.env(SenderEnv).sender_email, self.client("sesv2"))
+
+    @cached_property
+    def signing_key(self) -> SigningKey:
+        from activitylog.dal.secrets import SigningKey
+
+        return SigningKey(self.env(LinksEnv).signing_secret, self.client("secretsmanager"))
+
+    @cached_property
+    def idempotency(self) -> DynamoDBPersistenceLayer:
+        """Powertools' idempotency records (Idempotency-Key of POST /v1/events)."""
+        from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
+
+        return DynamoDBPersistenceLayer(
+            table_name=self.env(IdempotencyEnv).idempotency_table, boto3_client=self.client("dynamodb")
+        )
+
+    # --- per-container state -------------------------------------------------------------------
+    @cached_property
+    def settings_cache(self) -> TtlCache[TenantSettings]:
+        return TtlCache(ttl=SETTINGS_CACHE_SECONDS)
+
+    @cached_property
+    def known_actions(self) -> dict[str, set[str]]:
+        """Per tenant, the actions this container has seen in the catalogue (no write per event)."""
+        return {}
+
+    def settings(self, tenant: str) -> TenantSettings:
+        """The tenant's settings and limits, at most SETTINGS_CACHE_SECONDS old."""
+        return self.settings_cache.get(tenant, lambda: self.control.get_settings(tenant))
+
+    # --- one factory per use case's ports ----------------------------------------------------------
+    def query_ports(self, tenant: str) -> QueryPorts:
+        from activitylog.logic.query import QueryPorts
+
+        return QueryPorts(
+            events=self.events,
+            known_actions=lambda: self.control.known_actions(tenant),
+            shard_count=self.settings(tenant).shard_count,
+        )
+
+    def ingest_ports(self, tenant: str) -> IngestPorts:
+        from activitylog.logic.ingest import IngestPorts
+
+        return IngestPorts(
+            events=self.events,
+            catalogue=self.control,
+            known_actions=self.known_actions.setdefault(tenant, set()),
+            usage=self.control,
+            warn=self._warn,
+        )
+
+    def _warn(self, warning: QuotaWarning) -> None:
+        from activitylog.handlers.log import logger
+        from activitylog.logic import quota
+
+        try:
+            sent = quota.send_warning(
+                warning, usage=self.control, settings=self.control, send=self.mailer.send
+            )
+        except Exception:  # the events are stored; a lost warning must not fail the request
+            logger.exception("quota warning not sent")
+            return
+        if sent is not None:
+            logger.info("quota warning", extra={"threshold": warning.threshold, "recipients": sent})
+
+    def export_ports(self) -> ExportPorts:
+        from activitylog.logic import exports
+        from activitylog.logic.schedules import remove_schedule
+
+        files = self.files
+        return exports.ExportPorts(
+            store=self.export_store,
+            start_workflow=self.workflow.start,
+            presign=lambda key, name: files.presigned_get(key, exports.PRESIGN_SECONDS, name),
+            delete_files=files.delete_prefix,
+            signing_key=self.signing_key,
+            base_url=self.env(LinksEnv).api_base_url,
+            remove_schedule=lambda tenant, export_id: remove_schedule(
+                tenant, export_id, store=self.schedule_store, scheduler=self.scheduler
+            ),
+        )
+
+    def schedule_ports(self) -> SchedulePorts:
+        from activitylog.logic.schedules import SchedulePorts
+
+        return SchedulePorts(exports=self.export_ports(), store=self.schedule_store, scheduler=self.scheduler)
+
+    def fire_ports(self) -> FirePorts:
+        from activitylog.logic.schedules import FirePorts
+
+        return FirePorts(
+            exports=self.export_store, schedules=self.schedule_store, start_workflow=self.workflow.start
+        )
+
+    def workflow_ports(self) -> WorkflowPorts:
+        from activitylog.logic.export_workflow import WorkflowPorts
+
+        return WorkflowPorts(
+            store=self.export_store, files=_AssembledFiles(self.files), query=self.query_ports
+        )
+
+    def notify_ports(self) -> NotifyPorts:
+        from activitylog.logic.export_notify import NotifyPorts
+
+        mailer = self.mailer
+
+        def send(message: Message) -> None:
+            mailer.send(message.to, message.subject, message.text, message.html)
+
+        return NotifyPorts(
+            store=self.export_store,
+            send=send,
+            signing_key=self.signing_key,
+            base_url=self.env(LinksEnv).api_base_url,
+        )
+
+
+class _AssembledFiles:
+    """The workflow's files: writes go through the streaming assembly into a multipart upload."""
+
+    def __init__(self, files: ExportFiles) -> None:
+        self._files = files
+
+    def write(self, key: str, chunks: Iterable[bytes], *, content_type: str, gzip: bool) -> AssemblyResult:
+        from activitylog.logic.export_assembly import assemble
+
+        return assemble(chunks, self._files.sink(key, content_type), gzip=gzip)
+
+    def read(self, key: str) -> Iterator[bytes]:
+        return self._files.read(key)
+
+    def delete_prefix(self, prefix: str) -> None:
+        self._files.delete_prefix(prefix)
+
+
+_current: Container | None = None
+
+
+def container() -> Container:
+    """This process's container, created from the environment on first use."""
+    global _current
+    if _current is None:
+        _current = Container()
+    return _current
+
+
+def use(replacement: Container | None) -> Container | None:
+    """Tests, bench and local mode: every handler of this process uses `replacement` from now on
+    (None: a new container from the environment on next use). Returns the container it replaces,
+    for the caller to put back when done."""
+    global _current
+    previous, _current = _current, replacement
+    return previous
+
+
+def reset() -> None:
+    """Forget the container (its adapters, clients and caches): the next use reads the environment again."""
+    use(None)
+    from activitylog.dal.clients import reset_clients  # the fallback clients of adapters made elsewhere
+
+    reset_clients()
+
+
+def require(model: type[E]) -> E:
+    """Validate the function's environment now (a handler module calls this when it loads)."""
+    return container().env(model)
