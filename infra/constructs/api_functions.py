@@ -10,16 +10,11 @@ from constructs import Construct
 
 from infra.constructs.api import Route
 from infra.constructs.function_factory import FunctionFactory
+from infra.grants import CONTROL_INDEX_RESOURCE, EVENTS_INDEX_RESOURCE, base_table_only
 from infra.nag import acknowledge
 
-# The cross-stack export of the events table ARN, as cdk-nag prints it in the Query role's finding.
-EVENTS_INDEX_FINDING = (
-    "AwsSolutions-IAM5[Resource::ActivityLog-Stateful:ExportsOutputFnGetAttEventsTableArn9499E97C/index/*]"
-)
-
-CONTROL_INDEX_FINDING = (
-    "AwsSolutions-IAM5[Resource::ActivityLog-Stateful:ExportsOutputFnGetAttControlTableArn18E2DDBF/index/*]"
-)
+EVENTS_INDEX_FINDING = f"AwsSolutions-IAM5[{EVENTS_INDEX_RESOURCE}]"
+CONTROL_INDEX_FINDING = f"AwsSolutions-IAM5[{CONTROL_INDEX_RESOURCE}]"
 
 
 def common_environment(
@@ -50,15 +45,6 @@ def key_only_batch_get(table: dynamodb.ITable) -> iam.PolicyStatement:
             "StringEqualsIfExists": {"dynamodb:Select": "SPECIFIC_ATTRIBUTES"},
         },
     )
-
-
-def base_table_only(scope: Construct, construct_id: str, table: dynamodb.ITable) -> dynamodb.ITable:
-    """The same table seen without its indexes, so `grant_*` covers the base table ARN only.
-
-    `grant_*` on a table with GSIs always adds `<arn>/index/*`; callers that only use keys
-    (GetItem/UpdateItem/BatchWriteItem) get no access to any index this way.
-    """
-    return dynamodb.Table.from_table_arn(scope, construct_id, table.table_arn)
 
 
 class ApiFunctions(Construct):

@@ -18,8 +18,8 @@ from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
-from infra.constructs.export_workflow import base_table_only
 from infra.constructs.function_factory import FunctionFactory
+from infra.grants import base_table_only
 from infra.nag import acknowledge
 
 

@@ -23,19 +23,14 @@ from constructs import Construct
 
 from infra.constructs.api import Route
 from infra.constructs.function_factory import FunctionFactory
+from infra.grants import EVENTS_INDEX_RESOURCE, EXPORTS_BUCKET_ARN, base_table_only
 from infra.nag import acknowledge
 
 MAX_CONCURRENCY = 8
 TEMP_PATTERN = "tmp/*"
-EVENTS_INDEX = "Resource::ActivityLog-Stateful:ExportsOutputFnGetAttEventsTableArn9499E97C/index/*"
-BUCKET_EXPORT = "ActivityLog-Stateful:ExportsOutputFnGetAttExportsExportsBucketAF6E3739Arn2357CF2C"
 # Two hours of work after a scheduled run's settle wait (at most 6 hours, docs/exports.md).
 EXECUTION_TIMEOUT = Duration.hours(8)
 RETRY_ERRORS = ["StorageUnavailableError"]
-
-
-def base_table_only(scope: Construct, construct_id: str, table: dynamodb.ITable) -> dynamodb.ITable:
-    return dynamodb.Table.from_table_arn(scope, construct_id, table.table_arn)
 
 
 class ExportWorkflow(Construct):
@@ -111,9 +106,7 @@ class ExportWorkflow(Construct):
         control.grant_read_write_data(self.api)
         self.state_machine.grant_start_execution(self.api)
         # the audit trail (activitylog.export.*): append-only on the base table, no index, no read
-        dynamodb.Table.from_table_arn(self, "EventsBaseForAudit", events_table.table_arn).grant_write_data(
-            self.api
-        )
+        base_table_only(self, "EventsTableBase", events_table).grant_write_data(self.api)
         bucket.grant_read(self.api)  # presigned GETs are signed with this role
         bucket.grant_delete(self.api)  # DELETE /v1/exports/{id} removes the files
         signing_secret.grant_read(self.api)
@@ -197,7 +190,7 @@ class ExportWorkflow(Construct):
         )
 
     def _acknowledge(self) -> None:
-        bucket_objects = f"Resource::{BUCKET_EXPORT}/*"
+        bucket_objects = f"Resource::{EXPORTS_BUCKET_ARN}/*"
         s3_actions = ["Action::s3:GetObject*", "Action::s3:GetBucket*", "Action::s3:List*"]
         s3_reason = (
             "CDK's bucket grants on the one exports bucket: {actions} are the read/list/delete action "
@@ -205,8 +198,12 @@ class ExportWorkflow(Construct):
             "access is limited to this bucket's objects."
         )
         findings: dict[lambda_.Function, list[str]] = {
-            self.plan: [EVENTS_INDEX],
-            self.slice: [EVENTS_INDEX, "Action::s3:Abort*", f"Resource::{BUCKET_EXPORT}/{TEMP_PATTERN}"],
+            self.plan: [EVENTS_INDEX_RESOURCE],
+            self.slice: [
+                EVENTS_INDEX_RESOURCE,
+                "Action::s3:Abort*",
+                f"Resource::{EXPORTS_BUCKET_ARN}/{TEMP_PATTERN}",
+            ],
             self.assemble: [*s3_actions, "Action::s3:DeleteObject*", "Action::s3:Abort*", bucket_objects],
             self.fail: [*s3_actions, "Action::s3:DeleteObject*", bucket_objects],
             self.watchdog: [*s3_actions, "Action::s3:DeleteObject*", bucket_objects],
@@ -214,7 +211,7 @@ class ExportWorkflow(Construct):
         }
         for function, rules in findings.items():
             for rule in rules:
-                if rule == EVENTS_INDEX:
+                if rule == EVENTS_INDEX_RESOURCE:
                     why = (
                         "reads the events table through its GSIs (the query engine of GET /v1/events); "
                         "read-only actions on <events table>/index/* cover exactly those indexes."
