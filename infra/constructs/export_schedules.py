@@ -18,9 +18,11 @@ from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
-from infra.constructs.function_factory import FunctionFactory
+from infra.constructs.function_factory import FunctionFactory, FunctionSpec
 from infra.grants import base_table_only
 from infra.nag import acknowledge
+
+FIRE = FunctionSpec("ExportFire", "export_fire", "Scheduled export: record and start a run")
 
 
 class ExportSchedules(Construct):
@@ -59,9 +61,8 @@ class ExportSchedules(Construct):
         )
 
         self.fire = factory.create(
-            "ExportFire", handler_module="export_fire", description="Scheduled export: record and start a run"
+            FIRE, environment={"EXPORT_STATE_MACHINE": state_machine.state_machine_arn}
         )
-        self.fire.add_environment("EXPORT_STATE_MACHINE", state_machine.state_machine_arn)
         base_table_only(self, "ControlTableBase", control_table).grant_read_write_data(self.fire)
         state_machine.grant_start_execution(self.fire)
 

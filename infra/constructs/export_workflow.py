@@ -22,7 +22,7 @@ from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
 from infra.constructs.api import Route
-from infra.constructs.function_factory import FunctionFactory
+from infra.constructs.function_factory import FunctionFactory, FunctionSpec
 from infra.grants import EVENTS_INDEX_RESOURCE, EXPORTS_BUCKET_ARN, base_table_only
 from infra.nag import acknowledge
 
@@ -31,6 +31,28 @@ TEMP_PATTERN = "tmp/*"
 # Two hours of work after a scheduled run's settle wait (at most 6 hours, docs/exports.md).
 EXECUTION_TIMEOUT = Duration.hours(8)
 RETRY_ERRORS = ["StorageUnavailableError"]
+
+PLAN = FunctionSpec("ExportPlan", "export_plan", "Export workflow: plan the time slices", timeout_seconds=60)
+SLICE = FunctionSpec(
+    "ExportSlice", "export_slice", "Export workflow: one time slice", memory_size=1024, timeout_seconds=900
+)
+ASSEMBLE = FunctionSpec(
+    "ExportAssemble",
+    "export_assemble",
+    "Export workflow: assemble the file",
+    memory_size=1024,
+    timeout_seconds=900,
+)
+FAIL = FunctionSpec(
+    "ExportFail", "export_fail", "Export workflow: mark a run failed, clean up", timeout_seconds=60
+)
+WATCHDOG = FunctionSpec(
+    "ExportWatchdog", "export_watchdog", "Export runs whose execution died", timeout_seconds=60
+)
+NOTIFY = FunctionSpec(
+    "ExportNotify", "export_notify", "Export workflow: email the outcome", timeout_seconds=60
+)
+EXPORTS = FunctionSpec("Exports", "exports", "/v1/exports..., /v1/downloads/{token}", timeout_seconds=25)
 
 
 class ExportWorkflow(Construct):
@@ -56,53 +78,37 @@ class ExportWorkflow(Construct):
             "API_BASE_URL": api_base_url,
         }
 
-        def create(
-            name: str, module: str, description: str, seconds: int, memory: int = 512
-        ) -> lambda_.Function:
-            function = factory.create(
-                name,
-                handler_module=module,
-                description=description,
-                memory_size=memory,
-                timeout=Duration.seconds(seconds),
-            )
-            for key, value in env.items():
-                function.add_environment(key, value)
-            return function
-
-        self.plan = create("ExportPlan", "export_plan", "Export workflow: plan the time slices", 60)
+        self.plan = factory.create(PLAN, environment=env)
         control.grant_read_write_data(self.plan)
         events_table.grant_read_data(self.plan)  # the earliest entry of by_time
 
-        self.slice = create("ExportSlice", "export_slice", "Export workflow: one time slice", 900, 1024)
+        self.slice = factory.create(SLICE, environment=env)
         events_table.grant_read_data(self.slice)
         control.grant_read_data(self.slice)
         bucket.grant_put(self.slice, TEMP_PATTERN)
 
-        self.assemble = create(
-            "ExportAssemble", "export_assemble", "Export workflow: assemble the file", 900, 1024
-        )
+        self.assemble = factory.create(ASSEMBLE, environment=env)
         control.grant_read_write_data(self.assemble)
         bucket.grant_read_write(self.assemble)
         bucket.grant_delete(self.assemble)
 
-        self.fail = create("ExportFail", "export_fail", "Export workflow: mark a run failed, clean up", 60)
-        self.watchdog = create("ExportWatchdog", "export_watchdog", "Export runs whose execution died", 60)
+        self.fail = factory.create(FAIL, environment=env)
+        self.watchdog = factory.create(WATCHDOG, environment=env)
         for function in (self.fail, self.watchdog):
             control.grant_read_write_data(function)
             bucket.grant_read(function)  # ListBucket for the prefix delete
             bucket.grant_delete(function)
 
-        self.notify = create("ExportNotify", "export_notify", "Export workflow: email the outcome", 60)
-        self.notify.add_environment("SENDER_EMAIL", sender)
+        self.notify = factory.create(NOTIFY, environment={**env, "SENDER_EMAIL": sender})
         control.grant_read_data(self.notify)
         signing_secret.grant_read(self.notify)
         identity.grant_send_email(self.notify)
 
         self.state_machine = self._state_machine()
 
-        self.api = create("Exports", "exports", "/v1/exports..., /v1/downloads/{token}", 25)
-        self.api.add_environment("EXPORT_STATE_MACHINE", self.state_machine.state_machine_arn)
+        self.api = factory.create(
+            EXPORTS, environment={**env, "EXPORT_STATE_MACHINE": self.state_machine.state_machine_arn}
+        )
         control.grant_read_write_data(self.api)
         self.state_machine.grant_start_execution(self.api)
         # the audit trail (activitylog.export.*): append-only on the base table, no index, no read
