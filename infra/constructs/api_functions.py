@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_ses as ses
 from constructs import Construct
 
 from infra.constructs.api import Route
@@ -71,6 +72,8 @@ class ApiFunctions(Construct):
         events_table: dynamodb.ITable,
         control_table: dynamodb.ITable,
         idempotency_table: dynamodb.ITable,
+        sender: str,
+        sender_identity: ses.IEmailIdentity,
     ) -> None:
         super().__init__(scope, construct_id)
         factory = FunctionFactory(
@@ -87,12 +90,14 @@ class ApiFunctions(Construct):
         control_base.grant_read_data(self.authorizer)
         control_base.grant(self.authorizer, "dynamodb:UpdateItem")  # a key's last_used_at, hourly
 
-        self.ingest = factory.create(INGEST)
+        # Quota warnings (80% / 100%) are emailed by Ingest, from the exports' sender.
+        self.ingest = factory.create(INGEST, environment={"SENDER_EMAIL": sender})
         events_base.grant_write_data(self.ingest)
         self.ingest.add_to_role_policy(key_only_batch_get(events_table))
         idempotency_table.grant_read_write_data(self.ingest)
         control_base.grant_read_data(self.ingest)
         control_base.grant(self.ingest, "dynamodb:UpdateItem")  # usage counters, action catalogue
+        sender_identity.grant_send_email(self.ingest)
 
         self.query = factory.create(QUERY)
         events_table.grant_read_data(self.query)

@@ -37,6 +37,8 @@ class StatelessStack(Stack):
             events_table=events_table,
             control_table=control_table,
             idempotency_table=idempotency_table,
+            sender=export_storage.sender,  # Ingest emails quota warnings
+            sender_identity=export_storage.identity,
         )
         api = ActivityLogApi(self, "Api", authorizer_function=functions.authorizer)
         api.add_routes(functions.routes())
@@ -62,9 +64,6 @@ class StatelessStack(Stack):
             api_function=exports.api,
             group=export_storage.schedule_group,
         )
-        # Quota warnings (80% / 100%) are emailed by the ingest function, from the same sender.
-        functions.ingest.add_environment("SENDER_EMAIL", export_storage.sender)
-        export_storage.identity.grant_send_email(functions.ingest)
         EdgeGuard(self, "EdgeGuard", stage_arn=api.rest_api.deployment_stage.stage_arn)
         CfnOutput(self, "ApiUrl", value=api.url, description="Base URL; routes start with /v1")
         self.api = api
