@@ -13,7 +13,8 @@ from infra.constructs.api_functions import ApiFunctions
 from infra.constructs.edge_guard import EdgeGuard
 from infra.constructs.export_schedules import ExportSchedules
 from infra.constructs.export_storage import ExportStorage
-from infra.constructs.export_workflow import ExportWorkflow
+from infra.constructs.export_workflow import ExportFiles, ExportWorkflow
+from infra.constructs.exports_api import ExportsApi
 
 STATELESS_STACK_NAME = "ActivityLog-Stateless"
 
@@ -31,6 +32,7 @@ class StatelessStack(Stack):
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
+        # What a construct needs from another arrives as a prop, so this order is the order of needs.
         functions = ApiFunctions(
             self,
             "Functions",
@@ -42,30 +44,46 @@ class StatelessStack(Stack):
         )
         api = ActivityLogApi(self, "Api", authorizer_function=functions.authorizer)
         api.add_routes(functions.routes())
-        exports = ExportWorkflow(
+        files = ExportFiles(
+            bucket=export_storage.bucket,
+            signing_secret=export_storage.signing_secret,
+            api_base_url=api.url,  # API id + literal stage name: no dependency on the stage (no cycle)
+        )
+        workflow = ExportWorkflow(
             self,
             "Exports",
             factory=functions.factory,
             events_table=events_table,
             control_table=control_table,
-            bucket=export_storage.bucket,
-            signing_secret=export_storage.signing_secret,
-            identity=export_storage.identity,
+            files=files,
             sender=export_storage.sender,
-            api_base_url=api.url,  # API id + literal stage name: no dependency on the stage (no cycle)
+            sender_identity=export_storage.identity,
         )
-        api.add_routes(exports.routes())
-        self.schedules = ExportSchedules(
+        schedules = ExportSchedules(
             self,
             "Schedules",
             factory=functions.factory,
             control_table=control_table,
-            state_machine=exports.state_machine,
-            api_function=exports.api,
-            group=export_storage.schedule_group,
+            state_machine=workflow.state_machine,
         )
+        exports_api = ExportsApi(
+            self,
+            "ExportsApi",
+            state_machine=workflow.state_machine,
+            schedule_group=export_storage.schedule_group,  # stateful: it holds the tenants' schedules
+            scheduler_role=schedules.role,
+            schedule_target=schedules.fire,
+            schedule_dead_letters=schedules.dead_letters,
+            factory=functions.factory,
+            events_table=events_table,
+            control_table=control_table,
+            files=files,
+        )
+        api.add_routes(exports_api.routes())
         EdgeGuard(self, "EdgeGuard", stage_arn=api.rest_api.deployment_stage.stage_arn)
         CfnOutput(self, "ApiUrl", value=api.url, description="Base URL; routes start with /v1")
         self.api = api
         self.functions = functions
-        self.exports = exports
+        self.exports = workflow
+        self.schedules = schedules
+        self.exports_api = exports_api
