@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from aws_cdk import CfnOutput, Stack
-from aws_cdk import aws_dynamodb as dynamodb
 from constructs import Construct
 
 from infra.constructs.api import ActivityLogApi
@@ -15,19 +14,20 @@ from infra.constructs.export_schedules import ExportSchedules
 from infra.constructs.export_storage import ExportStorage
 from infra.constructs.export_workflow import ExportFiles, ExportWorkflow
 from infra.constructs.exports_api import ExportsApi
+from infra.constructs.tables import Tables
 
 STATELESS_STACK_NAME = "ActivityLog-Stateless"
 
 
 class StatelessStack(Stack):
+    """Receives the stateful stack's constructs; each construct here configures only its own functions."""
+
     def __init__(
         self,
         scope: Construct,
         construct_id: str,
         *,
-        events_table: dynamodb.ITable,
-        control_table: dynamodb.ITable,
-        idempotency_table: dynamodb.ITable,
+        tables: Tables,
         export_storage: ExportStorage,
         **kwargs: Any,
     ) -> None:
@@ -36,9 +36,9 @@ class StatelessStack(Stack):
         functions = ApiFunctions(
             self,
             "Functions",
-            events_table=events_table,
-            control_table=control_table,
-            idempotency_table=idempotency_table,
+            events_table=tables.events,
+            control_table=tables.control,
+            idempotency_table=tables.idempotency,
             sender=export_storage.sender,  # Ingest emails quota warnings
             sender_identity=export_storage.identity,
         )
@@ -53,8 +53,8 @@ class StatelessStack(Stack):
             self,
             "Exports",
             factory=functions.factory,
-            events_table=events_table,
-            control_table=control_table,
+            events_table=tables.events,
+            control_table=tables.control,
             files=files,
             sender=export_storage.sender,
             sender_identity=export_storage.identity,
@@ -63,7 +63,7 @@ class StatelessStack(Stack):
             self,
             "Schedules",
             factory=functions.factory,
-            control_table=control_table,
+            control_table=tables.control,
             state_machine=workflow.state_machine,
         )
         exports_api = ExportsApi(
@@ -75,8 +75,8 @@ class StatelessStack(Stack):
             schedule_target=schedules.fire,
             schedule_dead_letters=schedules.dead_letters,
             factory=functions.factory,
-            events_table=events_table,
-            control_table=control_table,
+            events_table=tables.events,
+            control_table=tables.control,
             files=files,
         )
         api.add_routes(exports_api.routes())
