@@ -37,9 +37,7 @@ def build_app(*, outdir: str | None = None, nag: bool = True) -> App:
         app,
         STATELESS_STACK_NAME,
         description="Activity Log: REST API and Lambda functions",
-        events_table=stateful.tables.events,
-        control_table=stateful.tables.control,
-        idempotency_table=stateful.tables.idempotency,
+        tables=stateful.tables,
         export_storage=stateful.exports,
     )
     if nag:

@@ -2,24 +2,29 @@
 
 from __future__ import annotations
 
-from aws_cdk import Duration
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_ses as ses
 from constructs import Construct
 
 from infra.constructs.api import Route
-from infra.constructs.function_factory import FunctionFactory
+from infra.constructs.function_factory import FunctionFactory, FunctionSpec
+from infra.grants import CONTROL_INDEX_RESOURCE, EVENTS_INDEX_RESOURCE, base_table_only
 from infra.nag import acknowledge
 
-# The cross-stack export of the events table ARN, as cdk-nag prints it in the Query role's finding.
-EVENTS_INDEX_FINDING = (
-    "AwsSolutions-IAM5[Resource::ActivityLog-Stateful:ExportsOutputFnGetAttEventsTableArn9499E97C/index/*]"
+AUTHORIZER = FunctionSpec(
+    "Authorizer", "authorizer", "REST API token authorizer: resolves an API key to tenant, scopes and actor"
 )
-
-CONTROL_INDEX_FINDING = (
-    "AwsSolutions-IAM5[Resource::ActivityLog-Stateful:ExportsOutputFnGetAttControlTableArn18E2DDBF/index/*]"
+INGEST = FunctionSpec("Ingest", "ingest", "POST /v1/events", memory_size=1024, timeout_seconds=25)
+QUERY = FunctionSpec(
+    "Query",
+    "query",
+    "GET /v1/events, /v1/events/count, /v1/events/{id}",
+    memory_size=1024,
+    timeout_seconds=25,
 )
+ADMIN = FunctionSpec("Admin", "admin", "/v1/settings, /v1/usage, /v1/api-keys", timeout_seconds=15)
+DOCS = FunctionSpec("Docs", "docs", "GET /v1/health, /v1/openapi.json, /v1/docs (public, no data access)")
 
 
 def common_environment(
@@ -52,17 +57,12 @@ def key_only_batch_get(table: dynamodb.ITable) -> iam.PolicyStatement:
     )
 
 
-def base_table_only(scope: Construct, construct_id: str, table: dynamodb.ITable) -> dynamodb.ITable:
-    """The same table seen without its indexes, so `grant_*` covers the base table ARN only.
-
-    `grant_*` on a table with GSIs always adds `<arn>/index/*`; callers that only use keys
-    (GetItem/UpdateItem/BatchWriteItem) get no access to any index this way.
-    """
-    return dynamodb.Table.from_table_arn(scope, construct_id, table.table_arn)
-
-
 class ApiFunctions(Construct):
-    """Authorizer, Ingest, Query and Docs, each granted only what its routes need."""
+    """Authorizer, Ingest, Query, Admin and Docs, each granted only what its routes need.
+
+    Owns the function factory (its children are every function of the stack, one layer, one asset);
+    other areas' constructs create their own functions with it and configure only those.
+    """
 
     def __init__(
         self,
@@ -72,6 +72,8 @@ class ApiFunctions(Construct):
         events_table: dynamodb.ITable,
         control_table: dynamodb.ITable,
         idempotency_table: dynamodb.ITable,
+        sender: str,
+        sender_identity: ses.IEmailIdentity,
     ) -> None:
         super().__init__(scope, construct_id)
         factory = FunctionFactory(
@@ -81,66 +83,46 @@ class ApiFunctions(Construct):
             ),
         )
         self.factory = factory  # shared with other areas' constructs (one layer, one code asset)
-        self.authorizer: lambda_.Function = factory.create(
-            "Authorizer",
-            handler_module="authorizer",
-            description="REST API token authorizer: resolves an API key to tenant, scopes and actor",
-            timeout=Duration.seconds(10),
-        )
         control_base = base_table_only(self, "ControlTableBase", control_table)
         events_base = base_table_only(self, "EventsTableBase", events_table)
+
+        self.authorizer = factory.create(AUTHORIZER)
         control_base.grant_read_data(self.authorizer)
         control_base.grant(self.authorizer, "dynamodb:UpdateItem")  # a key's last_used_at, hourly
 
-        self.ingest: lambda_.Function = factory.create(
-            "Ingest",
-            handler_module="ingest",
-            description="POST /v1/events",
-            memory_size=1024,
-            timeout=Duration.seconds(25),
-        )
+        # Quota warnings (80% / 100%) are emailed by Ingest, from the exports' sender.
+        self.ingest = factory.create(INGEST, environment={"SENDER_EMAIL": sender})
         events_base.grant_write_data(self.ingest)
         self.ingest.add_to_role_policy(key_only_batch_get(events_table))
         idempotency_table.grant_read_write_data(self.ingest)
         control_base.grant_read_data(self.ingest)
         control_base.grant(self.ingest, "dynamodb:UpdateItem")  # usage counters, action catalogue
+        sender_identity.grant_send_email(self.ingest)
 
-        self.query: lambda_.Function = factory.create(
-            "Query",
-            handler_module="query",
-            description="GET /v1/events, /v1/events/count, /v1/events/{id}",
-            memory_size=1024,
-            timeout=Duration.seconds(25),
-        )
+        self.query = factory.create(QUERY)
         events_table.grant_read_data(self.query)
         control_base.grant_read_data(self.query)
-        acknowledge(
-            self.query.role or self.query,
-            rule=EVENTS_INDEX_FINDING,
-            reason="Query reads the events table through its four GSIs (by_time, by_actor, by_action, "
-            "by_target); read-only actions on <events table>/index/* cover exactly those indexes.",
-        )
 
-        self.admin: lambda_.Function = factory.create(
-            "Admin",
-            handler_module="admin",
-            description="/v1/settings, /v1/usage, /v1/api-keys",
-            timeout=Duration.seconds(15),
-        )
+        self.admin = factory.create(ADMIN)
         control_table.grant_read_write_data(self.admin)  # incl. the by_owner index (key listing)
         events_base.grant_write_data(self.admin)  # the service's own activitylog.* audit events
-        acknowledge(
-            self.admin.role or self.admin,
-            rule=CONTROL_INDEX_FINDING,
-            reason="Admin lists and finds a tenant's API keys through the control table's by_owner GSI; "
-            "read-only actions on <control table>/index/* cover exactly that index.",
-        )
 
-        self.docs: lambda_.Function = factory.create(
-            "Docs",
-            handler_module="docs",
-            description="GET /v1/health, /v1/openapi.json, /v1/docs (public, no data access)",
-        )
+        self.docs = factory.create(DOCS)
+
+        index_readers = {
+            self.query: (
+                EVENTS_INDEX_RESOURCE,
+                "Query reads the events table through its four GSIs (by_time, by_actor, by_action, "
+                "by_target); read-only actions on <events table>/index/* cover exactly those indexes.",
+            ),
+            self.admin: (
+                CONTROL_INDEX_RESOURCE,
+                "Admin lists and finds a tenant's API keys through the control table's by_owner GSI; "
+                "read-only actions on <control table>/index/* cover exactly that index.",
+            ),
+        }
+        for function, (indexes, reason) in index_readers.items():
+            acknowledge(function.role or function, rule=f"AwsSolutions-IAM5[{indexes}]", reason=reason)
 
     def routes(self) -> list[Route]:
         return [

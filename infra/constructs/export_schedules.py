@@ -1,9 +1,10 @@
-"""Scheduled exports: the schedule group, the Fire function, the scheduler role and the DLQ.
+"""Scheduled exports: the Fire function, the scheduler role and the DLQ with its alarm.
 
 Schedules themselves are created at run time by the Exports function (one per scheduled export,
-PUT /v1/exports/{id}/schedule); this construct owns what they share. Each schedule invokes the Fire
-function with the scheduler role, retries, and parks undeliverable firings in the dead-letter queue,
-whose visible messages raise an alarm (docs/exports.md, "Scheduled exports").
+PUT /v1/exports/{id}/schedule, in the stateful stack's schedule group); this construct owns what they
+share and exposes it (`fire`, `role`, `dead_letters`) for the Exports function's props. Each schedule
+invokes the Fire function with the scheduler role, retries, and parks undeliverable firings in the
+dead-letter queue, whose visible messages raise an alarm (docs/exports.md, "Scheduled exports").
 """
 
 from __future__ import annotations
@@ -12,15 +13,15 @@ from aws_cdk import Duration, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_scheduler as scheduler
 from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
-from infra.constructs.export_workflow import base_table_only
-from infra.constructs.function_factory import FunctionFactory
+from infra.constructs.function_factory import FunctionFactory, FunctionSpec
+from infra.grants import base_table_only
 from infra.nag import acknowledge
+
+FIRE = FunctionSpec("ExportFire", "export_fire", "Scheduled export: record and start a run")
 
 
 class ExportSchedules(Construct):
@@ -32,11 +33,13 @@ class ExportSchedules(Construct):
         factory: FunctionFactory,
         control_table: dynamodb.ITable,
         state_machine: sfn.IStateMachine,
-        api_function: lambda_.Function,
-        group: scheduler.IScheduleGroup,
     ) -> None:
         super().__init__(scope, construct_id)
-        self.group = group  # owned by the stateful stack (it holds the tenants' schedules)
+        self.fire = factory.create(
+            FIRE, environment={"EXPORT_STATE_MACHINE": state_machine.state_machine_arn}
+        )
+        base_table_only(self, "ControlTableBase", control_table).grant_read_write_data(self.fire)
+        state_machine.grant_start_execution(self.fire)
 
         self.dead_letters = sqs.Queue(
             self,
@@ -58,13 +61,6 @@ class ExportSchedules(Construct):
             treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
         )
 
-        self.fire = factory.create(
-            "ExportFire", handler_module="export_fire", description="Scheduled export: record and start a run"
-        )
-        self.fire.add_environment("EXPORT_STATE_MACHINE", state_machine.state_machine_arn)
-        base_table_only(self, "ControlTableBase", control_table).grant_read_write_data(self.fire)
-        state_machine.grant_start_execution(self.fire)
-
         account = Stack.of(self).account
         self.role = iam.Role(
             self,
@@ -76,30 +72,9 @@ class ExportSchedules(Construct):
         )
         self.fire.grant_invoke(self.role)
         self.dead_letters.grant_send_messages(self.role)
+        self._acknowledge()
 
-        self.role.grant_pass_role(api_function.grant_principal)
-        self.group.grant_write_schedules(api_function)
-        self.group.grant_delete_schedules(api_function)
-        for name, value in {
-            "SCHEDULE_GROUP": self.group.schedule_group_name,
-            "SCHEDULER_ROLE_ARN": self.role.role_arn,
-            "SCHEDULE_TARGET_ARN": self.fire.function_arn,
-            "SCHEDULE_DLQ_ARN": self.dead_letters.queue_arn,
-        }.items():
-            api_function.add_environment(name, value)
-        self._acknowledge(api_function)
-
-    def _acknowledge(self, api_function: lambda_.Function) -> None:
-        schedules = (
-            "Resource::arn:<AWS::Partition>:scheduler:<AWS::Region>:<AWS::AccountId>:"
-            f"schedule/{self.group.schedule_group_name}/*"
-        )
-        acknowledge(
-            api_function.role or api_function,
-            rule=f"AwsSolutions-IAM5[{schedules}]",
-            reason="the Exports function creates, updates and deletes one schedule per scheduled export at "
-            "run time; `schedule/<group>/*` limits it to the stack's own schedule group.",
-        )
+    def _acknowledge(self) -> None:
         fire = f"Resource::<{Stack.of(self).get_logical_id(self.fire.node.default_child)}.Arn>:*"  # type: ignore[arg-type]
         acknowledge(
             self.role,

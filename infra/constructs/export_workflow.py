@@ -1,12 +1,15 @@
-"""The export functions, the Step Functions workflow and its watchdog rule (docs/exports.md).
+"""The export workflow's functions, the Step Functions workflow and its watchdog rule (docs/exports.md).
 
 Plan -> Map(Slice, bounded concurrency) -> Assemble -> Notify; a Catch on every step leads to
 Fail (run failed, partial objects removed) -> NotifyFailure -> a Fail state. An execution-level
 timeout skips Catch: an EventBridge rule on FAILED/TIMED_OUT/ABORTED runs the Watchdog.
 JSONPath only (moto cannot run JSONata) and no ItemBatcher: local mode runs this very definition.
+The exports API function that starts runs is not a step: it lives in exports_api.py.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_dynamodb as dynamodb
@@ -21,21 +24,65 @@ from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
-from infra.constructs.api import Route
-from infra.constructs.function_factory import FunctionFactory
+from infra.constructs.function_factory import FunctionFactory, FunctionSpec
+from infra.grants import EVENTS_INDEX_RESOURCE, EXPORTS_BUCKET_ARN, base_table_only
 from infra.nag import acknowledge
 
 MAX_CONCURRENCY = 8
 TEMP_PATTERN = "tmp/*"
-EVENTS_INDEX = "Resource::ActivityLog-Stateful:ExportsOutputFnGetAttEventsTableArn9499E97C/index/*"
-BUCKET_EXPORT = "ActivityLog-Stateful:ExportsOutputFnGetAttExportsExportsBucketAF6E3739Arn2357CF2C"
 # Two hours of work after a scheduled run's settle wait (at most 6 hours, docs/exports.md).
 EXECUTION_TIMEOUT = Duration.hours(8)
 RETRY_ERRORS = ["StorageUnavailableError"]
+# Bucket grants of CDK that cdk-nag reports as wildcards (see `_acknowledge`).
+BUCKET_READ_FINDINGS = ("Action::s3:GetObject*", "Action::s3:GetBucket*", "Action::s3:List*")
+BUCKET_OBJECTS = f"Resource::{EXPORTS_BUCKET_ARN}/*"
+
+PLAN = FunctionSpec("ExportPlan", "export_plan", "Export workflow: plan the time slices", timeout_seconds=60)
+SLICE = FunctionSpec(
+    "ExportSlice", "export_slice", "Export workflow: one time slice", memory_size=1024, timeout_seconds=900
+)
+ASSEMBLE = FunctionSpec(
+    "ExportAssemble",
+    "export_assemble",
+    "Export workflow: assemble the file",
+    memory_size=1024,
+    timeout_seconds=900,
+)
+FAIL = FunctionSpec(
+    "ExportFail", "export_fail", "Export workflow: mark a run failed, clean up", timeout_seconds=60
+)
+WATCHDOG = FunctionSpec(
+    "ExportWatchdog", "export_watchdog", "Export runs whose execution died", timeout_seconds=60
+)
+NOTIFY = FunctionSpec(
+    "ExportNotify", "export_notify", "Export workflow: email the outcome", timeout_seconds=60
+)
 
 
-def base_table_only(scope: Construct, construct_id: str, table: dynamodb.ITable) -> dynamodb.ITable:
-    return dynamodb.Table.from_table_arn(scope, construct_id, table.table_arn)
+def bucket_finding_reason(rule: str) -> str:
+    """Why a wildcard of CDK's grants on the exports bucket is acceptable (shared with the exports API)."""
+    return (
+        f"CDK's bucket grants on the one exports bucket: {rule} are the read/list/delete action "
+        "families S3 needs for streaming reads, prefix listings and prefix deletes; object-level "
+        "access is limited to this bucket's objects."
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class ExportFiles:
+    """Where export files go and how their emailed links work: every export function gets these."""
+
+    bucket: s3.IBucket
+    signing_secret: secretsmanager.ISecret  # signs the download tokens
+    api_base_url: str  # the links point at our API (API id + literal stage name: no cycle)
+
+    def environment(self) -> dict[str, str]:
+        """docs/components.md, "Environment" (`models/export_env.py`)."""
+        return {
+            "EXPORTS_BUCKET": self.bucket.bucket_name,
+            "DOWNLOAD_SIGNING_SECRET": self.signing_secret.secret_arn,
+            "API_BASE_URL": self.api_base_url,
+        }
 
 
 class ExportWorkflow(Construct):
@@ -47,76 +94,42 @@ class ExportWorkflow(Construct):
         factory: FunctionFactory,
         events_table: dynamodb.ITable,
         control_table: dynamodb.ITable,
-        bucket: s3.IBucket,
-        signing_secret: secretsmanager.ISecret,
-        identity: ses.IEmailIdentity,
+        files: ExportFiles,
         sender: str,
-        api_base_url: str,
+        sender_identity: ses.IEmailIdentity,
     ) -> None:
         super().__init__(scope, construct_id)
         control = base_table_only(self, "ControlTableBase", control_table)
-        env = {
-            "EXPORTS_BUCKET": bucket.bucket_name,
-            "DOWNLOAD_SIGNING_SECRET": signing_secret.secret_arn,
-            "API_BASE_URL": api_base_url,
-        }
+        bucket = files.bucket
+        env = files.environment()
 
-        def create(
-            name: str, module: str, description: str, seconds: int, memory: int = 512
-        ) -> lambda_.Function:
-            function = factory.create(
-                name,
-                handler_module=module,
-                description=description,
-                memory_size=memory,
-                timeout=Duration.seconds(seconds),
-            )
-            for key, value in env.items():
-                function.add_environment(key, value)
-            return function
-
-        self.plan = create("ExportPlan", "export_plan", "Export workflow: plan the time slices", 60)
+        self.plan = factory.create(PLAN, environment=env)
         control.grant_read_write_data(self.plan)
         events_table.grant_read_data(self.plan)  # the earliest entry of by_time
 
-        self.slice = create("ExportSlice", "export_slice", "Export workflow: one time slice", 900, 1024)
+        self.slice = factory.create(SLICE, environment=env)
         events_table.grant_read_data(self.slice)
         control.grant_read_data(self.slice)
         bucket.grant_put(self.slice, TEMP_PATTERN)
 
-        self.assemble = create(
-            "ExportAssemble", "export_assemble", "Export workflow: assemble the file", 900, 1024
-        )
+        self.assemble = factory.create(ASSEMBLE, environment=env)
         control.grant_read_write_data(self.assemble)
         bucket.grant_read_write(self.assemble)
         bucket.grant_delete(self.assemble)
 
-        self.fail = create("ExportFail", "export_fail", "Export workflow: mark a run failed, clean up", 60)
-        self.watchdog = create("ExportWatchdog", "export_watchdog", "Export runs whose execution died", 60)
+        self.fail = factory.create(FAIL, environment=env)
+        self.watchdog = factory.create(WATCHDOG, environment=env)
         for function in (self.fail, self.watchdog):
             control.grant_read_write_data(function)
             bucket.grant_read(function)  # ListBucket for the prefix delete
             bucket.grant_delete(function)
 
-        self.notify = create("ExportNotify", "export_notify", "Export workflow: email the outcome", 60)
-        self.notify.add_environment("SENDER_EMAIL", sender)
+        self.notify = factory.create(NOTIFY, environment={**env, "SENDER_EMAIL": sender})
         control.grant_read_data(self.notify)
-        signing_secret.grant_read(self.notify)
-        identity.grant_send_email(self.notify)
+        files.signing_secret.grant_read(self.notify)
+        sender_identity.grant_send_email(self.notify)
 
         self.state_machine = self._state_machine()
-
-        self.api = create("Exports", "exports", "/v1/exports..., /v1/downloads/{token}", 25)
-        self.api.add_environment("EXPORT_STATE_MACHINE", self.state_machine.state_machine_arn)
-        control.grant_read_write_data(self.api)
-        self.state_machine.grant_start_execution(self.api)
-        # the audit trail (activitylog.export.*): append-only on the base table, no index, no read
-        dynamodb.Table.from_table_arn(self, "EventsBaseForAudit", events_table.table_arn).grant_write_data(
-            self.api
-        )
-        bucket.grant_read(self.api)  # presigned GETs are signed with this role
-        bucket.grant_delete(self.api)  # DELETE /v1/exports/{id} removes the files
-        signing_secret.grant_read(self.api)
 
         rule = events.Rule(
             self,
@@ -197,24 +210,21 @@ class ExportWorkflow(Construct):
         )
 
     def _acknowledge(self) -> None:
-        bucket_objects = f"Resource::{BUCKET_EXPORT}/*"
-        s3_actions = ["Action::s3:GetObject*", "Action::s3:GetBucket*", "Action::s3:List*"]
-        s3_reason = (
-            "CDK's bucket grants on the one exports bucket: {actions} are the read/list/delete action "
-            "families S3 needs for streaming reads, prefix listings and prefix deletes; object-level "
-            "access is limited to this bucket's objects."
-        )
+        read_delete = [*BUCKET_READ_FINDINGS, "Action::s3:DeleteObject*", BUCKET_OBJECTS]
         findings: dict[lambda_.Function, list[str]] = {
-            self.plan: [EVENTS_INDEX],
-            self.slice: [EVENTS_INDEX, "Action::s3:Abort*", f"Resource::{BUCKET_EXPORT}/{TEMP_PATTERN}"],
-            self.assemble: [*s3_actions, "Action::s3:DeleteObject*", "Action::s3:Abort*", bucket_objects],
-            self.fail: [*s3_actions, "Action::s3:DeleteObject*", bucket_objects],
-            self.watchdog: [*s3_actions, "Action::s3:DeleteObject*", bucket_objects],
-            self.api: [*s3_actions, "Action::s3:DeleteObject*", bucket_objects],
+            self.plan: [EVENTS_INDEX_RESOURCE],
+            self.slice: [
+                EVENTS_INDEX_RESOURCE,
+                "Action::s3:Abort*",
+                f"Resource::{EXPORTS_BUCKET_ARN}/{TEMP_PATTERN}",
+            ],
+            self.assemble: [*read_delete, "Action::s3:Abort*"],
+            self.fail: read_delete,
+            self.watchdog: read_delete,
         }
         for function, rules in findings.items():
             for rule in rules:
-                if rule == EVENTS_INDEX:
+                if rule == EVENTS_INDEX_RESOURCE:
                     why = (
                         "reads the events table through its GSIs (the query engine of GET /v1/events); "
                         "read-only actions on <events table>/index/* cover exactly those indexes."
@@ -224,7 +234,7 @@ class ExportWorkflow(Construct):
                 elif rule == "Action::s3:Abort*":
                     why = "aborts its own failed multipart uploads (s3:AbortMultipartUpload) on this bucket."
                 else:
-                    why = s3_reason.format(actions=rule)
+                    why = bucket_finding_reason(rule)
                 acknowledge(function.role or function, rule=f"AwsSolutions-IAM5[{rule}]", reason=why)
         role = self.state_machine.role
         acknowledge(
@@ -246,20 +256,3 @@ class ExportWorkflow(Construct):
         from aws_cdk import Stack
 
         return Stack.of(function).get_logical_id(function.node.default_child)  # type: ignore[arg-type]
-
-    def routes(self) -> list[Route]:
-        f = self.api
-        return [
-            Route(path="/v1/exports", method="POST", function=f),
-            Route(path="/v1/exports", method="GET", function=f),
-            Route(path="/v1/exports/{export_id}", method="GET", function=f),
-            Route(path="/v1/exports/{export_id}", method="DELETE", function=f),
-            Route(path="/v1/exports/{export_id}/runs", method="POST", function=f),
-            Route(path="/v1/exports/{export_id}/runs", method="GET", function=f),
-            Route(path="/v1/exports/{export_id}/runs/{run_id}", method="GET", function=f),
-            Route(path="/v1/exports/{export_id}/runs/{run_id}/download", method="GET", function=f),
-            Route(path="/v1/exports/{export_id}/schedule", method="PUT", function=f),
-            Route(path="/v1/exports/{export_id}/schedule", method="GET", function=f),
-            Route(path="/v1/exports/{export_id}/schedule", method="DELETE", function=f),
-            Route(path="/v1/downloads/{token}", method="GET", function=f, public=True),
-        ]

@@ -1,15 +1,17 @@
-"""The one place that carries the house Lambda defaults (DESIGN.md §5).
+"""The one place that carries the house Lambda defaults (docs/infrastructure.md, "Functions").
 
 Every function: Python 3.12 on arm64, JSON logs into an explicit log group with bounded retention,
 X-Ray active, the shared third-party layer, the common environment, and the whole `functions/` tree as
 its code asset (handler strings are `activitylog.handlers.<module>.handler`). Roles are created here
-without AWS-managed policies: log writing is granted on the function's own log group only, and every
-data permission is added by the caller with `grant_*`.
+without AWS-managed policies: log writing is granted on the function's own log group only. The
+construct that creates a function passes its extra environment to `create` and adds every data
+permission with `grant_*`; no other construct configures that function.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import KW_ONLY, dataclass
 
 from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_iam as iam
@@ -23,7 +25,7 @@ from infra.paths import FUNCTIONS_DIR, LAYER_DIR
 RUNTIME = lambda_.Runtime.PYTHON_3_12
 ARCHITECTURE = lambda_.Architecture.ARM_64
 LOG_RETENTION = logs.RetentionDays.ONE_MONTH
-DEFAULT_TIMEOUT = Duration.seconds(10)
+DEFAULT_TIMEOUT_SECONDS = 10
 # Never ship tests or bytecode compiled by the local interpreter in the code asset.
 CODE_EXCLUDES = ["**/__pycache__", "**/*.pyc", "**/tests", "**/.pytest_cache", "**/.mypy_cache"]
 
@@ -39,6 +41,18 @@ def _layer_code() -> lambda_.Code:
             "(or `.venv/bin/python layers/build.py`) before synthesizing."
         )
     return lambda_.Code.from_asset(str(LAYER_DIR), exclude=[".built"])
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    """What sets one function apart from the house defaults."""
+
+    construct_id: str
+    handler_module: str
+    description: str
+    _: KW_ONLY
+    memory_size: int = 512
+    timeout_seconds: int = DEFAULT_TIMEOUT_SECONDS
 
 
 class FunctionFactory:
@@ -57,17 +71,14 @@ class FunctionFactory:
             description="Third-party runtime dependencies of the Activity Log functions",
         )
 
-    def create(
-        self,
-        construct_id: str,
-        *,
-        handler_module: str,
-        description: str,
-        memory_size: int = 512,
-        timeout: Duration = DEFAULT_TIMEOUT,
-    ) -> lambda_.Function:
-        if memory_size not in (512, 1024):
+    def create(self, spec: FunctionSpec, *, environment: Mapping[str, str] | None = None) -> lambda_.Function:
+        """`environment` adds the function's own variables to the common ones (it may not replace them)."""
+        if spec.memory_size not in (512, 1024):
             raise ValueError("house default memory sizes are 512 and 1024 MB")
+        extra = dict(environment or {})
+        if clash := sorted(extra.keys() & self._environment.keys()):
+            raise ValueError(f"{spec.construct_id} would override the common environment: {clash}")
+        construct_id = spec.construct_id
         log_group = logs.LogGroup(
             self._scope,
             f"{construct_id}Logs",
@@ -83,15 +94,15 @@ class FunctionFactory:
         function = lambda_.Function(
             self._scope,
             construct_id,
-            description=description,
+            description=spec.description,
             runtime=RUNTIME,
             architecture=ARCHITECTURE,
-            handler=f"activitylog.handlers.{handler_module}.handler",
+            handler=f"activitylog.handlers.{spec.handler_module}.handler",
             code=self._code,
             layers=[self.layer],
-            memory_size=memory_size,
-            timeout=timeout,
-            environment=self._environment,
+            memory_size=spec.memory_size,
+            timeout=Duration.seconds(spec.timeout_seconds),
+            environment={**self._environment, **extra},
             logging_format=lambda_.LoggingFormat.JSON,
             log_group=log_group,
             tracing=lambda_.Tracing.ACTIVE,

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from aws_cdk import CfnOutput, Stack
-from aws_cdk import aws_dynamodb as dynamodb
 from constructs import Construct
 
 from infra.constructs.api import ActivityLogApi
@@ -13,60 +12,78 @@ from infra.constructs.api_functions import ApiFunctions
 from infra.constructs.edge_guard import EdgeGuard
 from infra.constructs.export_schedules import ExportSchedules
 from infra.constructs.export_storage import ExportStorage
-from infra.constructs.export_workflow import ExportWorkflow
+from infra.constructs.export_workflow import ExportFiles, ExportWorkflow
+from infra.constructs.exports_api import ExportsApi
+from infra.constructs.tables import Tables
 
 STATELESS_STACK_NAME = "ActivityLog-Stateless"
 
 
 class StatelessStack(Stack):
+    """Receives the stateful stack's constructs; each construct here configures only its own functions."""
+
     def __init__(
         self,
         scope: Construct,
         construct_id: str,
         *,
-        events_table: dynamodb.ITable,
-        control_table: dynamodb.ITable,
-        idempotency_table: dynamodb.ITable,
+        tables: Tables,
         export_storage: ExportStorage,
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
+        # What a construct needs from another arrives as a prop, so this order is the order of needs.
         functions = ApiFunctions(
             self,
             "Functions",
-            events_table=events_table,
-            control_table=control_table,
-            idempotency_table=idempotency_table,
+            events_table=tables.events,
+            control_table=tables.control,
+            idempotency_table=tables.idempotency,
+            sender=export_storage.sender,  # Ingest emails quota warnings
+            sender_identity=export_storage.identity,
         )
         api = ActivityLogApi(self, "Api", authorizer_function=functions.authorizer)
         api.add_routes(functions.routes())
-        exports = ExportWorkflow(
+        files = ExportFiles(
+            bucket=export_storage.bucket,
+            signing_secret=export_storage.signing_secret,
+            api_base_url=api.url,  # API id + literal stage name: no dependency on the stage (no cycle)
+        )
+        workflow = ExportWorkflow(
             self,
             "Exports",
             factory=functions.factory,
-            events_table=events_table,
-            control_table=control_table,
-            bucket=export_storage.bucket,
-            signing_secret=export_storage.signing_secret,
-            identity=export_storage.identity,
+            events_table=tables.events,
+            control_table=tables.control,
+            files=files,
             sender=export_storage.sender,
-            api_base_url=api.url,  # API id + literal stage name: no dependency on the stage (no cycle)
+            sender_identity=export_storage.identity,
         )
-        api.add_routes(exports.routes())
-        self.schedules = ExportSchedules(
+        schedules = ExportSchedules(
             self,
             "Schedules",
             factory=functions.factory,
-            control_table=control_table,
-            state_machine=exports.state_machine,
-            api_function=exports.api,
-            group=export_storage.schedule_group,
+            control_table=tables.control,
+            state_machine=workflow.state_machine,
         )
-        # Quota warnings (80% / 100%) are emailed by the ingest function, from the same sender.
-        functions.ingest.add_environment("SENDER_EMAIL", export_storage.sender)
-        export_storage.identity.grant_send_email(functions.ingest)
+        exports_api = ExportsApi(
+            self,
+            "ExportsApi",
+            state_machine=workflow.state_machine,
+            schedule_group=export_storage.schedule_group,  # stateful: it holds the tenants' schedules
+            scheduler_role=schedules.role,
+            schedule_target=schedules.fire,
+            schedule_dead_letters=schedules.dead_letters,
+            factory=functions.factory,
+            events_table=tables.events,
+            control_table=tables.control,
+            files=files,
+        )
+        api.add_routes(exports_api.routes())
         EdgeGuard(self, "EdgeGuard", stage_arn=api.rest_api.deployment_stage.stage_arn)
         CfnOutput(self, "ApiUrl", value=api.url, description="Base URL; routes start with /v1")
         self.api = api
         self.functions = functions
-        self.exports = exports
+        self.exports = workflow
+        self.schedules = schedules
+        self.exports_api = exports_api
