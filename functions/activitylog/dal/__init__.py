@@ -1,1 +1,2 @@
-"""Adapters to AWS services behind small Protocols; ClientError codes become domain errors."""
+"""Adapters to AWS services: they satisfy the Protocols of `activitylog.logic.ports` structurally (and
+never import logic); `errors` is the one translation of AWS error codes into domain errors."""

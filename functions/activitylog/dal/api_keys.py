@@ -8,9 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from botocore.exceptions import ClientError
-
-from activitylog.dal.control_base import ControlBase, conditional_failed, unavailable
+from activitylog.dal.control_base import ABSENT, ControlBase
 from activitylog.models.auth import ApiKeyRecord
 from activitylog.models.errors import ConflictError
 from activitylog.models.text import from_epoch_millis
@@ -38,14 +36,8 @@ class ApiKeysMixin(ControlBase):
             "gsk": {"S": record.id},
             "doc": {"S": record.model_dump_json()},
         }
-        try:
-            self._ddb.put_item(
-                TableName=self._table, Item=item, ConditionExpression="attribute_not_exists(pk)"
-            )
-        except ClientError as err:
-            if conditional_failed(err):
-                raise ConflictError("an API key with this secret already exists") from None
-            raise unavailable(err) from err
+        if self._conditional(self._ddb.put_item, Item=item, ConditionExpression=ABSENT) is None:
+            raise ConflictError("an API key with this secret already exists")
 
     def get_api_key(self, secret_hash: str) -> ApiKeyRecord | None:
         item = self._get(f"KEY#{secret_hash}", "KEY", ProjectionExpression="doc")
@@ -53,17 +45,13 @@ class ApiKeysMixin(ControlBase):
 
     def touch_api_key(self, secret_hash: str, now_s: int, *, every_s: int = 3600) -> None:
         """Record `last_used_at`, at most once per `every_s` per key (one write, not one per request)."""
-        try:
-            self._ddb.update_item(
-                TableName=self._table,
-                Key={"pk": {"S": f"KEY#{secret_hash}"}, "sk": {"S": "KEY"}},
-                UpdateExpression="SET used = :now",
-                ConditionExpression="attribute_exists(pk) AND (attribute_not_exists(used) OR used < :stale)",
-                ExpressionAttributeValues={":now": {"N": str(now_s)}, ":stale": {"N": str(now_s - every_s)}},
-            )
-        except ClientError as err:
-            if not conditional_failed(err):
-                raise unavailable(err) from err
+        self._conditional(  # not written when recorded within `every_s` (or the key is gone)
+            self._ddb.update_item,
+            Key={"pk": {"S": f"KEY#{secret_hash}"}, "sk": {"S": "KEY"}},
+            UpdateExpression="SET used = :now",
+            ConditionExpression="attribute_exists(pk) AND (attribute_not_exists(used) OR used < :stale)",
+            ExpressionAttributeValues={":now": {"N": str(now_s)}, ":stale": {"N": str(now_s - every_s)}},
+        )
 
     def list_api_keys(
         self, tenant: str, *, limit: int, after: str | None
@@ -95,18 +83,13 @@ class ApiKeysMixin(ControlBase):
         if not answer["Items"]:
             return None
         record = ApiKeyRecord.model_validate_json(answer["Items"][0]["doc"]["S"])
-        try:
-            self._ddb.delete_item(
-                TableName=self._table,
-                Key={"pk": {"S": f"KEY#{record.secret_hash}"}, "sk": {"S": "KEY"}},
-                ConditionExpression="gpk = :o",
-                ExpressionAttributeValues={":o": {"S": _owner(tenant)}},
-            )
-        except ClientError as err:
-            if conditional_failed(err):
-                return None
-            raise unavailable(err) from err
-        return record
+        deleted = self._conditional(
+            self._ddb.delete_item,
+            Key={"pk": {"S": f"KEY#{record.secret_hash}"}, "sk": {"S": "KEY"}},
+            ConditionExpression="gpk = :o",
+            ExpressionAttributeValues={":o": {"S": _owner(tenant)}},
+        )
+        return None if deleted is None else record
 
 
 class ApiKeyTable(ApiKeysMixin):

@@ -14,8 +14,9 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from activitylog.dal import errors
 from activitylog.dal.api_keys import ApiKeysMixin
-from activitylog.dal.control_base import conditional_failed, tenant_pk, unavailable
+from activitylog.dal.control_base import tenant_pk
 from activitylog.dal.usage import UsageMixin
 from activitylog.models.errors import ConflictError
 from activitylog.models.settings import LoggingSettings, TenantLimits, TenantSettings
@@ -35,7 +36,7 @@ class ControlTable(ApiKeysMixin, UsageMixin):
         try:
             answer = self._ddb.batch_get_item(RequestItems={self._table: {"Keys": keys}})
         except ClientError as err:
-            raise unavailable(err) from err
+            raise errors.unavailable(err) from err
         if answer.get("UnprocessedKeys"):
             return TenantSettings(
                 logging=self.get_logging_settings(tenant)[0],
@@ -60,22 +61,19 @@ class ControlTable(ApiKeysMixin, UsageMixin):
         """Optimistic concurrency: only if nobody changed the settings since `version` was read."""
         condition = "attribute_not_exists(pk)" if version == 0 else "version = :v"
         values = {} if version == 0 else {":v": {"N": str(version)}}
-        try:
-            self._ddb.put_item(
-                TableName=self._table,
-                Item={
-                    "pk": {"S": tenant_pk(tenant)},
-                    "sk": {"S": "SETTINGS"},
-                    "doc": {"S": settings.model_dump_json()},
-                    "version": {"N": str(version + 1)},
-                },
-                ConditionExpression=condition,
-                **({"ExpressionAttributeValues": values} if values else {}),
-            )
-        except ClientError as err:
-            if conditional_failed(err):
-                raise ConflictError("the settings changed meanwhile: read them again and retry") from None
-            raise unavailable(err) from err
+        written = self._conditional(
+            self._ddb.put_item,
+            Item={
+                "pk": {"S": tenant_pk(tenant)},
+                "sk": {"S": "SETTINGS"},
+                "doc": {"S": settings.model_dump_json()},
+                "version": {"N": str(version + 1)},
+            },
+            ConditionExpression=condition,
+            **({"ExpressionAttributeValues": values} if values else {}),
+        )
+        if written is None:
+            raise ConflictError("the settings changed meanwhile: read them again and retry")
 
     def get_limits(self, tenant: str) -> TenantLimits:
         return _limits(self._get(tenant_pk(tenant), "LIMITS", consistent=True))

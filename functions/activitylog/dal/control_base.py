@@ -1,4 +1,4 @@
-"""Shared plumbing of the control-table adapters: lazy client, error mapping, item helpers."""
+"""Shared plumbing of the control-table adapters: lazy client, error translation, item helpers."""
 
 from __future__ import annotations
 
@@ -7,25 +7,11 @@ from typing import Any, TypeVar
 
 from botocore.exceptions import ClientError
 
+from activitylog.dal import errors
 from activitylog.dal.clients import client
-from activitylog.models.errors import StorageUnavailableError
 
-_THROTTLING = {"ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded"}
 T = TypeVar("T")
-
-
-def unavailable(err: ClientError) -> Exception:
-    """Throttling after the SDK's own retries is a retryable condition, anything else a bug."""
-    if err.response.get("Error", {}).get("Code") in _THROTTLING:
-        return StorageUnavailableError("the data store is busy, retry later")
-    return err
-
-
-def conditional_failed(err: ClientError) -> bool:
-    return err.response.get("Error", {}).get("Code") in {
-        "ConditionalCheckFailedException",
-        "TransactionCanceledException",
-    }
+ABSENT = "attribute_not_exists(pk)"  # a put that creates, never replaces
 
 
 def tenant_pk(tenant: str) -> str:
@@ -47,7 +33,16 @@ class ControlBase:
         try:
             return operation(TableName=self._table, **kwargs)
         except ClientError as err:
-            raise unavailable(err) from err
+            raise errors.unavailable(err) from err
+
+    def _conditional(self, operation: Callable[..., T], **kwargs: Any) -> T | None:
+        """An operation with a ConditionExpression: its answer, or None when the condition did not hold."""
+        try:
+            return operation(TableName=self._table, **kwargs)
+        except ClientError as err:
+            if errors.condition_failed(err):
+                return None
+            raise errors.unavailable(err) from err
 
     def _get(self, pk: str, sk: str, *, consistent: bool = False, **kwargs: Any) -> dict[str, Any] | None:
         answer = self._call(

@@ -20,8 +20,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from activitylog.dal import errors
 from activitylog.dal.clients import client
-from activitylog.dal.control_base import unavailable
 from activitylog.dal.retry import Backoff
 from activitylog.models.query import (
     Dimension,
@@ -196,7 +196,7 @@ class DynamoEventStore:
                     answer = self._ddb.batch_write_item(RequestItems={self._table: left})
                     left = answer.get("UnprocessedItems", {}).get(self._table, [])
                 except ClientError as err:
-                    if unavailable(err) is err:
+                    if not errors.is_busy(err):
                         raise
                     # Throttled as a whole (after the SDK's retries): back off, then retry all of it.
                 delay = next(delays, None) if left else None
@@ -268,7 +268,7 @@ class DynamoEventStore:
                 **extra,
             )
         except ClientError as err:
-            raise unavailable(err) from err
+            raise errors.unavailable(err) from err
 
     def event_key(self, tenant: str, event_id: str) -> str:
         return event_pk(tenant, event_id)
@@ -291,12 +291,12 @@ class DynamoEventStore:
             try:
                 answer = self._ddb.batch_get_item(RequestItems=request)
             except ClientError as err:
-                raise unavailable(err) from err
+                raise errors.unavailable(err) from err
             items.extend(answer.get("Responses", {}).get(self._table, []))
             request = answer.get("UnprocessedKeys") or {}
             if request:
                 delay = next(delays, None)
                 if delay is None:
-                    raise unavailable(ClientError({"Error": {"Code": "ThrottlingException"}}, "BatchGetItem"))
+                    raise errors.busy("the data store")
                 self._backoff.sleep(delay)
         return items

@@ -12,27 +12,19 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from activitylog.dal import errors
 from activitylog.dal.clients import SIGV4, client, new_client
-from activitylog.models.errors import NotFoundError, StorageUnavailableError
+from activitylog.models.errors import NotFoundError
 
 MAX_PRESIGN_SECONDS = 900  # API.md: download redirects are valid for at most 15 minutes
 DELETE_BATCH = 1000  # DeleteObjects takes at most 1,000 keys
-_MISSING = {"NoSuchKey", "404", "NotFound", "NoSuchUpload"}
-_BUSY = {"SlowDown", "ServiceUnavailable", "RequestTimeout", "InternalError", "ThrottlingException"}
-
-
-def _error_code(err: ClientError) -> str:
-    return str(err.response.get("Error", {}).get("Code", ""))
 
 
 def storage_error(err: ClientError, what: str) -> Exception:
     """A domain error for the codes that mean something to callers; anything else stays a bug."""
-    code = _error_code(err)
-    if code in _MISSING:
+    if errors.is_missing(err):
         return NotFoundError(f"{what} does not exist")
-    if code in _BUSY:
-        return StorageUnavailableError("the file store is busy, retry later")
-    return err
+    return errors.unavailable(err, "the file store")
 
 
 def _s3(s3_client: Any) -> Any:
@@ -90,7 +82,7 @@ class S3MultipartSink:
         try:
             self._s3.abort_multipart_upload(Bucket=self.bucket, Key=self.key, UploadId=self.upload_id)
         except ClientError as err:
-            if _error_code(err) not in _MISSING:  # already gone: nothing left to clean up
+            if not errors.is_missing(err):  # already gone: nothing left to clean up
                 raise storage_error(err, f"upload of {self.key}") from err
         self.upload_id = None
 
@@ -127,10 +119,12 @@ def delete_prefix(bucket: str, prefix: str, s3_client: Any = None) -> int:
             for start in range(0, len(keys), DELETE_BATCH):
                 batch = keys[start : start + DELETE_BATCH]
                 answer = s3.delete_objects(Bucket=bucket, Delete={"Objects": batch, "Quiet": True})
-                if answer.get("Errors"):
+                if answer.get("Errors"):  # per-key failures of a call that itself succeeded
                     first = answer["Errors"][0]
-                    raise ClientError(
-                        {"Error": {"Code": first.get("Code", ""), "Message": str(first)}}, "DeleteObjects"
+                    if first.get("Code", "") in errors.BUSY:
+                        raise errors.busy("the file store")
+                    raise RuntimeError(
+                        f"S3 did not delete {len(answer['Errors'])} objects under {prefix}: {first}"
                     )
                 deleted += len(batch)
     except ClientError as err:

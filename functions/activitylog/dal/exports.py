@@ -12,9 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from botocore.exceptions import ClientError
-
-from activitylog.dal.control_base import ControlBase, tenant_pk
+from activitylog.dal.control_base import ABSENT, ControlBase, tenant_pk
 from activitylog.models.errors import ConflictError
 from activitylog.models.exports import Export, RunRecord
 
@@ -34,10 +32,8 @@ class DynamoExportStore(ControlBase):
             "sk": {"S": EXPORT_PREFIX + export.id},
             "doc": {"S": export.dump()},
         }
-        try:
-            self._call(self._ddb.put_item, Item=item, ConditionExpression="attribute_not_exists(pk)")
-        except ClientError:
-            raise ConflictError("an export with this id exists") from None
+        if self._conditional(self._ddb.put_item, Item=item, ConditionExpression=ABSENT) is None:
+            raise ConflictError("an export with this id exists")
 
     def get_export(self, tenant: str, export_id: str) -> Export | None:
         key = {"pk": {"S": tenant_pk(tenant)}, "sk": {"S": EXPORT_PREFIX + export_id}}
@@ -82,14 +78,9 @@ class DynamoExportStore(ControlBase):
         }
 
     def put_run(self, tenant: str, run: RunRecord) -> None:
-        try:
-            self._call(
-                self._ddb.put_item,
-                Item=self._run_item(tenant, run),
-                ConditionExpression="attribute_not_exists(pk)",
-            )
-        except ClientError:
-            raise ConflictError("a run with this id exists") from None
+        item = self._run_item(tenant, run)
+        if self._conditional(self._ddb.put_item, Item=item, ConditionExpression=ABSENT) is None:
+            raise ConflictError("a run with this id exists")
 
     def get_run(self, tenant: str, export_id: str, run_id: str) -> RunRecord | None:
         key = {"pk": {"S": runs_pk(tenant, export_id)}, "sk": {"S": RUN_PREFIX + run_id}}
@@ -106,16 +97,13 @@ class DynamoExportStore(ControlBase):
         """Replace the run if it still exists with one of the `expected` statuses (no lost updates)."""
         statuses = sorted(set(expected))
         values = {f":s{n}": {"S": s} for n, s in enumerate(statuses)}
-        try:
-            self._call(
-                self._ddb.put_item,
-                Item=self._run_item(tenant, run),
-                ConditionExpression=f"attribute_exists(pk) AND st IN ({', '.join(values)})",
-                ExpressionAttributeValues=values,
-            )
-        except ClientError:
-            return False
-        return True
+        replaced = self._conditional(
+            self._ddb.put_item,
+            Item=self._run_item(tenant, run),
+            ConditionExpression=f"attribute_exists(pk) AND st IN ({', '.join(values)})",
+            ExpressionAttributeValues=values,
+        )
+        return replaced is not None
 
     def _page(self, pk: str, prefix: str, *, limit: int, before: str | None) -> tuple[list[Any], bool]:
         upper = prefix + before if before else prefix + "~"

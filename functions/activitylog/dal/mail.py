@@ -7,8 +7,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from activitylog.dal import errors
 from activitylog.dal.clients import client
-from activitylog.dal.control_base import unavailable
 
 
 class SesMailer:
@@ -33,4 +33,4 @@ class SesMailer:
                 FromEmailAddress=self._sender, Destination={"ToAddresses": list(to)}, Content=content
             )
         except ClientError as err:
-            raise unavailable(err) from err
+            raise errors.unavailable(err, "the mail service") from err

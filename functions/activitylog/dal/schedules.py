@@ -16,9 +16,10 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from activitylog.dal import errors
 from activitylog.dal.clients import client
 from activitylog.dal.control_base import ControlBase, tenant_pk
-from activitylog.models.errors import InvalidInputError, StorageUnavailableError
+from activitylog.models.errors import InvalidInputError
 from activitylog.models.schedules import SCHEDULED_TIME, Schedule
 
 SCHEDULE_PREFIX = "SCHEDULE#"
@@ -26,7 +27,6 @@ SCHEDULE_PREFIX = "SCHEDULE#"
 # the dead-letter queue. The window is fixed by the scheduled time, so a late run is still right.
 MAX_EVENT_AGE_SECONDS = 6 * 3600
 MAX_RETRY_ATTEMPTS = 20
-_BUSY = {"ThrottlingException", "ServiceQuotaExceededException", "InternalServerException"}
 
 
 class DynamoScheduleStore(ControlBase):
@@ -76,13 +76,11 @@ class EventBridgeSchedules:
         try:
             return getattr(self._scheduler, operation)(GroupName=self._target.group, **kwargs)
         except ClientError as err:
-            code = err.response.get("Error", {}).get("Code")
-            if code in _BUSY:
-                raise StorageUnavailableError("the scheduler is busy, retry later") from err
-            if code == "ValidationException":
-                message = err.response.get("Error", {}).get("Message", "")
-                raise InvalidInputError(f"EventBridge Scheduler refused the schedule: {message}") from err
-            raise
+            if errors.code(err) == "ValidationException":
+                raise InvalidInputError(
+                    f"EventBridge Scheduler refused the schedule: {errors.message(err)}"
+                ) from err
+            raise errors.unavailable(err, "the scheduler") from err
 
     def put(self, tenant: str, schedule: Schedule) -> None:
         name = schedule_name(tenant, schedule.export_id)
@@ -108,7 +106,7 @@ class EventBridgeSchedules:
         try:
             self._call("create_schedule", **request)
         except ClientError as err:
-            if err.response.get("Error", {}).get("Code") != "ConflictException":
+            if errors.code(err) != "ConflictException":
                 raise
             self._call("update_schedule", **request)
 
@@ -117,7 +115,7 @@ class EventBridgeSchedules:
         try:
             self._call("delete_schedule", Name=schedule_name(tenant, export_id))
         except ClientError as err:
-            if err.response.get("Error", {}).get("Code") == "ResourceNotFoundException":
+            if errors.is_missing(err):
                 return False
             raise
         return True

@@ -6,8 +6,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from activitylog.dal import errors
 from activitylog.dal.clients import client
-from activitylog.models.errors import StorageUnavailableError
 
 
 class SigningKey:
@@ -25,8 +25,6 @@ class SigningKey:
             try:
                 answer = self._client.get_secret_value(SecretId=self._secret_id)
             except ClientError as err:
-                if err.response.get("Error", {}).get("Code") == "ThrottlingException":
-                    raise StorageUnavailableError("the secret store is busy, retry later") from err
-                raise
+                raise errors.unavailable(err, "the secret store") from err
             self._key = str(answer["SecretString"]).encode("utf-8")
         return self._key

@@ -6,9 +6,7 @@ push the count past the quota.
 
 from __future__ import annotations
 
-from botocore.exceptions import ClientError
-
-from activitylog.dal.control_base import ControlBase, conditional_failed, tenant_pk, unavailable
+from activitylog.dal.control_base import ControlBase, tenant_pk
 
 
 def _key(tenant: str, month: str) -> dict[str, dict[str, str]]:
@@ -20,20 +18,15 @@ class UsageMixin(ControlBase):
         """Add `count` if the total stays within `quota`; the new total, or None when refused."""
         if count > quota:
             return None
-        try:
-            answer = self._ddb.update_item(
-                TableName=self._table,
-                Key=_key(tenant, month),
-                UpdateExpression="ADD accepted :n",
-                ConditionExpression="attribute_not_exists(accepted) OR accepted <= :room",
-                ExpressionAttributeValues={":n": {"N": str(count)}, ":room": {"N": str(quota - count)}},
-                ReturnValues="UPDATED_NEW",
-            )
-        except ClientError as err:
-            if conditional_failed(err):
-                return None
-            raise unavailable(err) from err
-        return int(answer["Attributes"]["accepted"]["N"])
+        answer = self._conditional(
+            self._ddb.update_item,
+            Key=_key(tenant, month),
+            UpdateExpression="ADD accepted :n",
+            ConditionExpression="attribute_not_exists(accepted) OR accepted <= :room",
+            ExpressionAttributeValues={":n": {"N": str(count)}, ":room": {"N": str(quota - count)}},
+            ReturnValues="UPDATED_NEW",
+        )
+        return None if answer is None else int(answer["Attributes"]["accepted"]["N"])
 
     def release(self, tenant: str, month: str, count: int) -> None:
         """Give back a reservation for events that could not be stored."""
@@ -52,16 +45,11 @@ class UsageMixin(ControlBase):
 
     def claim_warning(self, tenant: str, month: str, threshold: str) -> bool:
         """True for exactly one caller per tenant, month and threshold: that caller sends the email."""
-        try:
-            self._ddb.update_item(
-                TableName=self._table,
-                Key=_key(tenant, month),
-                UpdateExpression="ADD warned :t",
-                ConditionExpression="NOT contains(warned, :one)",
-                ExpressionAttributeValues={":t": {"SS": [threshold]}, ":one": {"S": threshold}},
-            )
-        except ClientError as err:
-            if conditional_failed(err):
-                return False
-            raise unavailable(err) from err
-        return True
+        claimed = self._conditional(
+            self._ddb.update_item,
+            Key=_key(tenant, month),
+            UpdateExpression="ADD warned :t",
+            ConditionExpression="NOT contains(warned, :one)",
+            ExpressionAttributeValues={":t": {"SS": [threshold]}, ":one": {"S": threshold}},
+        )
+        return claimed is not None

@@ -6,8 +6,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from activitylog.dal import errors
 from activitylog.dal.clients import client
-from activitylog.models.errors import StorageUnavailableError
 from activitylog.models.exports import WorkflowInput
 
 
@@ -27,9 +27,6 @@ class StepFunctionsWorkflow:
                 stateMachineArn=self._arn, name=inp.run_id, input=inp.model_dump_json()
             )
         except ClientError as err:
-            code = err.response.get("Error", {}).get("Code")
-            if code == "ExecutionAlreadyExists":
+            if errors.code(err) == "ExecutionAlreadyExists":
                 return
-            if code in ("ThrottlingException", "ServiceUnavailable"):
-                raise StorageUnavailableError("the workflow service is busy, retry later") from err
-            raise
+            raise errors.unavailable(err, "the workflow service") from err
