@@ -156,7 +156,7 @@ class HandlerRunner:
         self.previous = wiring.use(container)
 
     def __call__(self, event: dict[str, Any]) -> int:
-        answer = self.module.handler(event, _Context())  # type: ignore[arg-type]
+        answer = self.module.handler(event, _Context())
         assert answer["statusCode"] == 200, answer
         return 1
 

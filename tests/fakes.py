@@ -7,7 +7,7 @@ from typing import Any
 
 from activitylog.dal.events import INDEX, event_pk, index_pk, key_range, main_pk, to_items
 from activitylog.models.auth import ApiKeyRecord
-from activitylog.models.query import EventRecord, IndexEntry, IndexPage, Stream, TimeWindow
+from activitylog.models.query import EventRecord, IndexEntry, IndexPage, IndexRead, Stream
 from activitylog.models.settings import TenantSettings
 
 
@@ -51,18 +51,11 @@ class FakeEventStore:
             i for i in self.items.values() if i.get(attr, {}).get("S") == key and lo <= i["ts"]["S"] <= hi
         ]
 
-    def query_index(
-        self,
-        tenant: str,
-        stream: Stream,
-        *,
-        window: TimeWindow,
-        after: str | None,
-        descending: bool,
-        limit: int,
-        now_s: int,
-    ) -> IndexPage:
-        bounds = key_range(window, after, descending=descending)  # the real store's key arithmetic
+    def query_index(self, tenant: str, stream: Stream, request: IndexRead) -> IndexPage:
+        descending, limit, now_s = request.descending, request.limit, request.now_s
+        bounds = key_range(
+            request.window, request.after, descending=descending
+        )  # the real store's arithmetic
         if bounds is None:
             return IndexPage(entries=[], last_ts=None, scanned=0)
         lo, hi = bounds
@@ -83,10 +76,9 @@ class FakeEventStore:
             scanned=len(read),
         )
 
-    def count_index(
-        self, tenant: str, stream: Stream, *, window: TimeWindow, after: str | None, now_s: int
-    ) -> tuple[int, str | None]:
-        bounds = key_range(window, after, descending=False)
+    def count_index(self, tenant: str, stream: Stream, read: IndexRead) -> tuple[int, str | None]:
+        now_s = read.now_s
+        bounds = key_range(read.window, read.after, descending=False)
         if bounds is None:
             return 0, None
         lo, hi = bounds

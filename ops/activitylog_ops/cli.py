@@ -141,14 +141,14 @@ def keys_create(args: argparse.Namespace) -> int:
 
 
 def _stores(target: Target) -> tuple[Any, Any]:
-    from activitylog.dal.control import ControlTable
-    from activitylog.dal.events import DynamoEventStore
+    """The target's control and events tables, wired as the functions wire them (one composition root)."""
+    from activitylog.handlers.wiring import Container
 
     if not target.events_table:
         raise CliError(f"{target.description}: the events table name is unknown (no EventsTableName)")
-    return ControlTable(target.control_table, target.dynamodb), DynamoEventStore(
-        target.events_table, target.dynamodb
-    )
+    tables = {"CONTROL_TABLE": target.control_table, "EVENTS_TABLE": target.events_table}
+    container = Container(environ=tables, clients={"dynamodb": target.dynamodb})
+    return container.control, container.events
 
 
 def _audit_key_created(target: Target, created: Any) -> None:

@@ -20,7 +20,7 @@ from activitylog.logic.ingest import IngestPorts, ingest
 from activitylog.logic.query import QueryPorts, count_events, list_events
 from activitylog.models.auth import Principal
 from activitylog.models.filters import EventFilter, Order
-from activitylog.models.query import Stream, TimeWindow
+from activitylog.models.query import IndexRead, Stream, TimeWindow
 from activitylog.models.settings import TenantLimits, TenantSettings
 
 from bench.query import CountingDynamoDB, create_events_table
@@ -85,7 +85,7 @@ def test_reads_go_on_strictly_after_a_position_in_both_orders(dynamodb: Counting
     for p in [*keys, f"{AT}#a1", f"{AT}#a-0", f"{AT}#zz"]:  # stored positions and positions between
         assert read(after(p), TS_MAX, False) == [k for k in keys if k > p]
         assert read(TS_MIN, before(p), True) == [k for k in reversed(keys) if k < p]
-        count, last = store.count_index("acme", stream, window=TimeWindow(), after=p, now_s=now_s)
+        count, last = store.count_index("acme", stream, IndexRead(TimeWindow(), p, now_s))
         assert (count, last) == (len([k for k in keys if k > p]), None)
 
 

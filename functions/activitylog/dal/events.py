@@ -28,6 +28,7 @@ from activitylog.models.query import (
     EventRecord,
     IndexEntry,
     IndexPage,
+    IndexRead,
     Stream,
     TimeWindow,
     target_value,
@@ -208,22 +209,13 @@ class DynamoEventStore:
         return failed
 
     # --- reads -------------------------------------------------------------------------------
-    def query_index(
-        self,
-        tenant: str,
-        stream: Stream,
-        *,
-        window: TimeWindow,
-        after: str | None,
-        descending: bool,
-        limit: int,
-        now_s: int,
-    ) -> IndexPage:
-        bounds = key_range(window, after, descending=descending)
+    def query_index(self, tenant: str, stream: Stream, read: IndexRead) -> IndexPage:
+        bounds = key_range(read.window, read.after, descending=read.descending)
         if bounds is None:
             return IndexPage(entries=[], last_ts=None, scanned=0)
+        lo, hi = bounds
         return self.query_between(
-            tenant, stream, lo=bounds[0], hi=bounds[1], descending=descending, limit=limit, now_s=now_s
+            tenant, stream, lo=lo, hi=hi, descending=read.descending, limit=read.limit, now_s=read.now_s
         )
 
     def query_between(
@@ -239,14 +231,12 @@ class DynamoEventStore:
             scanned=answer.get("ScannedCount", 0),
         )
 
-    def count_index(
-        self, tenant: str, stream: Stream, *, window: TimeWindow, after: str | None, now_s: int
-    ) -> tuple[int, str | None]:
+    def count_index(self, tenant: str, stream: Stream, read: IndexRead) -> tuple[int, str | None]:
         """Count one page (up to 1 MB read) of a stream in ascending order; return the last ts read."""
-        bounds = key_range(window, after, descending=False)
+        bounds = key_range(read.window, read.after, descending=False)
         if bounds is None:
             return 0, None
-        answer = self._query(tenant, stream, bounds[0], bounds[1], now_s, Select="COUNT")
+        answer = self._query(tenant, stream, bounds[0], bounds[1], read.now_s, Select="COUNT")
         last = answer.get("LastEvaluatedKey")
         return answer["Count"], (last["ts"]["S"] if last else None)
 

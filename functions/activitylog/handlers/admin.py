@@ -2,19 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from aws_lambda_powertools.utilities.typing import LambdaContext
-
-from activitylog.handlers import wiring
-from activitylog.handlers.http import build_resolver, logger
+from activitylog.handlers.http import api_function
 from activitylog.handlers.routes import admin as routes
 from activitylog.models.env import AdminEnv
 
-wiring.require(AdminEnv)
-app = build_resolver(routes.router)
-
-
-@logger.inject_lambda_context(clear_state=True)
-def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return app.resolve(event, context)
+ENVIRONMENT = AdminEnv  # what this function is given (docs/components.md, "Environment")
+app, handler = api_function(ENVIRONMENT, routes.router)

@@ -18,7 +18,8 @@ from activitylog.logic.keys import hash_secret, resolve_api_key
 from activitylog.models.env import AuthorizerEnv
 from activitylog.models.errors import UnauthorizedError
 
-wiring.require(AuthorizerEnv)
+ENVIRONMENT = AuthorizerEnv  # what this function is given (docs/components.md, "Environment")
+wiring.require(ENVIRONMENT)  # when the module loads: a missing variable fails the cold start
 
 
 def api_wide_arn(method_arn: str) -> str:

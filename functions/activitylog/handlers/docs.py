@@ -12,6 +12,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from activitylog.handlers.http import build_resolver, logger
 from activitylog.handlers.routes import admin, exports, ingest, query
+from activitylog.models.env import DocsEnv
 
 TITLE = "Activity Log API"
 VERSION = "1.0.0"
@@ -19,6 +20,7 @@ PUBLIC_PATHS = {"/v1/health", "/v1/openapi.json", "/v1/docs", "/v1/downloads/{to
 # Public routes answer errors too (the token is the credential), in the same envelope.
 PUBLIC_ERRORS = {"/v1/downloads/{token}": {"404", "410", "422", "429"}}
 GONE_PATHS = {"/v1/downloads/{token}", "/v1/exports/{export_id}/runs/{run_id}/download"}
+ENVIRONMENT = DocsEnv  # nothing: the routers are imported without their functions' environment
 router = Router()
 
 

@@ -15,7 +15,8 @@ from activitylog.logic.schedules import fire
 from activitylog.models.env import FireEnv
 from activitylog.models.schedules import FireEvent
 
-wiring.require(FireEnv)
+ENVIRONMENT = FireEnv  # what this function is given (docs/components.md, "Environment")
+wiring.require(ENVIRONMENT)  # when the module loads: a missing variable fails the cold start
 
 
 @logger.inject_lambda_context(clear_state=True)

@@ -10,7 +10,8 @@ from activitylog.logic.export_notify import notify
 from activitylog.models.env import NotifyEnv
 from activitylog.models.exports import WorkflowInput
 
-wiring.require(NotifyEnv)
+ENVIRONMENT = NotifyEnv  # what this function is given (docs/components.md, "Environment")
+wiring.require(ENVIRONMENT)  # when the module loads: a missing variable fails the cold start
 
 
 @logger.inject_lambda_context(clear_state=True)

@@ -10,7 +10,8 @@ from activitylog.logic import clock
 from activitylog.logic.export_workflow import slice_ref, write_slice
 from activitylog.models.env import WorkflowEnv
 
-wiring.require(WorkflowEnv)
+ENVIRONMENT = WorkflowEnv  # what this function is given (docs/components.md, "Environment")
+wiring.require(ENVIRONMENT)  # when the module loads: a missing variable fails the cold start
 
 
 @logger.inject_lambda_context(clear_state=True)

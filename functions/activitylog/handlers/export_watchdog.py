@@ -17,7 +17,8 @@ from activitylog.logic.export_workflow import fail_run, reason
 from activitylog.models.env import WorkflowEnv
 from activitylog.models.exports import WorkflowInput
 
-wiring.require(WorkflowEnv)
+ENVIRONMENT = WorkflowEnv  # what this function is given (docs/components.md, "Environment")
+wiring.require(ENVIRONMENT)  # when the module loads: a missing variable fails the cold start
 
 
 @logger.inject_lambda_context(clear_state=True)

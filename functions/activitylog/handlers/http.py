@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
@@ -10,11 +11,21 @@ from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.event_handler.router import Router
 
+from activitylog.handlers import wiring
 from activitylog.handlers.log import logger
 from activitylog.models.auth import Principal
+from activitylog.models.env import Env
 from activitylog.models.errors import ServiceError, UnauthorizedError
 
-__all__ = ["build_resolver", "envelope", "logger", "principal_of", "raw_error", "service_error"]
+__all__ = [
+    "api_function",
+    "build_resolver",
+    "envelope",
+    "logger",
+    "principal_of",
+    "raw_error",
+    "service_error",
+]
 
 
 def envelope(
@@ -100,3 +111,25 @@ def principal_of(app: APIGatewayRestResolver | Router) -> Principal:
         scopes=frozenset(str(context.get("scopes", "")).split()),
         actor_id=str(context.get("actor_id") or "") or None,
     )
+
+
+Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
+
+
+def api_function(
+    environment: type[Env],
+    *routers: Router,
+    refuse: Callable[[dict[str, Any]], dict[str, Any] | None] = lambda _: None,
+) -> tuple[APIGatewayRestResolver, Handler]:
+    """An API function's resolver and Lambda handler, for its entry module to call when it loads:
+    the function's environment is validated then (a missing variable fails the cold start), and
+    `refuse` may answer a request before the resolver sees it (an oversized body)."""
+    wiring.require(environment)
+    app = build_resolver(*routers)
+
+    @logger.inject_lambda_context(clear_state=True)
+    def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        refused = refuse(event)
+        return refused if refused is not None else app.resolve(event, context)
+
+    return app, handler

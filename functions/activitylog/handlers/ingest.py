@@ -5,30 +5,23 @@ from __future__ import annotations
 import base64
 from typing import Any
 
-from aws_lambda_powertools.utilities.typing import LambdaContext
-
-from activitylog.handlers import wiring
-from activitylog.handlers.http import build_resolver, logger, raw_error
+from activitylog.handlers.http import api_function, raw_error
 from activitylog.handlers.routes import ingest as routes
 from activitylog.models.env import IngestEnv
 from activitylog.models.errors import PayloadTooLargeError
 from activitylog.models.events import MAX_BODY_BYTES
 
-wiring.require(IngestEnv)
-app = build_resolver(routes.router)
 
-
-def _body_bytes(event: dict[str, Any]) -> int:
+def _too_large(event: dict[str, Any]) -> dict[str, Any] | None:
+    """Bodies over 1 MiB are refused before the resolver parses them."""
     body = event.get("body") or ""
-    return (
+    size = (
         len(base64.b64decode(body))
         if event.get("isBase64Encoded")
         else len(body.encode("utf-8", "surrogatepass"))
     )
+    return raw_error(PayloadTooLargeError("the body is larger than 1 MiB")) if size > MAX_BODY_BYTES else None
 
 
-@logger.inject_lambda_context(clear_state=True)
-def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    if _body_bytes(event) > MAX_BODY_BYTES:
-        return raw_error(PayloadTooLargeError("the body is larger than 1 MiB"))
-    return app.resolve(event, context)
+ENVIRONMENT = IngestEnv  # what this function is given (docs/components.md, "Environment")
+app, handler = api_function(ENVIRONMENT, routes.router, refuse=_too_large)

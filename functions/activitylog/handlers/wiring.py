@@ -52,10 +52,10 @@ if TYPE_CHECKING:
     from activitylog.logic.query import QueryPorts
     from activitylog.logic.quota import QuotaWarning
     from activitylog.logic.schedules import FirePorts, SchedulePorts
-    from activitylog.models.env import _Env
+    from activitylog.models.env import Env
     from activitylog.models.settings import TenantSettings
 
-    E = TypeVar("E", bound=_Env)
+    E = TypeVar("E", bound=Env)
 
 SETTINGS_CACHE_SECONDS = 60  # a settings change reaches ingestion and queries within this time (docs)
 
@@ -65,8 +65,8 @@ class Container:
     """What one function (or, in local mode, one process of functions) is wired with."""
 
     environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
+    clients: dict[str, Any] = field(default_factory=dict, repr=False)  # boto3 clients by service (or given)
     _envs: dict[type, Any] = field(default_factory=dict, repr=False)
-    _clients: dict[str, Any] = field(default_factory=dict, repr=False)
 
     # --- configuration and clients ---------------------------------------------------------------
     def env(self, model: type[E]) -> E:
@@ -77,11 +77,11 @@ class Container:
         return found
 
     def client(self, service: str) -> Any:
-        if service not in self._clients:
+        if service not in self.clients:
             from activitylog.dal.clients import new_client
 
-            self._clients[service] = new_client(service)
-        return self._clients[service]
+            self.clients[service] = new_client(service)
+        return self.clients[service]
 
     def override(self, **adapters: object) -> Container:
         """Use these objects instead of building the adapters of those names (tests, bench)."""

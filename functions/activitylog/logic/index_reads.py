@@ -7,7 +7,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 from activitylog.logic.ports import EventStore
-from activitylog.models.query import IndexEntry, Stream, TimeWindow
+from activitylog.models.query import IndexEntry, IndexRead, Stream, TimeWindow
 
 MAX_READ = 1_000  # entries one Query asks for at most (~100 B each: well under DynamoDB's 1 MB page)
 
@@ -68,15 +68,8 @@ def merged_entries(
             # against Limit) is followed by one twice its size: a run of n of them costs log2(n)
             # Queries, not n, and what was read past the run is at most the run's size again.
             size = read_size(c) if size == 0 else min(2 * size, MAX_READ)
-            page = events.query_index(
-                tenant,
-                c.stream,
-                window=window,
-                after=c.position,
-                descending=descending,
-                limit=size,
-                now_s=now_s,
-            )
+            read = IndexRead(window, c.position, now_s, descending=descending, limit=size)
+            page = events.query_index(tenant, c.stream, read)
             c.reads += 1
             c.buffer.extend(page.entries)
             c.more = page.last_ts is not None

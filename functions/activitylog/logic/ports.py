@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Protocol
 if TYPE_CHECKING:  # annotations only: importing the ports loads no model at cold start
     from activitylog.models.auth import ApiKeyRecord
     from activitylog.models.exports import Export, RunRecord
-    from activitylog.models.query import EventRecord, IndexPage, Stream, TimeWindow
+    from activitylog.models.query import EventRecord, IndexPage, IndexRead, Stream
     from activitylog.models.schedules import Schedule
     from activitylog.models.settings import LoggingSettings, TenantSettings
 
@@ -23,26 +23,12 @@ if TYPE_CHECKING:  # annotations only: importing the ports loads no model at col
 class EventStore(Protocol):
     def existing_ids(self, tenant: str, event_ids: Iterable[str]) -> set[str]: ...
     def put_events(self, records: Sequence[EventRecord]) -> set[str]: ...
-    def query_index(
-        self,
-        tenant: str,
-        stream: Stream,
-        *,
-        window: TimeWindow,
-        after: str | None,
-        descending: bool,
-        limit: int,
-        now_s: int,
-    ) -> IndexPage:
-        """Up to `limit` entries of `stream` inside `window`, strictly beyond the position `after`
-        (a `ts` this store returned) in the read direction; unexpired at `now_s` only."""
+    def query_index(self, tenant: str, stream: Stream, read: IndexRead) -> IndexPage:
+        """The entries of one read of `stream`; `last_ts` says where to go on when it has more."""
         ...
 
-    def count_index(
-        self, tenant: str, stream: Stream, *, window: TimeWindow, after: str | None, now_s: int
-    ) -> tuple[int, str | None]:
-        """Count one page of `stream` in ascending order strictly after `after`; the last ts read
-        when the stream has more."""
+    def count_index(self, tenant: str, stream: Stream, read: IndexRead) -> tuple[int, str | None]:
+        """Count one page of `stream` (ascending); the last ts read when the stream has more."""
         ...
 
     def event_key(self, tenant: str, event_id: str) -> str:

@@ -23,7 +23,7 @@ from activitylog.models.errors import NotFoundError
 from activitylog.models.events import EventCount, EventPage, StoredEvent
 from activitylog.models.filters import EventFilter, Order
 from activitylog.models.patterns import EVENT_ID_PATTERN
-from activitylog.models.query import Stream, TimeWindow
+from activitylog.models.query import IndexRead, Stream, TimeWindow
 from activitylog.models.text import epoch_millis, parse_time
 
 MAX_PAGE_BYTES = 5_000_000  # Lambda answers at most 6 MB; leave room for the envelope
@@ -163,33 +163,37 @@ def count_events(
     visible = visible_filters(principal, filters)
     if visible is None:
         return EventCount(count=0, complete=True)
-    chosen = plan_for(visible, ports)
-    if chosen.residual:
-        return _count_by_reading(principal.tenant, visible, chosen, state, fp, now, ports, budget)
-    return _count_by_index(principal.tenant, visible, chosen, state, fp, now, ports, budget)
+    counting = _Counting(principal.tenant, visible, plan_for(visible, ports), state, fp, now, ports, budget)
+    return _count_by_reading(counting) if counting.plan.residual else _count_by_index(counting)
 
 
-def _count_by_index(
-    tenant: str,
-    filters: EventFilter,
-    chosen: Plan,
-    state: dict[str, object],
-    fp: str,
-    now: datetime,
-    ports: QueryPorts,
-    budget: Budget,
-) -> EventCount:
+@dataclass(frozen=True, slots=True)
+class _Counting:
+    """One count request, worked out: what both ways of counting need."""
+
+    tenant: str
+    filters: EventFilter
+    plan: Plan
+    state: dict[str, object]  # the cursor's position
+    fp: str  # the cursor's fingerprint
+    now: datetime
+    ports: QueryPorts
+    budget: Budget
+
+
+def _count_by_index(c: _Counting) -> EventCount:
     """Every filter is in the keys: let DynamoDB count (Select=COUNT), stream after stream."""
+    tenant, chosen, state, fp, ports, budget = c.tenant, c.plan, c.state, c.fp, c.ports, c.budget
     deadline = budget.clock() + budget.seconds
     stream_no = cursors.position_int(state, "s", len(chosen.streams) or 1) if state else 0
     start = cursors.position_ts(state, "p") if "p" in state else None
-    window = window_of(filters)
-    now_s = epoch_millis(now) // 1000
+    window = window_of(c.filters)
+    now_s = epoch_millis(c.now) // 1000
     total = 0
     while stream_no < len(chosen.streams):
         stream = chosen.streams[stream_no]
         # `start` was the last entry counted: go on strictly after it.
-        count, last = ports.events.count_index(tenant, stream, window=window, after=start, now_s=now_s)
+        count, last = ports.events.count_index(tenant, stream, IndexRead(window, start, now_s))
         total += count
         if last is None:
             stream_no, start = stream_no + 1, None
@@ -203,26 +207,17 @@ def _count_by_index(
     return EventCount(count=total, complete=True)
 
 
-def _count_by_reading(
-    tenant: str,
-    filters: EventFilter,
-    chosen: Plan,
-    state: dict[str, object],
-    fp: str,
-    now: datetime,
-    ports: QueryPorts,
-    budget: Budget,
-) -> EventCount:
+def _count_by_reading(c: _Counting) -> EventCount:
     """Some filter needs the events themselves: walk them within the time budget."""
-    position = cursors.position_ts(state, "p") if "p" in state else None
-    walk = _Walk(ports, tenant, filters, "asc", position, budget, now)
+    position = cursors.position_ts(c.state, "p") if "p" in c.state else None
+    walk = _Walk(c.ports, c.tenant, c.filters, "asc", position, c.budget, c.now)
     total = 0
-    for ts, event in walk.events(DOCUMENT_GROUP, chosen.streams):
+    for ts, event in walk.events(DOCUMENT_GROUP, c.plan.streams):
         total += event is not None
         walk.position = ts
     if walk.exhausted or walk.position is None:
         return EventCount(count=total, complete=True)
-    return EventCount(count=total, complete=False, next_cursor=cursors.encode(fp, {"p": walk.position}))
+    return EventCount(count=total, complete=False, next_cursor=cursors.encode(c.fp, {"p": walk.position}))
 
 
 def get_event(principal: Principal, event_id: str, *, now: datetime, ports: QueryPorts) -> StoredEvent:

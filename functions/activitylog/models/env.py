@@ -15,36 +15,38 @@ from typing import TypeVar
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 
-class _Env(BaseModel):
+class Env(BaseModel):
+    """The base of every environment model: reads the variables it names, ignores the rest."""
+
     model_config = ConfigDict(extra="ignore", frozen=True)
 
 
 # --- parts (one per resource a function is given) --------------------------------------------------
 
 
-class ControlEnv(_Env):
+class ControlEnv(Env):
     control_table: str = Field(alias="CONTROL_TABLE", min_length=1)
 
 
-class EventsEnv(_Env):
+class EventsEnv(Env):
     events_table: str = Field(alias="EVENTS_TABLE", min_length=1)
 
 
-class IdempotencyEnv(_Env):
+class IdempotencyEnv(Env):
     idempotency_table: str = Field(alias="IDEMPOTENCY_TABLE", min_length=1)
 
 
-class SenderEnv(_Env):
+class SenderEnv(Env):
     """The verified SES sender of notification emails (quota warnings, export notices)."""
 
     sender_email: str = Field(alias="SENDER_EMAIL", min_length=1)
 
 
-class BucketEnv(_Env):
+class BucketEnv(Env):
     exports_bucket: str = Field(alias="EXPORTS_BUCKET", min_length=1)
 
 
-class LinksEnv(_Env):
+class LinksEnv(Env):
     """What emailed download links are made of."""
 
     signing_secret: str = Field(alias="DOWNLOAD_SIGNING_SECRET", min_length=1)
@@ -52,13 +54,13 @@ class LinksEnv(_Env):
     api_base_url: str = Field(alias="API_BASE_URL", min_length=1)
 
 
-class StateMachineEnv(_Env):
+class StateMachineEnv(Env):
     """The export workflow that runs are started on."""
 
     state_machine: str = Field(alias="EXPORT_STATE_MACHINE", min_length=1)
 
 
-class SchedulerEnv(_Env):
+class SchedulerEnv(Env):
     """Where export schedules live and what they invoke."""
 
     schedule_group: str = Field(alias="SCHEDULE_GROUP", min_length=1)
@@ -86,7 +88,7 @@ class AdminEnv(EventsEnv, ControlEnv):
     pass
 
 
-class DocsEnv(_Env):
+class DocsEnv(Env):
     """The Docs function reads nothing."""
 
 
@@ -110,7 +112,7 @@ class ConfigurationError(RuntimeError):
     """The function's environment is incomplete or malformed: a deployment defect, never a request's."""
 
 
-E = TypeVar("E", bound=_Env)
+E = TypeVar("E", bound=Env)
 
 
 def parse_env(model: type[E], environ: Mapping[str, str]) -> E:

@@ -39,6 +39,19 @@ class TimeWindow:
 
 
 @dataclass(frozen=True, slots=True)
+class IndexRead:
+    """One read of an index stream: the entries inside `window`, strictly beyond the position `after`
+    (a `ts` the store returned) in the read direction, unexpired at `now_s`, at most `limit` of them.
+    A count reads ascending and takes what one page holds (`descending` and `limit` do not apply)."""
+
+    window: TimeWindow
+    after: str | None
+    now_s: int
+    descending: bool = False
+    limit: int = 1
+
+
+@dataclass(frozen=True, slots=True)
 class IndexPage:
     entries: list[IndexEntry]
     last_ts: str | None  # where reading stopped when the stream has more (the filter may hide it)

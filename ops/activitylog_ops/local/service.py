@@ -48,11 +48,11 @@ def create_key(
     name: str = "",
 ) -> Any:
     """A new API key through the project's own logic (the secret is in `.key`)."""
-    from activitylog.dal.control import ControlTable
+    from activitylog.handlers.wiring import Container
     from activitylog.logic.keys import create_api_key
 
     return create_api_key(
-        ControlTable(control_table, dynamodb),
+        Container(environ={"CONTROL_TABLE": control_table}, clients={"dynamodb": dynamodb}).control,
         tenant=tenant,
         scopes=scopes,
         actor_id=actor_id,

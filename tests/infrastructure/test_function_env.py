@@ -1,0 +1,69 @@
+"""Each function's environment model (validated when its handler module loads) against what the
+synthesized template gives that function: every variable the model requires is there, so no cold
+start in AWS fails on a variable that only local mode or the tests happen to set."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from activitylog.handlers import wiring
+from activitylog.models.env import ConfigurationError, parse_env
+
+HANDLER_PREFIX = "activitylog.handlers."
+
+
+def _given(stateless: dict[str, Any], logical_id: str) -> dict[str, str]:
+    variables = stateless["Resources"][logical_id]["Properties"].get("Environment", {}).get("Variables", {})
+    # Values are Refs and GetAtts here; what matters is which names each function gets.
+    return {
+        name: value if isinstance(value, str) else f"resolved-{name.lower()}"
+        for name, value in variables.items()
+    }
+
+
+@pytest.fixture(scope="module")
+def handler_modules(
+    stateless: dict[str, Any], functions_by_module: dict[str, str], monkeypatch_module: pytest.MonkeyPatch
+) -> Iterator[dict[str, Any]]:
+    # Importing a handler module validates its model against os.environ: give it every variable.
+    for logical_id in functions_by_module.values():
+        for name, value in _given(stateless, logical_id).items():
+            monkeypatch_module.setenv(name, value)
+    yield {module: importlib.import_module(HANDLER_PREFIX + module) for module in functions_by_module}
+    wiring.reset()  # the process container was made from these placeholders
+
+
+@pytest.fixture(scope="module")
+def monkeypatch_module() -> Any:
+    with pytest.MonkeyPatch.context() as patch:
+        yield patch
+
+
+def test_every_handler_declares_its_environment_model(handler_modules: dict[str, Any]) -> None:
+    assert len(handler_modules) == 13
+    for module in handler_modules.values():
+        assert isinstance(module.ENVIRONMENT, type), module.__name__
+
+
+def test_each_function_is_given_every_variable_its_model_requires(
+    stateless: dict[str, Any], functions_by_module: dict[str, str], handler_modules: dict[str, Any]
+) -> None:
+    for module, logical_id in functions_by_module.items():
+        model = handler_modules[module].ENVIRONMENT
+        given = _given(stateless, logical_id)
+        parse_env(model, given)  # raises ConfigurationError naming what is missing
+        required = {str(f.alias) for f in model.model_fields.values() if f.is_required()}
+        assert required <= set(given), (module, required - set(given))
+
+
+def test_a_missing_variable_fails_loudly_with_its_name(
+    stateless: dict[str, Any], functions_by_module: dict[str, str], handler_modules: dict[str, Any]
+) -> None:
+    model = handler_modules["exports"].ENVIRONMENT
+    given = _given(stateless, functions_by_module["exports"])
+    del given["EXPORT_STATE_MACHINE"]
+    with pytest.raises(ConfigurationError, match="EXPORT_STATE_MACHINE"):
+        parse_env(model, given)
