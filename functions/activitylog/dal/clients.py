@@ -31,3 +31,16 @@ def client(service: str) -> Any:
 def reset_clients() -> None:
     """For tests that switch emulations between cases."""
     client.cache_clear()
+
+
+class ClientOf:
+    """An adapter's client, as a class attribute: the client the adapter was given (its `_client`),
+    or on first use the shared one of `service` (adapters made without one: the CLI, tests)."""
+
+    def __init__(self, service: str) -> None:
+        self.service = service
+
+    def __get__(self, adapter: Any, owner: type | None = None) -> Any:
+        if adapter._client is None:
+            adapter._client = client(self.service)
+        return adapter._client

@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 from botocore.exceptions import ClientError
 
 from activitylog.dal import errors
-from activitylog.dal.clients import client
+from activitylog.dal.clients import ClientOf
 
 T = TypeVar("T")
 ABSENT = "attribute_not_exists(pk)"  # a put that creates, never replaces
@@ -23,11 +23,7 @@ class ControlBase:
         self._table = table_name
         self._client = dynamodb
 
-    @property
-    def _ddb(self) -> Any:
-        if self._client is None:
-            self._client = client("dynamodb")
-        return self._client
+    _ddb = ClientOf("dynamodb")
 
     def _call(self, operation: Callable[..., T], **kwargs: Any) -> T:
         try:

@@ -21,7 +21,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from activitylog.dal import errors
-from activitylog.dal.clients import client
+from activitylog.dal.clients import ClientOf
 from activitylog.dal.retry import Backoff
 from activitylog.models.query import (
     Dimension,
@@ -149,11 +149,7 @@ class DynamoEventStore:
         self._client = dynamodb
         self._backoff = backoff or Backoff()
 
-    @property
-    def _ddb(self) -> Any:
-        if self._client is None:
-            self._client = client("dynamodb")
-        return self._client
+    _ddb = ClientOf("dynamodb")
 
     # --- writes ------------------------------------------------------------------------------
     def existing_ids(self, tenant: str, event_ids: Iterable[str]) -> set[str]:

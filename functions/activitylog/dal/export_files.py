@@ -13,7 +13,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from activitylog.dal import errors
-from activitylog.dal.clients import SIGV4, client, new_client
+from activitylog.dal.clients import SIGV4, ClientOf, client, new_client
 from activitylog.models.errors import NotFoundError
 
 MAX_PRESIGN_SECONDS = 900  # API.md: download redirects are valid for at most 15 minutes
@@ -41,11 +41,7 @@ class S3MultipartSink:
         self._client = s3_client
         self.upload_id: str | None = None
 
-    @property
-    def _s3(self) -> Any:
-        if self._client is None:
-            self._client = client("s3")
-        return self._client
+    _s3 = ClientOf("s3")
 
     def start(self) -> None:
         try:

@@ -8,17 +8,17 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from activitylog.dal import errors
-from activitylog.dal.clients import client
+from activitylog.dal.clients import ClientOf
 
 
 class SesMailer:
+    _ses = ClientOf("sesv2")
+
     def __init__(self, sender: str, ses: Any = None) -> None:
         self._sender = sender
         self._client = ses
 
     def send(self, to: Sequence[str], subject: str, text: str, html: str) -> None:
-        if self._client is None:
-            self._client = client("sesv2")
         content = {
             "Simple": {
                 "Subject": {"Data": subject, "Charset": "UTF-8"},
@@ -29,7 +29,7 @@ class SesMailer:
             }
         }
         try:
-            self._client.send_email(
+            self._ses.send_email(
                 FromEmailAddress=self._sender, Destination={"ToAddresses": list(to)}, Content=content
             )
         except ClientError as err:

@@ -17,7 +17,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from activitylog.dal import errors
-from activitylog.dal.clients import client
+from activitylog.dal.clients import ClientOf
 from activitylog.dal.control_base import ControlBase, tenant_pk
 from activitylog.models.errors import InvalidInputError
 from activitylog.models.schedules import SCHEDULED_TIME, Schedule
@@ -66,11 +66,7 @@ class EventBridgeSchedules:
         self._target = target
         self._client = scheduler
 
-    @property
-    def _scheduler(self) -> Any:
-        if self._client is None:
-            self._client = client("scheduler")
-        return self._client
+    _scheduler = ClientOf("scheduler")
 
     def _call(self, operation: str, **kwargs: Any) -> Any:
         try:

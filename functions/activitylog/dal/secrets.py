@@ -7,11 +7,13 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from activitylog.dal import errors
-from activitylog.dal.clients import client
+from activitylog.dal.clients import ClientOf
 
 
 class SigningKey:
     """Call it for the key's bytes (one GetSecretValue per adapter, so per container)."""
+
+    _secrets = ClientOf("secretsmanager")
 
     def __init__(self, secret_id: str, secretsmanager: Any = None) -> None:
         self._secret_id = secret_id
@@ -20,10 +22,8 @@ class SigningKey:
 
     def __call__(self) -> bytes:
         if self._key is None:
-            if self._client is None:
-                self._client = client("secretsmanager")
             try:
-                answer = self._client.get_secret_value(SecretId=self._secret_id)
+                answer = self._secrets.get_secret_value(SecretId=self._secret_id)
             except ClientError as err:
                 raise errors.unavailable(err, "the secret store") from err
             self._key = str(answer["SecretString"]).encode("utf-8")

@@ -7,12 +7,14 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from activitylog.dal import errors
-from activitylog.dal.clients import client
+from activitylog.dal.clients import ClientOf
 from activitylog.models.exports import WorkflowInput
 
 
 class StepFunctionsWorkflow:
     """The export state machine: one execution per run."""
+
+    _sfn = ClientOf("stepfunctions")
 
     def __init__(self, state_machine_arn: str, sfn: Any = None) -> None:
         self._arn = state_machine_arn
@@ -20,12 +22,8 @@ class StepFunctionsWorkflow:
 
     def start(self, inp: WorkflowInput) -> None:
         """Named after the run (ULIDs never contain `:`): a retry cannot start it twice."""
-        if self._client is None:
-            self._client = client("stepfunctions")
         try:
-            self._client.start_execution(
-                stateMachineArn=self._arn, name=inp.run_id, input=inp.model_dump_json()
-            )
+            self._sfn.start_execution(stateMachineArn=self._arn, name=inp.run_id, input=inp.model_dump_json())
         except ClientError as err:
             if errors.code(err) == "ExecutionAlreadyExists":
                 return

@@ -49,6 +49,11 @@ def _audit(principal: Principal, action: str, export_id: str, run_id: str | None
     auditing.record(principal.tenant, action, audit.key_actor(principal), targets=targets)
 
 
+def _deleted(principal: Principal, action: str, export_id: str) -> Response[None]:
+    _audit(principal, action, export_id)
+    return Response(status_code=204)
+
+
 def _redirect(url: str) -> Response[None]:
     return Response(status_code=302, headers={"Location": url, "Cache-Control": "no-store"})
 
@@ -79,8 +84,7 @@ def get_route(export_id: Id) -> Export:
 def delete_route(export_id: Id) -> Response[None]:
     principal = _principal()
     logic.delete_export(principal.tenant, export_id, ports=_ports())
-    _audit(principal, "activitylog.export.deleted", export_id)
-    return Response(status_code=204)
+    return _deleted(principal, "activitylog.export.deleted", export_id)
 
 
 @router.post(
@@ -137,8 +141,7 @@ def get_schedule_route(export_id: Id) -> Schedule:
 def delete_schedule_route(export_id: Id) -> Response[None]:
     principal = _principal()
     schedule_logic.delete_schedule(principal.tenant, export_id, ports=_schedule_ports())
-    _audit(principal, "activitylog.export.schedule_deleted", export_id)
-    return Response(status_code=204)
+    return _deleted(principal, "activitylog.export.schedule_deleted", export_id)
 
 
 @router.get(
