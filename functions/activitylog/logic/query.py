@@ -8,6 +8,7 @@ Filters that no key serves (outcome, q, a second key filter) are applied to the 
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from collections import deque
@@ -15,6 +16,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from itertools import islice
+from typing import Any, NamedTuple
 
 from activitylog.dal.events import BATCH_GET, TS_MAX, TS_MIN, EventStore, event_pk, target_value
 from activitylog.logic import cursor as cursors
@@ -42,6 +44,13 @@ class QueryPorts:
     events: EventStore
     known_actions: Callable[[], set[str]]
     shard_count: int = 1
+
+
+class Document(NamedTuple):
+    """An event as the events table stores it (`d`: `StoredEvent` JSON without nulls), and parsed."""
+
+    text: str
+    data: dict[str, Any]  # json.loads(text)
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,33 +107,46 @@ def plan(filters: EventFilters, ports: QueryPorts) -> Plan:
 
 
 def matches(event: StoredEvent, filters: EventFilters, now_ms: int) -> bool:
-    """Every filter, checked on the event itself (index keys hold digests; expiry is exact here)."""
-    if epoch_millis(event.expires_at) <= now_ms:
+    """`matches_document` on a model (its API JSON shape)."""
+    return matches_document(event.model_dump(mode="json"), filters, now_ms)
+
+
+def matches_document(event: dict[str, Any], filters: EventFilters, now_ms: int) -> bool:
+    """Every filter, checked on the event itself (index keys hold digests; expiry is exact here).
+
+    `event` is a stored document as `json.loads` reads it (nulls and defaults may be absent) or the
+    API's JSON of an event: the one check behind listing, counting, getting and exporting events.
+    """
+    if epoch_millis(datetime.fromisoformat(event["expires_at"])) <= now_ms:
         return False
-    if filters.actor_id is not None and event.actor.id != filters.actor_id:
+    actor, action = event["actor"], event["action"]
+    if filters.actor_id is not None and actor["id"] != filters.actor_id:
         return False
     if filters.actions and not any(
-        event.action.startswith(a[:-1]) if a.endswith(".*") else event.action == a for a in filters.actions
+        action.startswith(a[:-1]) if a.endswith(".*") else action == a for a in filters.actions
     ):
         return False
     if filters.target_type is not None and not any(
-        t.type == filters.target_type and t.id == filters.target_id for t in event.targets
+        t["type"] == filters.target_type and t["id"] == filters.target_id for t in event.get("targets", ())
     ):
         return False
-    if filters.outcome is not None and event.outcome != filters.outcome:
+    if filters.outcome is not None and event.get("outcome", "success") != filters.outcome:
         return False
-    if filters.from_ is not None and event.occurred_at < filters.from_:
-        return False
-    if filters.to is not None and event.occurred_at >= filters.to:
-        return False
-    return not filters.q or filters.q.casefold() in _search_text(event)
+    if filters.from_ is not None or filters.to is not None:
+        occurred = datetime.fromisoformat(event["occurred_at"])
+        if filters.from_ is not None and occurred < filters.from_:
+            return False
+        if filters.to is not None and occurred >= filters.to:
+            return False
+    return not filters.q or filters.q.casefold() in _search_text(event, actor)
 
 
-def _search_text(event: StoredEvent) -> str:
-    parts = [event.action, event.actor.id, event.actor.name, event.actor.email, event.context.ip]
-    parts += [event.description]
-    for target in event.targets:
-        parts += [target.id, target.name]
+def _search_text(event: dict[str, Any], actor: dict[str, Any]) -> str:
+    context = event.get("context") or {}
+    parts = [event["action"], actor["id"], actor.get("name"), actor.get("email"), context.get("ip")]
+    parts += [event.get("description")]
+    for target in event.get("targets", ()):
+        parts += [target["id"], target.get("name")]
     return "\x1f".join(p for p in parts if p).casefold()
 
 
@@ -270,8 +292,8 @@ class _Walk:
     now: datetime
     exhausted: bool = False
 
-    def events(self, chunk: int, streams: Sequence[Stream]) -> Iterator[tuple[str, StoredEvent | None]]:
-        """(ts, event) in order; event is None when it is gone or does not match the filters.
+    def documents(self, chunk: int, streams: Sequence[Stream]) -> Iterator[tuple[str, Document | None]]:
+        """(ts, document) in order; document is None when it is gone or does not match the filters.
 
         The caller moves `position` to a ts once it has used that entry. The walk stops early
         (not exhausted) when the read-time budget is spent.
@@ -295,14 +317,16 @@ class _Walk:
                 return
             docs = self.ports.events.get_documents([e.event_pk for e in group])
             for entry in group:
-                doc = docs.get(entry.event_pk)
-                event = StoredEvent.model_validate_json(doc) if doc else None
-                yield (
-                    entry.ts,
-                    (event if event is not None and matches(event, self.filters, now_ms) else None),
-                )
+                text = docs.get(entry.event_pk)
+                doc = Document(text, json.loads(text)) if text else None
+                yield entry.ts, (doc if doc and matches_document(doc.data, self.filters, now_ms) else None)
             if self.budget.clock() > deadline:
                 return
+
+    def events(self, chunk: int, streams: Sequence[Stream]) -> Iterator[tuple[str, StoredEvent | None]]:
+        """Like `documents`, as models (only the matching events are validated)."""
+        for ts, doc in self.documents(chunk, streams):
+            yield ts, (StoredEvent.model_validate_json(doc.text) if doc else None)
 
 
 def _scope_key(principal: Principal) -> str:
@@ -423,8 +447,8 @@ def _count_by_reading(
     asc = replace(filters, order="asc")
     walk = _Walk(ports, tenant, asc, position, budget, now)
     total = 0
-    for ts, event in walk.events(BATCH_GET, chosen.streams):
-        total += event is not None
+    for ts, doc in walk.documents(BATCH_GET, chosen.streams):
+        total += doc is not None
         walk.position = ts
     if walk.exhausted or walk.position is None:
         return EventCount(count=total, complete=True)
@@ -453,11 +477,22 @@ def iter_events(
 
     No page size, byte cap or time budget: exports stream whole time slices through this.
     """
+    for doc in iter_documents(tenant, filters, now=now, ports=ports):
+        yield StoredEvent.model_validate_json(doc.text)
+
+
+def iter_documents(
+    tenant: str, filters: EventFilters, *, now: datetime, ports: QueryPorts
+) -> Iterator[Document]:
+    """`iter_events` without models: the stored documents of the same events, in the same order.
+
+    The export slice renders these (logic/export_format.py `render_parsed`): each is parsed once.
+    """
     asc = replace(filters, order="asc")
     walk = _Walk(ports, tenant, asc, None, Budget(seconds=float("inf")), now)
-    for _ts, event in walk.events(BATCH_GET, plan(asc, ports).streams):
-        if event is not None:
-            yield event
+    for _ts, doc in walk.documents(BATCH_GET, plan(asc, ports).streams):
+        if doc is not None:
+            yield doc
 
 
 def earliest_time(tenant: str, *, now: datetime, ports: QueryPorts) -> datetime | None:
