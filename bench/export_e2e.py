@@ -192,6 +192,7 @@ def render(rows: list[dict[str, Any]]) -> str:
         "the export, not with the table times the pages. On AWS each slice reads its range in Query pages",
         "of 100 entries and BatchGetItems of 100, 8 slices in parallel (the Map's `MaxConcurrency`); here",
         "moto's Step Functions engine, the in-process invoker and the one-at-a-time DynamoDB of the",
-        "embedded server run it on one machine.",
+        "embedded server run it on one machine. The slice step is `write_slice`, which since 2026-12-02",
+        "renders the stored documents it filtered instead of a pydantic model per row (Export writer).",
     ]
     return "\n".join(lines)

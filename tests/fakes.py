@@ -1,12 +1,16 @@
-"""In-memory stand-ins for the DynamoDB adapters, with the same semantics the logic relies on."""
+"""In-memory stand-ins for the DynamoDB and S3 adapters, with the same semantics the logic relies on."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import gzip as gzip_module
+import hashlib
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from activitylog.dal.events import INDEX, event_pk, index_pk, key_range, main_pk, to_items
 from activitylog.models.auth import ApiKeyRecord
+from activitylog.models.exports import Export, RunRecord
 from activitylog.models.query import EventRecord, IndexEntry, IndexPage, IndexRead, Stream
 from activitylog.models.settings import TenantSettings
 
@@ -140,3 +144,52 @@ class FakeControl:
     def add_actions(self, tenant: str, actions: set[str]) -> None:
         self.action_writes += 1
         self.actions.setdefault(tenant, set()).update(actions)
+
+
+class FakeExports:
+    """The ExportStore part the export workflow's steps use: exports and runs by key."""
+
+    def __init__(self) -> None:
+        self.exports: dict[tuple[str, str], Export] = {}
+        self.runs: dict[tuple[str, str, str], RunRecord] = {}
+
+    def get_export(self, tenant: str, export_id: str) -> Export | None:
+        return self.exports.get((tenant, export_id))
+
+    def put_run(self, tenant: str, run: RunRecord) -> None:
+        self.runs[(tenant, run.export_id, run.id)] = run
+
+    def get_run(self, tenant: str, export_id: str, run_id: str) -> RunRecord | None:
+        return self.runs.get((tenant, export_id, run_id))
+
+    def update_run(self, tenant: str, run: RunRecord, *, expected: Iterable[str]) -> bool:
+        current = self.get_run(tenant, run.export_id, run.id)
+        if current is None or current.status not in set(expected):
+            return False
+        self.put_run(tenant, run)
+        return True
+
+
+@dataclass(frozen=True)
+class StoredFile:
+    bytes: int
+    sha256: str
+
+
+class MemoryFiles:
+    """WorkflowFiles in memory: each object's bytes by key."""
+
+    def __init__(self) -> None:
+        self.objects: dict[str, bytes] = {}
+
+    def write(self, key: str, chunks: Iterable[bytes], *, content_type: str, gzip: bool) -> StoredFile:
+        data = b"".join(chunks)
+        self.objects[key] = gzip_module.compress(data) if gzip else data
+        return StoredFile(bytes=len(self.objects[key]), sha256=hashlib.sha256(self.objects[key]).hexdigest())
+
+    def read(self, key: str) -> Iterator[bytes]:
+        yield self.objects[key]
+
+    def delete_prefix(self, prefix: str) -> None:
+        for key in [k for k in self.objects if k.startswith(prefix)]:
+            del self.objects[key]

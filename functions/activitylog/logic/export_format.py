@@ -1,11 +1,15 @@
 """Export file formats: CSV and JSON Lines rows, file names and content types (docs/exports.md).
 
-Pure functions, no I/O. Two entry points produce identical bytes:
+Pure functions, no I/O. Three entry points produce identical bytes:
 
-- `render(events, fmt)` takes StoredEvent models (what the query engine yields);
+- `render_parsed(documents, fmt)` takes stored documents with their `json.loads` parse, as
+  `logic.query.iter_documents` yields them, and never builds a model: the export slice renders
+  through this (the hot loop of a 3,000,000-row export);
 - `render_documents(documents, fmt)` takes the stored JSON documents as the events table holds them
-  (`StoredEvent.model_dump_json(exclude_none=True)`) and never builds a model: this is the hot loop
-  of a 3,000,000-row export. Tests prove both give the API's bytes for the same event.
+  (`StoredEvent.model_dump_json(exclude_none=True)`) and parses them for `render_parsed`;
+- `render(events, fmt)` takes StoredEvent models (what GET /v1/events returns).
+
+Tests prove all give the API's bytes for the same event.
 
 Every chunk yielded holds exactly one row (CSV ends with CRLF, JSONL with LF).
 """
@@ -159,15 +163,6 @@ def api_dict(doc: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _parse(document: str) -> dict[str, Any]:
-    try:
-        return api_dict(_loads(document))
-    except _NotCanonical:
-        # Rare: a float Python spells differently. The CSV's JSON cells spell numbers the Python way
-        # on both paths (`_model_dict`), so the two paths still agree byte for byte.
-        return StoredEvent.model_validate_json(document).model_dump(mode="json")
-
-
 def _cells(event: dict[str, Any]) -> list[str]:
     actor = event["actor"]
     context = event["context"]
@@ -241,26 +236,57 @@ def render(events: Iterable[StoredEvent], fmt: Format) -> Iterator[bytes]:
     return csv_rows(events) if fmt == "csv" else jsonl_rows(events)
 
 
+def _has_float(value: Any) -> bool:
+    kind = type(value)
+    if kind is float:
+        return True
+    if kind is dict:
+        return any(map(_has_float, value.values()))
+    return kind is list and any(map(_has_float, value))
+
+
+def _jsonl_line(document: str, parsed: dict[str, Any]) -> str:
+    # Floats (only metadata and changes hold them) are spelled as the API spells them, pydantic's way,
+    # which the stored text has; Python's differs for some (`1e-05`). Only then does pydantic spell it.
+    if _has_float(parsed.get("metadata")) or _has_float(parsed.get("changes")):
+        try:
+            parsed = _loads(document)
+        except _NotCanonical:
+            return StoredEvent.model_validate_json(document).model_dump_json()
+    return _dumps(api_dict(parsed))
+
+
+def _csv_rows_parsed(documents: Iterable[tuple[str, dict[str, Any]]]) -> Iterator[bytes]:
+    # The CSV's JSON cells spell numbers the Python way on every path (`_model_dict` too).
+    return _csv_lines(api_dict(parsed) for _document, parsed in documents)
+
+
+def _jsonl_rows_parsed(documents: Iterable[tuple[str, dict[str, Any]]]) -> Iterator[bytes]:
+    for document, parsed in documents:
+        yield (_jsonl_line(document, parsed) + "\n").encode("utf-8")
+
+
+def render_parsed(documents: Iterable[tuple[str, dict[str, Any]]], fmt: Format) -> Iterator[bytes]:
+    """Like `render`, from (stored JSON document, its `json.loads`) pairs: `query.Document`s."""
+    return _csv_rows_parsed(documents) if fmt == "csv" else _jsonl_rows_parsed(documents)
+
+
+def _parsed(documents: Iterable[str]) -> Iterator[tuple[str, dict[str, Any]]]:
+    for document in documents:
+        yield document, json.loads(document)
+
+
 def csv_rows_from_documents(documents: Iterable[str]) -> Iterator[bytes]:
-    return _csv_lines(map(_parse, documents))
+    return _csv_rows_parsed(_parsed(documents))
 
 
 def jsonl_rows_from_documents(documents: Iterable[str]) -> Iterator[bytes]:
-    for document in documents:
-        try:
-            line = _dumps(api_dict(_loads(document)))
-        except _NotCanonical:
-            # Rare: a float Python spells differently (`1e-05`): let pydantic spell it, as the API does.
-            line = StoredEvent.model_validate_json(document).model_dump_json()
-        yield (line + "\n").encode("utf-8")
+    return _jsonl_rows_parsed(_parsed(documents))
 
 
 def render_documents(documents: Iterable[str], fmt: Format) -> Iterator[bytes]:
     """Like `render`, from the stored JSON documents (the `d` attribute of event items)."""
-    rows: Callable[[Iterable[str]], Iterator[bytes]] = (
-        csv_rows_from_documents if fmt == "csv" else jsonl_rows_from_documents
-    )
-    return rows(documents)
+    return render_parsed(_parsed(documents), fmt)
 
 
 _NON_SLUG = re.compile(r"[^a-z0-9]+")
@@ -299,4 +325,5 @@ __all__ = [
     "neutralise",
     "render",
     "render_documents",
+    "render_parsed",
 ]

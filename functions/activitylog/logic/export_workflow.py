@@ -15,10 +15,10 @@ from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 from typing import Any
 
-from activitylog.logic.export_format import content_type, file_name, header, render
+from activitylog.logic.export_format import content_type, file_name, header, render_parsed
 from activitylog.logic.exports import file_prefix, temp_prefix
 from activitylog.logic.ports import ExportStore, WorkflowFiles
-from activitylog.logic.query import QueryPorts, earliest_time, iter_events
+from activitylog.logic.query import Document, QueryPorts, earliest_time, iter_documents
 from activitylog.models.errors import NotFoundError
 from activitylog.models.exports import Export, RunRecord, WorkflowInput
 from activitylog.models.filters import EventFilter
@@ -116,15 +116,15 @@ def write_slice(ref: SliceRef, *, now: datetime, ports: WorkflowPorts) -> dict[s
     filters = event_filters(export, parse_time(ref.start), parse_time(ref.end))
     rows = 0
 
-    def counted() -> Iterator[Any]:
+    def counted() -> Iterator[Document]:
         nonlocal rows
-        for event in iter_events(ref.tenant, filters, now=now, ports=ports.query(ref.tenant)):
+        for doc in iter_documents(ref.tenant, filters, now=now, ports=ports.query(ref.tenant)):
             rows += 1
-            yield event
+            yield doc
 
     stored = ports.files.write(
         slice_key(ref.tenant, ref.export_id, ref.run_id, ref.index),
-        render(counted(), export.format),
+        render_parsed(counted(), export.format),
         content_type="application/octet-stream",
         gzip=False,
     )

@@ -7,17 +7,19 @@ checked on each of them.
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import islice
+from typing import Any, NamedTuple
 
 from activitylog.logic import cursor as cursors
 from activitylog.logic.index_reads import merged_entries
 from activitylog.logic.ports import EventStore
-from activitylog.logic.query_plan import Plan, matches, plan, visible_filters
+from activitylog.logic.query_plan import Plan, matches, matches_document, plan, visible_filters
 from activitylog.models.auth import Principal
 from activitylog.models.errors import NotFoundError
 from activitylog.models.events import EventCount, EventPage, StoredEvent
@@ -45,6 +47,13 @@ class QueryPorts:
     shard_count: int = 1
 
 
+class Document(NamedTuple):
+    """An event as the events table stores it (`d`: `StoredEvent` JSON without nulls), and parsed."""
+
+    text: str
+    data: dict[str, Any]  # json.loads(text)
+
+
 def window_of(filters: EventFilter) -> TimeWindow:
     return TimeWindow(filters.from_, filters.to)
 
@@ -66,8 +75,8 @@ class _Walk:
     now: datetime
     exhausted: bool = False
 
-    def events(self, chunk: int, streams: Sequence[Stream]) -> Iterator[tuple[str, StoredEvent | None]]:
-        """(ts, event) in order; event is None when it is gone or does not match the filters.
+    def documents(self, chunk: int, streams: Sequence[Stream]) -> Iterator[tuple[str, Document | None]]:
+        """(ts, document) in order; document is None when it is gone or does not match the filters.
 
         The caller moves `position` to a ts once it has used that entry. The walk stops early
         (not exhausted) when the read-time budget is spent.
@@ -91,14 +100,16 @@ class _Walk:
                 return
             docs = self.ports.events.get_documents([e.event_pk for e in group])
             for entry in group:
-                doc = docs.get(entry.event_pk)
-                event = StoredEvent.model_validate_json(doc) if doc else None
-                yield (
-                    entry.ts,
-                    (event if event is not None and matches(event, self.filters, now_ms) else None),
-                )
+                text = docs.get(entry.event_pk)
+                doc = Document(text, json.loads(text)) if text else None
+                yield entry.ts, (doc if doc and matches_document(doc.data, self.filters, now_ms) else None)
             if self.budget.clock() > deadline:
                 return
+
+    def events(self, chunk: int, streams: Sequence[Stream]) -> Iterator[tuple[str, StoredEvent | None]]:
+        """Like `documents`, as models (only the matching events are validated)."""
+        for ts, doc in self.documents(chunk, streams):
+            yield ts, (StoredEvent.model_validate_json(doc.text) if doc else None)
 
 
 def _scope_key(principal: Principal) -> str:
@@ -212,8 +223,8 @@ def _count_by_reading(c: _Counting) -> EventCount:
     position = cursors.position_ts(c.state, "p") if "p" in c.state else None
     walk = _Walk(c.ports, c.tenant, c.filters, "asc", position, c.budget, c.now)
     total = 0
-    for ts, event in walk.events(DOCUMENT_GROUP, c.plan.streams):
-        total += event is not None
+    for ts, doc in walk.documents(DOCUMENT_GROUP, c.plan.streams):
+        total += doc is not None
         walk.position = ts
     if walk.exhausted or walk.position is None:
         return EventCount(count=total, complete=True)
@@ -241,10 +252,21 @@ def iter_events(
 
     No page size, byte cap or time budget: exports stream whole time slices through this.
     """
+    for doc in iter_documents(tenant, filters, now=now, ports=ports):
+        yield StoredEvent.model_validate_json(doc.text)
+
+
+def iter_documents(
+    tenant: str, filters: EventFilter, *, now: datetime, ports: QueryPorts
+) -> Iterator[Document]:
+    """`iter_events` without models: the stored documents of the same events, in the same order.
+
+    The export slice renders these (logic/export_format.py `render_parsed`): each is parsed once.
+    """
     walk = _Walk(ports, tenant, filters, "asc", None, Budget(seconds=float("inf")), now)
-    for _ts, event in walk.events(DOCUMENT_GROUP, plan_for(filters, ports).streams):
-        if event is not None:
-            yield event
+    for _ts, doc in walk.documents(DOCUMENT_GROUP, plan_for(filters, ports).streams):
+        if doc is not None:
+            yield doc
 
 
 def earliest_time(tenant: str, *, now: datetime, ports: QueryPorts) -> datetime | None:

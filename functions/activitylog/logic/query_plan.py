@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
 from activitylog.models.auth import Principal, Scope
 from activitylog.models.errors import ForbiddenError
@@ -73,31 +75,44 @@ def plan(filters: EventFilter, *, shard_count: int, known_actions: Callable[[], 
 
 
 def matches(event: StoredEvent, filters: EventFilter, now_ms: int) -> bool:
-    """Every filter, checked on the event itself (index keys hold digests; expiry is exact here)."""
-    if epoch_millis(event.expires_at) <= now_ms:
+    """`matches_document` on a model (its API JSON shape)."""
+    return matches_document(event.model_dump(mode="json"), filters, now_ms)
+
+
+def matches_document(event: dict[str, Any], filters: EventFilter, now_ms: int) -> bool:
+    """Every filter, checked on the event itself (index keys hold digests; expiry is exact here).
+
+    `event` is a stored document as `json.loads` reads it (nulls and defaults may be absent) or the
+    API's JSON of an event: the one check behind listing, counting, getting and exporting events.
+    """
+    if epoch_millis(datetime.fromisoformat(event["expires_at"])) <= now_ms:
         return False
-    if filters.actor_id is not None and event.actor.id != filters.actor_id:
+    actor, action = event["actor"], event["action"]
+    if filters.actor_id is not None and actor["id"] != filters.actor_id:
         return False
     if filters.actions and not any(
-        event.action.startswith(a[:-1]) if a.endswith(".*") else event.action == a for a in filters.actions
+        action.startswith(a[:-1]) if a.endswith(".*") else action == a for a in filters.actions
     ):
         return False
     if filters.target_type is not None and not any(
-        t.type == filters.target_type and t.id == filters.target_id for t in event.targets
+        t["type"] == filters.target_type and t["id"] == filters.target_id for t in event.get("targets", ())
     ):
         return False
-    if filters.outcome is not None and event.outcome != filters.outcome:
+    if filters.outcome is not None and event.get("outcome", "success") != filters.outcome:
         return False
-    if filters.from_ is not None and event.occurred_at < filters.from_:
-        return False
-    if filters.to is not None and event.occurred_at >= filters.to:
-        return False
-    return not filters.q or filters.q.casefold() in _search_text(event)
+    if filters.from_ is not None or filters.to is not None:
+        occurred = datetime.fromisoformat(event["occurred_at"])
+        if filters.from_ is not None and occurred < filters.from_:
+            return False
+        if filters.to is not None and occurred >= filters.to:
+            return False
+    return not filters.q or filters.q.casefold() in _search_text(event, actor)
 
 
-def _search_text(event: StoredEvent) -> str:
-    parts = [event.action, event.actor.id, event.actor.name, event.actor.email, event.context.ip]
-    parts += [event.description]
-    for target in event.targets:
-        parts += [target.id, target.name]
+def _search_text(event: dict[str, Any], actor: dict[str, Any]) -> str:
+    context = event.get("context") or {}
+    parts = [event["action"], actor["id"], actor.get("name"), actor.get("email"), context.get("ip")]
+    parts += [event.get("description")]
+    for target in event.get("targets", ()):
+        parts += [target["id"], target.get("name")]
     return "\x1f".join(p for p in parts if p).casefold()
