@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -19,18 +20,22 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from activitylog.models.env import Env
+
 from bench import report
 
 BASELINE = "boto3"
 HANDLER_DIR = report.ROOT / "functions" / "activitylog" / "handlers"
 LAYER_SITE = report.ROOT / "layers" / "runtime" / "python"
-NOT_ENTRY_POINTS = {"__init__", "http", "export_wiring"}  # shared modules, no Lambda of their own
-# An entry point is a module of handlers/ with a top-level `handler` function (what CDK points at).
+NOT_ENTRY_POINTS = {"__init__", "http", "wiring"}  # shared modules, no Lambda of their own
+# An entry point is a module of handlers/ with a top-level `handler` (what CDK points at): a function,
+# or the one `http.api_function` makes for an API function.
+_ENTRY = re.compile(r"^(def handler\(|app, handler = )", re.MULTILINE)
 SOURCE_TOO = ("activitylog.handlers.ingest", "activitylog.handlers.query", "activitylog.handlers.authorizer")
 HANDLERS = sorted(
     f"activitylog.handlers.{path.stem}"
     for path in HANDLER_DIR.glob("*.py")
-    if path.stem not in NOT_ENTRY_POINTS and "\ndef handler(" in path.read_text()
+    if path.stem not in NOT_ENTRY_POINTS and _ENTRY.search(path.read_text())
 )
 # Pieces a handler may pull in, each measured alone (fresh process) to say where the time goes.
 PARTS = [
@@ -51,6 +56,13 @@ FRAMEWORK = (
     "APIGatewayRestResolver(enable_validation=True)"
 )
 GOAL = 1.3
+# A handler module validates its function's environment when it loads (as on Lambda): give every
+# variable any function's model names a placeholder value (values are never used at import).
+FUNCTION_ENV = {
+    str(field.alias): f"bench-{str(field.alias).lower()}"
+    for model in Env.__subclasses__()
+    for field in model.model_fields.values()
+}
 # CPU time, not wall time: imports are CPU-bound, and on a shared machine the wall clock mostly
 # measures the neighbours.
 _PROBE = (
@@ -74,7 +86,7 @@ def import_seconds(
 ) -> tuple[float, bool]:
     """CPU seconds of importing `target` in a fresh process. `layer_source`: a folder of the layer's
     packages without bytecode, put first on the path and compiled on every import (nothing written)."""
-    env = report.child_env()
+    env = {**FUNCTION_ENV, **report.child_env()}
     env.pop("PYTHONDONTWRITEBYTECODE", None) if pycache else env.setdefault("PYTHONDONTWRITEBYTECODE", "1")
     if pycache:
         env["PYTHONPYCACHEPREFIX"] = pycache
