@@ -29,10 +29,6 @@ class InvalidInputError(ServiceError):
     code = "validation_error"
 
 
-class ReservedActionError(InvalidInputError):
-    code = "reserved_action"
-
-
 class UnauthorizedError(ServiceError):
     status = 401
     code = "unauthorized"
