@@ -32,8 +32,9 @@ def handler_modules(
     for logical_id in functions_by_module.values():
         for name, value in _given(stateless, logical_id).items():
             monkeypatch_module.setenv(name, value)
+    before = wiring.use(None)  # a container made earlier holds an earlier environment
     yield {module: importlib.import_module(HANDLER_PREFIX + module) for module in functions_by_module}
-    wiring.reset()  # the process container was made from these placeholders
+    wiring.use(before)  # the one made from these placeholders is forgotten
 
 
 @pytest.fixture(scope="module")

@@ -70,9 +70,11 @@ class Container:
 
     # --- configuration and clients ---------------------------------------------------------------
     def env(self, model: type[E]) -> E:
-        """The environment as `model` sees it, validated once per container."""
+        """The environment as `model` sees it, validated once per container. A part (`EventsEnv`)
+        is read from a function's model validated already (`IngestEnv` is an `EventsEnv`)."""
         if model not in self._envs:
-            self._envs[model] = parse_env(model, self.environ)
+            known = next((e for e in self._envs.values() if isinstance(e, model)), None)
+            self._envs[model] = known if known is not None else parse_env(model, self.environ)
         found: E = self._envs[model]
         return found
 

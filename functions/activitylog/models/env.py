@@ -18,7 +18,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 class Env(BaseModel):
     """The base of every environment model: reads the variables it names, ignores the rest."""
 
-    model_config = ConfigDict(extra="ignore", frozen=True)
+    # Built on first validation: a function validates its own model only (the composition root reads
+    # the parts an adapter needs from it), so the other models never cost their schema at cold start.
+    model_config = ConfigDict(extra="ignore", frozen=True, defer_build=True)
 
 
 # --- parts (one per resource a function is given) --------------------------------------------------
