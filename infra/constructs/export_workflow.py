@@ -77,7 +77,7 @@ class ExportFiles:
     api_base_url: str  # the links point at our API (API id + literal stage name: no cycle)
 
     def environment(self) -> dict[str, str]:
-        """docs/components.md, "Environment" (`models/export_env.py`)."""
+        """docs/components.md, "Environment" (`functions/activitylog/models/env.py`)."""
         return {
             "EXPORTS_BUCKET": self.bucket.bucket_name,
             "DOWNLOAD_SIGNING_SECRET": self.signing_secret.secret_arn,

@@ -53,7 +53,7 @@ class ExportsApi(Construct):
             environment={
                 **files.environment(),
                 "EXPORT_STATE_MACHINE": state_machine.state_machine_arn,
-                # what a schedule created at run time needs (models/schedule_env.py)
+                # what a schedule created at run time needs (`SchedulerEnv`, functions/.../models/env.py)
                 "SCHEDULE_GROUP": schedule_group.schedule_group_name,
                 "SCHEDULER_ROLE_ARN": scheduler_role.role_arn,
                 "SCHEDULE_TARGET_ARN": schedule_target.function_arn,

@@ -6,7 +6,7 @@ the .gz file itself). Clients are created lazily (cold start; tests start moto a
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from functools import cache
 from typing import Any
 
@@ -160,10 +160,10 @@ def presigned_get(bucket: str, key: str, expires_in: int, file_name: str, s3_cli
 class ExportFiles:
     """The exports bucket as the export functions use it, on the clients it is given."""
 
-    def __init__(self, bucket: str, s3: Any = None, signer: Any = None) -> None:
+    def __init__(self, bucket: str, s3: Any = None, signer: Callable[[], Any] | None = None) -> None:
         self.bucket = bucket
         self._s3 = s3
-        self._signer = signer
+        self._signer = signer  # makes the SigV4 client on first use (default: the shared one)
 
     def sink(self, key: str, content_type: str) -> S3MultipartSink:
         return S3MultipartSink(self.bucket, key, content_type, s3_client=self._s3)
@@ -175,4 +175,4 @@ class ExportFiles:
         return delete_prefix(self.bucket, prefix, s3_client=self._s3)
 
     def presigned_get(self, key: str, expires_in: int, file_name: str) -> str:
-        return presigned_get(self.bucket, key, expires_in, file_name, s3_client=self._signer)
+        return presigned_get(self.bucket, key, expires_in, file_name, s3_client=(self._signer or presigner)())

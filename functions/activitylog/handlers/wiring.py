@@ -14,7 +14,7 @@ reads API keys and skips the events, exports and settings code at cold start).
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -64,7 +64,7 @@ SETTINGS_CACHE_SECONDS = 60  # a settings change reaches ingestion and queries w
 class Container:
     """What one function (or, in local mode, one process of functions) is wired with."""
 
-    environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
+    environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ), repr=False)  # has secrets
     clients: dict[str, Any] = field(default_factory=dict, repr=False)  # boto3 clients by service (or given)
     _envs: dict[type, Any] = field(default_factory=dict, repr=False)
 
@@ -140,10 +140,17 @@ class Container:
 
     @cached_property
     def files(self) -> ExportFiles:
-        from activitylog.dal.clients import SIGV4, new_client
         from activitylog.dal.export_files import ExportFiles
 
-        return ExportFiles(self.env(BucketEnv).exports_bucket, self.client("s3"), new_client("s3", SIGV4))
+        return ExportFiles(self.env(BucketEnv).exports_bucket, self.client("s3"), signer=self._signer)
+
+    def _signer(self) -> Any:
+        """The SigV4 client that presigns downloads (made only by the functions that presign)."""
+        if "s3-sigv4" not in self.clients:
+            from activitylog.dal.clients import SIGV4, new_client
+
+            self.clients["s3-sigv4"] = new_client("s3", SIGV4)
+        return self.clients["s3-sigv4"]
 
     @cached_property
     def workflow(self) -> StepFunctionsWorkflow:
@@ -168,9 +175,9 @@ class Container:
         """Powertools' idempotency records (Idempotency-Key of POST /v1/events)."""
         from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 
-        return DynamoDBPersistenceLayer(
-            table_name=self.env(IdempotencyEnv).idempotency_table, boto3_client=self.client("dynamodb")
-        )
+        # Its own client, with botocore's defaults for DynamoDB (10 attempts): a throttled
+        # idempotency table should cost retries, not requests.
+        return DynamoDBPersistenceLayer(table_name=self.env(IdempotencyEnv).idempotency_table)
 
     # --- per-container state -------------------------------------------------------------------
     @cached_property
@@ -187,13 +194,16 @@ class Container:
         return self.settings_cache.get(tenant, lambda: self.control.get_settings(tenant))
 
     # --- one factory per use case's ports ----------------------------------------------------------
-    def query_ports(self, tenant: str) -> QueryPorts:
+    def query_ports(self, tenant: str, *, fresh: bool = False) -> QueryPorts:
+        """`fresh`: the tenant's write shards as they are now, not as cached (an export must read
+        every shard ingestion may be writing to)."""
         from activitylog.logic.query import QueryPorts
 
+        settings = self.control.get_settings(tenant) if fresh else self.settings(tenant)
         return QueryPorts(
             events=self.events,
             known_actions=lambda: self.control.known_actions(tenant),
-            shard_count=self.settings(tenant).shard_count,
+            shard_count=settings.shard_count,
         )
 
     def ingest_ports(self, tenant: str) -> IngestPorts:
@@ -225,13 +235,13 @@ class Container:
         from activitylog.logic import exports
         from activitylog.logic.schedules import remove_schedule
 
-        files = self.files
+        # Adapters (and their clients) are made when a use case first needs them, not per ports.
         return exports.ExportPorts(
             store=self.export_store,
-            start_workflow=self.workflow.start,
-            presign=lambda key, name: files.presigned_get(key, exports.PRESIGN_SECONDS, name),
-            delete_files=files.delete_prefix,
-            signing_key=self.signing_key,
+            start_workflow=lambda inp: self.workflow.start(inp),
+            presign=lambda key, name: self.files.presigned_get(key, exports.PRESIGN_SECONDS, name),
+            delete_files=lambda prefix: self.files.delete_prefix(prefix),
+            signing_key=lambda: self.signing_key(),
             base_url=self.env(LinksEnv).api_base_url,
             remove_schedule=lambda tenant, export_id: remove_schedule(
                 tenant, export_id, store=self.schedule_store, scheduler=self.scheduler
@@ -247,14 +257,18 @@ class Container:
         from activitylog.logic.schedules import FirePorts
 
         return FirePorts(
-            exports=self.export_store, schedules=self.schedule_store, start_workflow=self.workflow.start
+            exports=self.export_store,
+            schedules=self.schedule_store,
+            start_workflow=lambda inp: self.workflow.start(inp),
         )
 
     def workflow_ports(self) -> WorkflowPorts:
         from activitylog.logic.export_workflow import WorkflowPorts
 
         return WorkflowPorts(
-            store=self.export_store, files=_AssembledFiles(self.files), query=self.query_ports
+            store=self.export_store,
+            files=_AssembledFiles(lambda: self.files),
+            query=lambda tenant: self.query_ports(tenant, fresh=True),  # as the old wiring read them
         )
 
     def notify_ports(self) -> NotifyPorts:
@@ -268,7 +282,7 @@ class Container:
         return NotifyPorts(
             store=self.export_store,
             send=send,
-            signing_key=self.signing_key,
+            signing_key=lambda: self.signing_key(),
             base_url=self.env(LinksEnv).api_base_url,
         )
 
@@ -276,19 +290,19 @@ class Container:
 class _AssembledFiles:
     """The workflow's files: writes go through the streaming assembly into a multipart upload."""
 
-    def __init__(self, files: ExportFiles) -> None:
-        self._files = files
+    def __init__(self, files: Callable[[], ExportFiles]) -> None:
+        self._files = files  # made on first use: the plan step never touches the bucket
 
     def write(self, key: str, chunks: Iterable[bytes], *, content_type: str, gzip: bool) -> AssemblyResult:
         from activitylog.logic.export_assembly import assemble
 
-        return assemble(chunks, self._files.sink(key, content_type), gzip=gzip)
+        return assemble(chunks, self._files().sink(key, content_type), gzip=gzip)
 
     def read(self, key: str) -> Iterator[bytes]:
-        return self._files.read(key)
+        return self._files().read(key)
 
     def delete_prefix(self, prefix: str) -> None:
-        self._files.delete_prefix(prefix)
+        self._files().delete_prefix(prefix)
 
 
 _current: Container | None = None

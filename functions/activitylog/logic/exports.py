@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -111,7 +112,8 @@ def _start(tenant: str, export: Export, *, now: datetime, ports: ExportPorts) ->
                 "error": "the export workflow could not be started",
             }
         )
-        ports.store.update_run(tenant, failed, expected={"queued"})
+        with suppress(Exception):  # best effort: the answer is the 503 below, whatever this does
+            ports.store.update_run(tenant, failed, expected={"queued"})
         raise StorageUnavailableError("the export workflow could not be started, retry later") from err
     return Run.of(run, now=now, base_url=ports.base_url)
 

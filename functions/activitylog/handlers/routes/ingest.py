@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 from functools import lru_cache
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -28,6 +29,11 @@ if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 
 IDEMPOTENCY_SECONDS = 24 * 3600
+# Powertools keys each record `<prefix>#<hash>`, the prefix naming the Lambda function and, by
+# default, the decorated function's module: records made before this code moved out of
+# `handlers/ingest.py` must still be found (a replay answered, a reused key refused), so the prefix
+# stays what it was (tests/unit/test_ingest_idempotency_key.py).
+RECORDS_OF = "activitylog.handlers.ingest._run_cacheable"
 JSON = "application/json"
 
 router = Router()
@@ -64,15 +70,17 @@ def _run_cacheable(request: dict[str, Any]) -> dict[str, Any]:
 
 @lru_cache(maxsize=1)
 def _idempotent_run(layer: DynamoDBPersistenceLayer) -> tuple[IdempotencyConfig, Any]:
-    """Built once per container's persistence layer (it holds the container's client)."""
+    """Built once per container's persistence layer."""
     config = IdempotencyConfig(
         event_key_jmespath="[tenant, key]",
         payload_validation_jmespath="body_sha256",
         expires_after_seconds=IDEMPOTENCY_SECONDS,
     )
-    return config, idempotent_function(
-        data_keyword_argument="request", persistence_store=layer, config=config
+    prefix = f"{os.environ.get('AWS_LAMBDA_FUNCTION_NAME', 'test-func')}.{RECORDS_OF}"
+    run = idempotent_function(
+        data_keyword_argument="request", persistence_store=layer, config=config, key_prefix=prefix
     )(_run_cacheable)
+    return config, run
 
 
 @router.post(

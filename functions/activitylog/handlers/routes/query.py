@@ -78,7 +78,7 @@ def filtered(route: Callable[..., R]) -> Callable[..., R]:
         return route(filters=event_filter(**values), **params)
 
     with_filters.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
-        [p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in own] + declared,
+        declared + [p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in own],  # filters first
         return_annotation=inspect.signature(route).return_annotation,
     )
     return with_filters
