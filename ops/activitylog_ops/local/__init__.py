@@ -13,6 +13,7 @@ Modules:
 - `schedules`: firing an EventBridge Scheduler schedule as Scheduler would;
 - `schedule_clock`: fires due schedules by itself (`make local`);
 - `envfile`: `.local/env`;
+- `loopback`: where a running local server listens (port, URL);
 - `service`: wires it all together (and resets the functions' composition root, `handlers.wiring`);
 - `__main__`: `make local`.
 """

@@ -21,6 +21,7 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from activitylog_ops.local.invoker import InProcessInvoker
+from activitylog_ops.local.loopback import ListeningServer
 from activitylog_ops.local.proxy import (
     Request,
     RouteTable,
@@ -57,7 +58,9 @@ def refusal(status: int, code: str, message: str, *, close: bool = False) -> Res
     return json_response(status, error_body(code, message), close=close)
 
 
-class Gateway:
+class Gateway(ListeningServer):
+    what = "the gateway"
+
     def __init__(
         self,
         routes: list[Route],
@@ -75,20 +78,11 @@ class Gateway:
         self._mail = mail or (lambda: [])
         self._fire = fire
         self._address = (host, port)
+        self._host = host
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
     # -- lifecycle -----------------------------------------------------------------------------
-    @property
-    def port(self) -> int:
-        if self._server is None:
-            raise RuntimeError("the gateway is not running")
-        return int(self._server.server_address[1])
-
-    @property
-    def url(self) -> str:
-        return f"http://{self._address[0]}:{self.port}"
-
     def start(self) -> None:
         self._server = ThreadingHTTPServer(self._address, _handler_class(self))
         self._server.daemon_threads = True

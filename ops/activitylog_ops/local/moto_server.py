@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from activitylog_ops.local import moto_index
+from activitylog_ops.local.loopback import ListeningServer
 from activitylog_ops.local.mail import MailRecorder
 
 log = logging.getLogger(__name__)
@@ -60,12 +61,14 @@ class SerialisedDynamoDB:
                     close()
 
 
-class EmbeddedMoto:
+class EmbeddedMoto(ListeningServer):
     """moto's server in a background thread of this process.
 
     moto's backends are process-wide: two servers in one process serve the same state (tests use
     unique resource names for that reason).
     """
+
+    what = "the emulation"
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
         self._host = host
@@ -75,16 +78,6 @@ class EmbeddedMoto:
         self._previous_moto_port: str | None = None
         self._index_patched = False
         self.mail = MailRecorder()
-
-    @property
-    def port(self) -> int:
-        if self._server is None:
-            raise RuntimeError("the emulation is not running")
-        return int(self._server.server_address[1])
-
-    @property
-    def url(self) -> str:
-        return f"http://{self._host}:{self.port}"
 
     def start(self) -> None:
         from moto.moto_server.werkzeug_app import (
