@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, partial
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from activitylog.logic.cache import TtlCache
@@ -78,12 +78,14 @@ class Container:
         found: E = self._envs[model]
         return found
 
-    def client(self, service: str) -> Any:
-        if service not in self.clients:
-            from activitylog.dal.clients import new_client
+    def client(self, service: str, *, sigv4: bool = False) -> Any:
+        """The container's client of `service` (`sigv4`: the S3 client that presigns downloads)."""
+        name = f"{service}-sigv4" if sigv4 else service
+        if name not in self.clients:
+            from activitylog.dal.clients import SIGV4, new_client
 
-            self.clients[service] = new_client(service)
-        return self.clients[service]
+            self.clients[name] = new_client(service, SIGV4 if sigv4 else None)
+        return self.clients[name]
 
     def override(self, **adapters: object) -> Container:
         """Use these objects instead of building the adapters of those names (tests, bench)."""
@@ -142,15 +144,8 @@ class Container:
     def files(self) -> ExportFiles:
         from activitylog.dal.export_files import ExportFiles
 
-        return ExportFiles(self.env(BucketEnv).exports_bucket, self.client("s3"), signer=self._signer)
-
-    def _signer(self) -> Any:
-        """The SigV4 client that presigns downloads (made only by the functions that presign)."""
-        if "s3-sigv4" not in self.clients:
-            from activitylog.dal.clients import SIGV4, new_client
-
-            self.clients["s3-sigv4"] = new_client("s3", SIGV4)
-        return self.clients["s3-sigv4"]
+        signer = partial(self.client, "s3", sigv4=True)  # made only by the functions that presign
+        return ExportFiles(self.env(BucketEnv).exports_bucket, self.client("s3"), signer=signer)
 
     @cached_property
     def workflow(self) -> StepFunctionsWorkflow:
