@@ -37,6 +37,7 @@ if TYPE_CHECKING:
 
     from activitylog.dal.api_keys import ApiKeyTable
     from activitylog.dal.control import ControlTable
+    from activitylog.dal.control_base import ControlBase
     from activitylog.dal.events import DynamoEventStore
     from activitylog.dal.export_files import ExportFiles
     from activitylog.dal.exports import DynamoExportStore
@@ -56,6 +57,7 @@ if TYPE_CHECKING:
     from activitylog.models.settings import TenantSettings
 
     E = TypeVar("E", bound=Env)
+    A = TypeVar("A", bound=ControlBase)
 
 SETTINGS_CACHE_SECONDS = 60  # a settings change reaches ingestion and queries within this time (docs)
 
@@ -96,6 +98,10 @@ class Container:
         return self
 
     # --- adapters (created on first use) ---------------------------------------------------------
+    def _on_control_table(self, adapter: type[A]) -> A:
+        """One of the control table's adapters (each a view of its items), on the shared client."""
+        return adapter(self.env(ControlEnv).control_table, self.client("dynamodb"))
+
     @cached_property
     def events(self) -> DynamoEventStore:
         from activitylog.dal.events import DynamoEventStore
@@ -106,26 +112,26 @@ class Container:
     def control(self) -> ControlTable:
         from activitylog.dal.control import ControlTable
 
-        return ControlTable(self.env(ControlEnv).control_table, self.client("dynamodb"))
+        return self._on_control_table(ControlTable)
 
     @cached_property
     def api_keys(self) -> ApiKeyTable:
         """The control table's API keys only (what the authorizer needs)."""
         from activitylog.dal.api_keys import ApiKeyTable
 
-        return ApiKeyTable(self.env(ControlEnv).control_table, self.client("dynamodb"))
+        return self._on_control_table(ApiKeyTable)
 
     @cached_property
     def export_store(self) -> DynamoExportStore:
         from activitylog.dal.exports import DynamoExportStore
 
-        return DynamoExportStore(self.env(ControlEnv).control_table, self.client("dynamodb"))
+        return self._on_control_table(DynamoExportStore)
 
     @cached_property
     def schedule_store(self) -> DynamoScheduleStore:
         from activitylog.dal.schedules import DynamoScheduleStore
 
-        return DynamoScheduleStore(self.env(ControlEnv).control_table, self.client("dynamodb"))
+        return self._on_control_table(DynamoScheduleStore)
 
     @cached_property
     def scheduler(self) -> EventBridgeSchedules:
