@@ -12,7 +12,7 @@ from activitylog.dal.events import INDEX, event_pk, index_pk, key_range, main_pk
 from activitylog.models.auth import ApiKeyRecord
 from activitylog.models.exports import Export, RunRecord
 from activitylog.models.query import EventRecord, IndexEntry, IndexPage, IndexRead, Stream
-from activitylog.models.settings import TenantSettings
+from activitylog.models.settings import Reservation, TenantLimits, TenantSettings
 
 
 class FakeEventStore:
@@ -108,14 +108,20 @@ class FakeControl:
         self.action_writes = 0
         self.counters: dict[tuple[str, str], int] = {}
         self.warned: set[tuple[str, str, str]] = set()
+        self.leases: dict[tuple[str, str, str], int] = {}  # until (epoch s)
+        self.mail: dict[tuple[str, str], int] = {}  # notification emails per tenant and day
+        self.mail_limits: dict[str, int] = {}
 
     # usage (same contract as dal/usage.py: conditional, never past the quota)
-    def reserve(self, tenant: str, month: str, count: int, quota: int) -> int | None:
+    def _sent(self, tenant: str, month: str) -> frozenset[str]:
+        return frozenset(t for (te, m, t) in self.warned if (te, m) == (tenant, month))
+
+    def reserve(self, tenant: str, month: str, count: int, quota: int) -> Reservation:
         now = self.counters.get((tenant, month), 0)
         if now + count > quota:
-            return None
+            return Reservation(total=None, accepted=now, warned=self._sent(tenant, month))
         self.counters[(tenant, month)] = now + count
-        return now + count
+        return Reservation(total=now + count, accepted=now + count, warned=self._sent(tenant, month))
 
     def release(self, tenant: str, month: str, count: int) -> None:
         self.counters[(tenant, month)] -= count
@@ -123,10 +129,25 @@ class FakeControl:
     def accepted(self, tenant: str, month: str) -> int:
         return self.counters.get((tenant, month), 0)
 
-    def claim_warning(self, tenant: str, month: str, threshold: str) -> bool:
-        if (tenant, month, threshold) in self.warned:
+    def claim_warning(self, tenant: str, month: str, threshold: str, *, now: int, until: int) -> bool:
+        key = (tenant, month, threshold)
+        if key in self.warned or self.leases.get(key, 0) >= now:
             return False
+        self.leases[key] = until
+        return True
+
+    def mark_warned(self, tenant: str, month: str, threshold: str) -> None:
         self.warned.add((tenant, month, threshold))
+        self.leases.pop((tenant, month, threshold), None)
+
+    def release_warning(self, tenant: str, month: str, threshold: str, *, until: int) -> None:
+        if self.leases.get((tenant, month, threshold)) == until:
+            del self.leases[(tenant, month, threshold)]
+
+    def claim_mail(self, tenant: str, day: str, limit: int, *, expires: int) -> bool:
+        if self.mail.get((tenant, day), 0) >= limit:
+            return False
+        self.mail[(tenant, day)] = self.mail.get((tenant, day), 0) + 1
         return True
 
     def put_api_key(self, record: ApiKeyRecord) -> None:
@@ -137,6 +158,9 @@ class FakeControl:
 
     def get_settings(self, tenant: str) -> TenantSettings:
         return self.settings.get(tenant, TenantSettings())
+
+    def get_limits(self, tenant: str) -> TenantLimits:
+        return self.get_settings(tenant).limits
 
     def known_actions(self, tenant: str) -> set[str]:
         return set(self.actions.get(tenant, set()))
@@ -193,3 +217,34 @@ class MemoryFiles:
     def delete_prefix(self, prefix: str) -> None:
         for key in [k for k in self.objects if k.startswith(prefix)]:
             del self.objects[key]
+
+
+class FakeMailer:
+    """The SES adapter's `send`: records messages, or refuses the first `fail` of them as SES would."""
+
+    def __init__(self, fail: int = 0) -> None:
+        self.sent: list[tuple[list[str], str]] = []
+        self.fail = fail
+
+    def send(self, to: Sequence[str], subject: str, text: str, html: str) -> None:
+        from activitylog.models.errors import MailNotSentError
+
+        if self.fail > 0:
+            self.fail -= 1
+            raise MailNotSentError("the mail service refused the message (MessageRejected: not verified)")
+        self.sent.append((list(to), subject))
+
+
+class FakeSecret:
+    """The signing secret's versions (dal/secrets.py `SigningKey.read`), counting reads per stage."""
+
+    def __init__(self, current: bytes, previous: bytes | None = None) -> None:
+        self.stages: dict[str, bytes | None] = {"AWSCURRENT": current, "AWSPREVIOUS": previous}
+        self.reads: list[str] = []
+
+    def rotate(self, new: bytes) -> None:
+        self.stages = {"AWSCURRENT": new, "AWSPREVIOUS": self.stages["AWSCURRENT"]}
+
+    def read(self, stage: str = "AWSCURRENT") -> bytes | None:
+        self.reads.append(stage)
+        return self.stages[stage]

@@ -2,7 +2,8 @@
 
 `activitylog keys create --tenant T --scopes a,b [--actor-id A] [--name N] [--stack S]`
 `activitylog tenants set-quota T N [--stack S]`     the monthly quota of accepted events
-`activitylog tenants show T [--stack S]`            settings, limits and this month's usage
+`activitylog tenants set-mail-limit T N [--stack S]`  notification emails per UTC day (export runs)
+`activitylog tenants show T [--stack S]`            settings, limits, this month's usage, today's mail
 
 Targets the local stack when `.local/env` exists in the working directory (its emulation endpoint
 and table names), otherwise the deployed stack of the current AWS credentials (the control table
@@ -188,6 +189,22 @@ def tenants_set_quota(args: argparse.Namespace) -> int:
     return 0
 
 
+def tenants_set_mail_limit(args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime
+
+    from activitylog.logic.settings import set_daily_mail_limit
+
+    validate_tenant(args.tenant)
+    if args.limit < 0:
+        raise CliError("the daily mail limit must be 0 or more", EXIT_USAGE)
+    target = choose_target(args.stack)
+    control, events = _stores(target)
+    set_daily_mail_limit(control, events, args.tenant, args.limit, now=datetime.now(UTC))
+    print(f"target: {target.description}")
+    print(f"tenant {args.tenant}: at most {args.limit:,} notification emails per UTC day")
+    return 0
+
+
 def tenants_show(args: argparse.Namespace) -> int:
     from datetime import UTC, datetime
 
@@ -201,6 +218,9 @@ def tenants_show(args: argparse.Namespace) -> int:
     print(f"target: {target.description}")
     print(settings.model_dump_json(indent=2))
     print(usage(control, settings.limits, args.tenant, now).model_dump_json())
+    day = now.strftime("%Y-%m-%d")
+    sent = control.mails_sent(args.tenant, day)
+    print(f"notification emails {day} (UTC): {sent:,} of {settings.limits.daily_mail_limit:,}")
     return 0
 
 
@@ -221,6 +241,11 @@ def parser() -> argparse.ArgumentParser:
     quota.add_argument("quota", type=int, help="accepted events per calendar month (UTC)")
     quota.add_argument("--stack", default=None, help=f"deployed stateful stack (default {DEFAULT_STACK})")
     quota.set_defaults(run=tenants_set_quota)
+    mail = tenants.add_parser("set-mail-limit", help="set a tenant's daily cap of notification emails")
+    mail.add_argument("tenant", help="tenant id, e.g. acme")
+    mail.add_argument("limit", type=int, help="export notification emails per UTC day (0: none)")
+    mail.add_argument("--stack", default=None, help=f"deployed stateful stack (default {DEFAULT_STACK})")
+    mail.set_defaults(run=tenants_set_mail_limit)
     show = tenants.add_parser("show", help="a tenant's settings, limits and usage")
     show.add_argument("tenant", help="tenant id")
     show.add_argument("--stack", default=None, help=f"deployed stateful stack (default {DEFAULT_STACK})")

@@ -79,11 +79,14 @@ def test_a_run_update_tells_a_failed_condition_from_a_throttle_and_a_defect() ->
 
 
 def test_usage_reservations_answer_none_only_for_a_failed_condition() -> None:
-    assert UsageMixin("c", Refusing("ConditionalCheckFailedException")).reserve("t1", "2026-12", 1, 5) is None
+    refused = UsageMixin("c", Refusing("ConditionalCheckFailedException")).reserve("t1", "2026-12", 1, 5)
+    assert refused.total is None
     with pytest.raises(StorageUnavailableError):
         UsageMixin("c", Refusing("RequestLimitExceeded")).reserve("t1", "2026-12", 1, 5)
     with pytest.raises(ClientError):
-        UsageMixin("c", Refusing("ResourceNotFoundException")).claim_warning("t1", "2026-12", "80")
+        UsageMixin("c", Refusing("ResourceNotFoundException")).claim_warning(
+            "t1", "2026-12", "80", now=1, until=61
+        )
 
 
 @pytest.mark.parametrize(

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import contextlib
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -10,7 +11,7 @@ from activitylog.logic import quota
 from activitylog.logic.ingest import IngestPorts, ingest
 from activitylog.logic.quota import QuotaWarning
 from activitylog.logic.settings import update_settings
-from activitylog.models.errors import ConflictError, QuotaExceededError
+from activitylog.models.errors import ConflictError, MailNotSentError, QuotaExceededError
 from activitylog.models.settings import LoggingSettings, SettingsUpdate, TenantLimits, TenantSettings
 from pydantic import ValidationError
 
@@ -117,10 +118,94 @@ def test_events_that_could_not_be_stored_give_their_quota_back() -> None:
 
 
 def test_each_threshold_is_announced_once() -> None:
-    store, control, seen = FakeEventStore(), FakeControl(), []  # type: list[QuotaWarning]
+    # Given warnings that are sent (and so marked sent) as they are announced
+    store, control = FakeEventStore(), FakeControl()
+    control.settings["acme"] = settings(quota=10, notification_emails=["ops@example.com"])
+    seen = Announced(control)
     for batch in range(5):
         run([event(batch * 2 + i) for i in range(2)], settings(quota=10), store, control, warnings=seen)
     assert [(w.threshold, w.accepted) for w in seen] == [("80", 8), ("100", 10)]
+
+
+class Announced(list[QuotaWarning]):
+    """The warn port sending through `quota.send_warning` (which marks a sent warning) into a list."""
+
+    def __init__(self, control: FakeControl, fail: int = 0) -> None:
+        super().__init__()
+        self.control, self.fail, self.attempts = control, fail, 0
+
+    def append(self, warning: QuotaWarning) -> None:
+        def send(to: Any, subject: str, text: str, html: str) -> None:
+            self.attempts += 1
+            if self.attempts <= self.fail:
+                raise MailNotSentError("injected: MessageRejected")
+            super(Announced, self).append(warning)
+
+        with contextlib.suppress(MailNotSentError):  # as the composition root's `_warn` does
+            quota.send_warning(warning, now=NOW, usage=self.control, settings=self.control, send=send)
+
+
+def test_a_warning_whose_email_failed_is_sent_by_the_next_request() -> None:
+    # Given a tenant with recipients, and a mail service that refuses the first message
+    store, control = FakeEventStore(), FakeControl()
+    control.settings["acme"] = settings(quota=10, notification_emails=["ops@example.com"])
+    seen = Announced(control, fail=1)
+    # When the batch that crosses 80% is stored, then one more event comes
+    run([event(i) for i in range(8)], settings(quota=10), store, control, warnings=seen)
+    assert seen == [] and control.warned == set() and control.leases == {}  # lease given back
+    run([event(8)], settings(quota=10), store, control, warnings=seen)
+    # Then that request sends it (with the count it found), once; the next one does not
+    assert [(w.threshold, w.accepted) for w in seen] == [("80", 9)]
+    assert control.warned == {("acme", "2026-11", "80")}
+    run([event(9)], settings(quota=10), store, control, warnings=seen)
+    assert [(w.threshold, w.accepted) for w in seen] == [("80", 9), ("100", 10)]
+
+
+def test_a_request_refused_at_the_quota_still_sends_a_pending_warning() -> None:
+    # Given the 100% warning failed when the quota was reached
+    store, control = FakeEventStore(), FakeControl()
+    control.settings["acme"] = settings(quota=10, notification_emails=["ops@example.com"])
+    seen = Announced(control, fail=1)
+    run([event(i) for i in range(8)], settings(quota=10), store, control, warnings=Announced(control))
+    run([event(i) for i in range(8, 10)], settings(quota=10), store, control, warnings=seen)
+    assert ("acme", "2026-11", "100") not in control.warned
+    # When the next request is refused (429)
+    with pytest.raises(QuotaExceededError):
+        run([event(10)], settings(quota=10), store, control, warnings=seen)
+    # Then the refused request sent the warning, and it is marked sent
+    assert [(w.threshold, w.accepted) for w in seen] == [("100", 10)]
+    assert ("acme", "2026-11", "100") in control.warned
+
+
+def test_a_held_lease_keeps_a_second_request_from_sending_until_it_expires() -> None:
+    control = FakeControl()
+    warning = QuotaWarning(tenant="acme", month="2026-11", threshold="80", accepted=8, quota=10)
+    sent: list[Any] = []
+    epoch = int(NOW.timestamp())
+    assert control.claim_warning("acme", "2026-11", "80", now=epoch, until=epoch + quota.LEASE_SECONDS)
+    # While another request holds the lease, this one does not send
+    assert (
+        quota.send_warning(warning, now=NOW, usage=control, settings=control, send=lambda *a: sent.append(a))
+        is None
+    )
+    assert sent == []
+    # Once the lease expired (its holder died), a request sends it
+    later = NOW + timedelta(seconds=quota.LEASE_SECONDS + 1)
+    assert (
+        quota.send_warning(
+            warning, now=later, usage=control, settings=control, send=lambda *a: sent.append(a)
+        )
+        == 0
+    )
+    assert control.warned == {("acme", "2026-11", "80")}  # nobody to tell: marked sent all the same
+
+
+def test_no_pending_warning_in_the_steady_state() -> None:
+    assert quota.pending(5, 10, frozenset()) == []
+    assert quota.pending(8, 10, frozenset()) == ["80"]
+    assert quota.pending(10, 10, frozenset({"80"})) == ["100"]
+    assert quota.pending(10, 10, frozenset({"80", "100"})) == []
+    assert quota.pending(3, 0, frozenset()) == []
 
 
 def test_month_arithmetic() -> None:

@@ -2,9 +2,10 @@
 
 Item layout (docs/data-model.md):
   settings       pk=TENANT#<t>  sk=SETTINGS     doc=<LoggingSettings JSON>  version=<n>
-  limits         pk=TENANT#<t>  sk=LIMITS       monthly_quota, shard_count (operator only)
+  limits         pk=TENANT#<t>  sk=LIMITS       monthly_quota, shard_count, daily_mail_limit (operator only)
   action names   pk=TENANT#<t>  sk=ACTIONS      names: string set
   usage          pk=TENANT#<t>  sk=USAGE#<yyyy-mm>  (dal/usage.py)
+  mail counter   pk=TENANT#<t>  sk=MAIL#<yyyy-mm-dd> (dal/usage.py)
   API key        pk=KEY#<hash>  sk=KEY          (dal/api_keys.py)
 """
 
@@ -25,7 +26,7 @@ from activitylog.models.settings import LoggingSettings, TenantLimits, TenantSet
 def _limits(item: dict[str, Any] | None) -> TenantLimits:
     if not item:
         return TenantLimits()
-    values = {k: int(item[k]["N"]) for k in ("monthly_quota", "shard_count") if k in item}
+    values = {k: int(item[k]["N"]) for k in ("monthly_quota", "shard_count", "daily_mail_limit") if k in item}
     return TenantLimits.model_validate(values)
 
 
@@ -84,6 +85,14 @@ class ControlTable(ApiKeysMixin, UsageMixin):
             Key={"pk": {"S": tenant_pk(tenant)}, "sk": {"S": "LIMITS"}},
             UpdateExpression="SET monthly_quota = :q",
             ExpressionAttributeValues={":q": {"N": str(quota)}},
+        )
+
+    def set_daily_mail_limit(self, tenant: str, limit: int) -> None:
+        self._call(
+            self._ddb.update_item,
+            Key={"pk": {"S": tenant_pk(tenant)}, "sk": {"S": "LIMITS"}},
+            UpdateExpression="SET daily_mail_limit = :l",
+            ExpressionAttributeValues={":l": {"N": str(limit)}},
         )
 
     # --- action catalogue (serves `action=prefix.*` with one Query per known action) -------------

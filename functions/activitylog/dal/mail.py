@@ -9,6 +9,7 @@ from botocore.exceptions import ClientError
 
 from activitylog.dal import errors
 from activitylog.dal.clients import ClientOf
+from activitylog.models.errors import MailNotSentError
 
 
 class SesMailer:
@@ -33,4 +34,8 @@ class SesMailer:
                 FromEmailAddress=self._sender, Destination={"ToAddresses": list(to)}, Content=content
             )
         except ClientError as err:
-            raise errors.unavailable(err, "the mail service") from err
+            # Any refusal (MessageRejected, an unverified sender, throttling after botocore's own
+            # retries, ...) loses this message: the callers record that, nothing retries it here.
+            raise MailNotSentError(
+                f"the mail service refused the message ({errors.code(err)}: {errors.message(err)})"
+            ) from err

@@ -11,7 +11,7 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from activitylog.handlers import wiring
+from activitylog.handlers import metrics, wiring
 from activitylog.handlers.log import logger
 from activitylog.logic import clock
 from activitylog.logic.keys import hash_secret, resolve_api_key
@@ -36,6 +36,7 @@ def bearer_token(header: str | None) -> str:
     return token.strip()
 
 
+@metrics.flushed
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     keys = wiring.container().api_keys
@@ -44,6 +45,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         principal = resolve_api_key(keys, token)
     except UnauthorizedError:
         logger.info("api key refused")  # never log the key itself
+        metrics.add(metrics.AUTHORIZER_DENIALS)
         raise Exception("Unauthorized") from None  # the exact text API Gateway expects
     try:
         keys.touch_api_key(hash_secret(token), int(clock.now().timestamp()))

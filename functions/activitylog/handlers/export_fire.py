@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from activitylog.handlers import wiring
+from activitylog.handlers import metrics, wiring
 from activitylog.handlers.log import logger
 from activitylog.logic import clock
 from activitylog.logic.schedules import fire
@@ -19,8 +19,10 @@ ENVIRONMENT = FireEnv  # what this function is given (docs/components.md, "Envir
 wiring.require(ENVIRONMENT)  # when the module loads: a missing variable fails the cold start
 
 
+@metrics.flushed
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    metrics.add(metrics.SCHEDULE_FIRINGS)
     firing = FireEvent.model_validate(event)
     result = fire(firing, now=clock.now(), ports=wiring.container().fire_ports())
     logger.info("schedule fired", extra={**firing.model_dump(mode="json"), **result.model_dump()})

@@ -8,10 +8,10 @@ from activitylog.handlers import wiring
 from activitylog.handlers.log import logger
 from activitylog.logic import clock
 from activitylog.logic.export_workflow import plan
-from activitylog.models.env import WorkflowEnv
+from activitylog.models.env import PlanEnv
 from activitylog.models.exports import WorkflowInput
 
-ENVIRONMENT = WorkflowEnv  # what this function is given (docs/components.md, "Environment")
+ENVIRONMENT = PlanEnv  # what this function is given (docs/components.md, "Environment")
 wiring.require(ENVIRONMENT)  # when the module loads: a missing variable fails the cold start
 
 

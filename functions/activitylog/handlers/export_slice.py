@@ -8,9 +8,9 @@ from activitylog.handlers import wiring
 from activitylog.handlers.log import logger
 from activitylog.logic import clock
 from activitylog.logic.export_workflow import slice_ref, write_slice
-from activitylog.models.env import WorkflowEnv
+from activitylog.models.env import SliceEnv
 
-ENVIRONMENT = WorkflowEnv  # what this function is given (docs/components.md, "Environment")
+ENVIRONMENT = SliceEnv  # what this function is given (docs/components.md, "Environment")
 wiring.require(ENVIRONMENT)  # when the module loads: a missing variable fails the cold start
 
 

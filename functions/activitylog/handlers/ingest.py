@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 from typing import Any
 
+from activitylog.handlers import metrics
 from activitylog.handlers.http import api_function, raw_error
 from activitylog.handlers.routes import ingest as routes
 from activitylog.models.env import IngestEnv
@@ -24,4 +25,5 @@ def _too_large(event: dict[str, Any]) -> dict[str, Any] | None:
 
 
 ENVIRONMENT = IngestEnv  # what this function is given (docs/components.md, "Environment")
-app, handler = api_function(ENVIRONMENT, routes.router, refuse=_too_large)
+app, _handler = api_function(ENVIRONMENT, routes.router, refuse=_too_large)
+handler = metrics.flushed(_handler)  # the events counted by the route (routes/ingest.py)

@@ -60,6 +60,7 @@ if TYPE_CHECKING:
     A = TypeVar("A", bound=ControlBase)
 
 SETTINGS_CACHE_SECONDS = 60  # a settings change reaches ingestion and queries within this time (docs)
+KEY_CACHE_SECONDS = 300  # a rotated download signing secret reaches warm containers within this time (docs)
 
 
 @dataclass
@@ -186,6 +187,28 @@ class Container:
         return TtlCache(ttl=SETTINGS_CACHE_SECONDS)
 
     @cached_property
+    def key_cache(self) -> TtlCache[bytes | None]:
+        """The signing secret's versions by stage (AWSCURRENT, AWSPREVIOUS), KEY_CACHE_SECONDS each."""
+        return TtlCache(ttl=KEY_CACHE_SECONDS)
+
+    def current_key(self) -> bytes:
+        """The key that signs new download tokens (the secret's AWSCURRENT version)."""
+        from activitylog.dal.secrets import CURRENT
+
+        key = self.key_cache.get(CURRENT, lambda: self.signing_key.read(CURRENT))
+        assert key is not None  # the current version exists, or reading it raised
+        return key
+
+    def verification_keys(self) -> Iterator[bytes]:
+        """The keys a download token may be signed with: current, then previous (read only if asked)."""
+        from activitylog.dal.secrets import PREVIOUS
+
+        yield self.current_key()
+        previous = self.key_cache.get(PREVIOUS, lambda: self.signing_key.read(PREVIOUS))
+        if previous is not None:
+            yield previous
+
+    @cached_property
     def known_actions(self) -> dict[str, set[str]]:
         """Per tenant, the actions this container has seen in the catalogue (no write per event)."""
         return {}
@@ -219,18 +242,28 @@ class Container:
         )
 
     def _warn(self, warning: QuotaWarning) -> None:
+        """Send a quota warning; never fails the request (its events are stored, or refused already)."""
+        from activitylog.handlers import metrics
         from activitylog.handlers.log import logger
-        from activitylog.logic import quota
+        from activitylog.logic import clock, quota
+        from activitylog.models.errors import MailNotSentError
 
+        where = {"tenant": warning.tenant, "month": warning.month, "threshold": warning.threshold}
         try:
             sent = quota.send_warning(
-                warning, usage=self.control, settings=self.control, send=self.mailer.send
+                warning, now=clock.now(), usage=self.control, settings=self.control, send=self.mailer.send
             )
-        except Exception:  # the events are stored; a lost warning must not fail the request
-            logger.exception("quota warning not sent")
+        except MailNotSentError as err:  # the lease is given back: a later request tries again
+            metrics.add(metrics.EMAILS_FAILED)
+            logger.warning("quota warning not sent", extra={**where, "reason": err.message})
             return
+        except Exception:
+            logger.exception("quota warning not sent", extra=where)
+            return
+        if sent:
+            metrics.add(metrics.EMAILS_SENT)
         if sent is not None:
-            logger.info("quota warning", extra={"threshold": warning.threshold, "recipients": sent})
+            logger.info("quota warning", extra={**where, "recipients": sent})
 
     def export_ports(self) -> ExportPorts:
         from activitylog.logic import exports
@@ -242,7 +275,7 @@ class Container:
             start_workflow=lambda inp: self.workflow.start(inp),
             presign=lambda key, name: self.files.presigned_get(key, exports.PRESIGN_SECONDS, name),
             delete_files=lambda prefix: self.files.delete_prefix(prefix),
-            signing_key=lambda: self.signing_key(),
+            verification_keys=self.verification_keys,
             base_url=self.env(LinksEnv).api_base_url,
             remove_schedule=lambda tenant, export_id: remove_schedule(
                 tenant, export_id, store=self.schedule_store, scheduler=self.scheduler
@@ -275,17 +308,30 @@ class Container:
     def notify_ports(self) -> NotifyPorts:
         from activitylog.logic.export_notify import NotifyPorts
 
-        mailer = self.mailer
-
         def send(message: Message) -> None:
-            mailer.send(message.to, message.subject, message.text, message.html)
+            self.mailer.send(message.to, message.subject, message.text, message.html)
+
+        def claim_mail(tenant: str, day: str) -> bool:
+            limit = self.control.get_limits(tenant).daily_mail_limit
+            return self.control.claim_mail(tenant, day, limit, expires=_mail_counter_expiry(day))
 
         return NotifyPorts(
             store=self.export_store,
             send=send,
-            signing_key=lambda: self.signing_key(),
+            signing_key=self.current_key,
             base_url=self.env(LinksEnv).api_base_url,
+            claim_mail=claim_mail,
         )
+
+
+def _mail_counter_expiry(day: str) -> int:
+    """When a day's mail counter may go (the control table's TTL): a few days after the day."""
+    from datetime import UTC, datetime, timedelta
+
+    from activitylog.dal.usage import MAIL_COUNTER_DAYS
+
+    start = datetime.strptime(day, "%Y-%m-%d").replace(tzinfo=UTC)
+    return int((start + timedelta(days=MAIL_COUNTER_DAYS)).timestamp())
 
 
 class _AssembledFiles:

@@ -14,6 +14,7 @@ import binascii
 import hashlib
 import hmac
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -49,8 +50,13 @@ def issue(key: bytes, grant: DownloadGrant) -> str:
     return f"{body}.{_b64(_sign(key, body))}"
 
 
-def verify(key: bytes, token: str, *, now: datetime) -> DownloadGrant:
-    """The grant of a genuine token; NotFoundError for anything not signed by us, GoneError once expired."""
+def verify(keys: bytes | Iterable[bytes], token: str, *, now: datetime) -> DownloadGrant:
+    """The grant of a genuine token; NotFoundError for anything not signed by us, GoneError once expired.
+
+    `keys`: the key, or the keys a token may be signed with, newest first (the signing secret's
+    current and previous versions: one rotation does not break links already emailed). They are
+    tried in order and lazily, so the previous one is read only for a token the current one refuses.
+    """
     invalid = NotFoundError("no such download")
     if len(token) > MAX_TOKEN_LENGTH or token.count(".") != 1:
         raise invalid
@@ -59,8 +65,8 @@ def verify(key: bytes, token: str, *, now: datetime) -> DownloadGrant:
         given = _unb64(signature)
         if not body.isascii():
             raise invalid
-        expected = _sign(key, body)
-        if not hmac.compare_digest(given, expected):
+        candidates = [keys] if isinstance(keys, bytes) else keys
+        if not any(hmac.compare_digest(given, _sign(key, body)) for key in candidates):
             raise invalid
         version, tenant, export_id, run_id, expires = json.loads(_unb64(body))
     except (ValueError, UnicodeError, binascii.Error, TypeError):

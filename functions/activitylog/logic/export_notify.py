@@ -5,11 +5,13 @@ from __future__ import annotations
 import html
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from math import floor
 
 from activitylog.logic import download_tokens
 from activitylog.logic.ports import ExportStore
-from activitylog.models.exports import Export, RunRecord, WorkflowInput
+from activitylog.models.errors import MailNotSentError
+from activitylog.models.exports import Export, Notification, RunRecord, WorkflowInput
 from activitylog.models.text import format_time
 
 
@@ -24,9 +26,19 @@ class Message:
 @dataclass(frozen=True, slots=True)
 class NotifyPorts:
     store: ExportStore
-    send: Callable[[Message], None]
+    send: Callable[[Message], None]  # raises MailNotSentError when the mail service refuses
     signing_key: Callable[[], bytes]
     base_url: str
+    # Counts one email of the tenant's UTC day if its daily cap allows: (tenant, day) -> allowed
+    claim_mail: Callable[[str, str], bool] = lambda _tenant, _day: True
+
+
+@dataclass(frozen=True, slots=True)
+class Notified:
+    """What Notify did: the run's `notification`, and why a mail failed (for the log, not the API)."""
+
+    notification: Notification | None  # None: the run or export is gone, or the run has not ended
+    reason: str | None = None
 
 
 def human_size(size: int) -> str:
@@ -73,11 +85,36 @@ def compose(export: Export, run: RunRecord, *, tenant: str, key: bytes, base_url
     return Message(to=list(export.recipients), subject=subject, text=text, html=body)
 
 
-def notify(inp: WorkflowInput, *, ports: NotifyPorts) -> bool:
-    """Email the run's outcome to the export's recipients; False when there is nobody to tell."""
+def notify(inp: WorkflowInput, *, now: datetime, ports: NotifyPorts) -> Notified:
+    """Email the run's outcome to the export's recipients and record on the run what became of it.
+
+    A mail the service refuses is not an error of the run: the run keeps its status (a succeeded run
+    stays downloadable), its `notification` says `failed`, and this returns normally.
+    """
     export = ports.store.get_export(inp.tenant, inp.export_id)
     run = ports.store.get_run(inp.tenant, inp.export_id, inp.run_id) if export else None
-    if export is None or run is None or not export.recipients or run.status not in ("succeeded", "failed"):
-        return False
-    ports.send(compose(export, run, tenant=inp.tenant, key=ports.signing_key(), base_url=ports.base_url))
-    return True
+    if export is None or run is None or run.status not in ("succeeded", "failed"):
+        return Notified(None)
+    reason = None
+    outcome: Notification
+    if not export.recipients:
+        outcome = "none"
+    elif not ports.claim_mail(inp.tenant, day_of(now)):
+        outcome = "skipped_daily_limit"
+    else:
+        message = compose(export, run, tenant=inp.tenant, key=ports.signing_key(), base_url=ports.base_url)
+        try:
+            ports.send(message)
+            outcome = "sent"
+        except MailNotSentError as err:
+            outcome, reason = "failed", err.message
+    # Only the run's own status may be current: a run deleted meanwhile is not written back.
+    ports.store.update_run(
+        inp.tenant, run.model_copy(update={"notification": outcome}), expected={run.status}
+    )
+    return Notified(outcome, reason)
+
+
+def day_of(now: datetime) -> str:
+    """The UTC day the daily mail cap counts in."""
+    return now.astimezone(UTC).strftime("%Y-%m-%d")

@@ -133,7 +133,7 @@ def write_slice(ref: SliceRef, *, now: datetime, ports: WorkflowPorts) -> dict[s
 
 def assemble_run(
     inp: WorkflowInput, slice_rows: list[int], *, now: datetime, ports: WorkflowPorts
-) -> dict[str, Any]:
+) -> RunRecord:
     """Header + every slice in order, in one streaming pass (one SHA-256), then mark succeeded."""
     export, run = _load(inp, ports)
     count = run.slice_count or 0
@@ -168,7 +168,15 @@ def assemble_run(
         ports.files.delete_prefix(file_prefix(inp.tenant, inp.export_id) + f"{inp.run_id}/")
         raise NotFoundError("the run is no longer running (failed or deleted meanwhile)")
     ports.files.delete_prefix(temp_prefix(inp.tenant, inp.export_id, inp.run_id))
-    return inp.model_dump()
+    return done
+
+
+def reading_time(run: RunRecord) -> float | None:
+    """Seconds from when the run started reading (after a scheduled run's settle wait) to its file."""
+    if run.started_at is None or run.finished_at is None:
+        return None
+    began = max(run.started_at, run.not_before) if run.not_before else run.started_at
+    return max(0.0, (run.finished_at - began).total_seconds())
 
 
 _REASONS = {

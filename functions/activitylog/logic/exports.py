@@ -7,7 +7,7 @@ keyed by it, so another tenant's export, run or file is simply "not found".
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime
@@ -46,7 +46,8 @@ class ExportPorts:
     start_workflow: Callable[[WorkflowInput], None]  # StartExecution, name = run id
     presign: Callable[[str, str], str]  # (key, file name) -> short-lived URL
     delete_files: Callable[[str], object]  # every object under a key prefix
-    signing_key: Callable[[], bytes]
+    # The signing secret's current then previous key (lazily: the previous only when needed).
+    verification_keys: Callable[[], Iterable[bytes]]
     base_url: str
     remove_schedule: Callable[[str, str], None]  # (tenant, export id): Scheduler and record
 
@@ -168,7 +169,7 @@ def download_by_token(
     token: str, *, now: datetime, ports: ExportPorts
 ) -> tuple[str, download_tokens.DownloadGrant]:
     """The presigned URL and what the token grants (for the audit trail)."""
-    grant = download_tokens.verify(ports.signing_key(), token, now=now)
+    grant = download_tokens.verify(ports.verification_keys(), token, now=now)
     try:
         return download_url(grant.tenant, grant.export_id, grant.run_id, now=now, ports=ports), grant
     except ConflictError:

@@ -192,6 +192,17 @@ def prepare(
     return None, record
 
 
+def _warn(
+    ports: IngestPorts, tenant: str, month: str, limit: int, accepted: int, warned: frozenset[str]
+) -> None:
+    """Announce each threshold reached and not yet marked sent (none, in the steady state: the
+    reservation's own answer says so, at no extra request)."""
+    for threshold in quota.pending(accepted, limit, warned):
+        ports.warn(
+            QuotaWarning(tenant=tenant, month=month, threshold=threshold, accepted=accepted, quota=limit)
+        )
+
+
 def ingest(
     raw_events: Sequence[Any],
     *,
@@ -220,8 +231,10 @@ def ingest(
     # The whole batch fits in the month's quota or nothing of it is stored (re-sent ids don't count).
     month = quota.month_of(now)
     limit = settings.limits.monthly_quota
-    total = ports.usage.reserve(tenant, month, len(new), limit) if new else None
-    if new and total is None:
+    reservation = ports.usage.reserve(tenant, month, len(new), limit) if new else None
+    if reservation is not None and reservation.total is None:
+        # Refused: a warning still to send (its email failed earlier) is tried now all the same.
+        _warn(ports, tenant, month, limit, reservation.accepted, reservation.warned)
         raise QuotaExceededError(
             f"this batch would exceed the monthly quota of {limit} events",
             retry_after=quota.seconds_to_next_month(now),
@@ -241,12 +254,9 @@ def ingest(
         raise
     if failed:
         ports.usage.release(tenant, month, len(failed))
-    if total is not None:
-        stored = total - len(failed)
-        for crossed in quota.crossed(stored - (len(new) - len(failed)), stored, limit):
-            ports.warn(
-                QuotaWarning(tenant=tenant, month=month, threshold=crossed, accepted=stored, quota=limit)
-            )
+    if reservation is not None and reservation.total is not None:
+        stored = reservation.total - len(failed)
+        _warn(ports, tenant, month, limit, stored, reservation.warned)
     for index, record in records.items():
         if record.event_id in failed:
             results[index] = EventResult(

@@ -11,6 +11,9 @@ from html import escape as html_escape
 from activitylog.logic.ports import SettingsStore, UsageStore
 
 THRESHOLDS = (("80", 0.8), ("100", 1.0))
+# How long the request that claimed a warning may take to send it before another may try (longer
+# than an SES call with its SDK retries).
+LEASE_SECONDS = 60
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +46,14 @@ def crossed(before: int, after: int, quota: int) -> list[str]:
     return [name for name, share in THRESHOLDS if before < share * quota <= after]
 
 
+def pending(accepted: int, quota: int, warned: frozenset[str]) -> list[str]:
+    """Thresholds reached by `accepted` whose warning is not marked sent (crossed by this request, or
+    earlier by one whose email failed: the next request of the tenant tries again)."""
+    if quota <= 0:
+        return []
+    return [name for name, share in THRESHOLDS if share * quota <= accepted and name not in warned]
+
+
 def subject_and_body(warning: QuotaWarning) -> tuple[str, str, str]:
     """Subject, plain text and HTML of a quota warning email."""
     reached = "reached" if warning.threshold == "100" else f"passed {warning.threshold}% of"
@@ -60,17 +71,28 @@ def subject_and_body(warning: QuotaWarning) -> tuple[str, str, str]:
 def send_warning(
     warning: QuotaWarning,
     *,
+    now: datetime,
     usage: UsageStore,
     settings: SettingsStore,
     send: Callable[[Sequence[str], str, str, str], None],
 ) -> int | None:
-    """One email per tenant, month and threshold: only the request that claims it sends it.
+    """One email per tenant, month and threshold, marked sent only once it was sent.
 
-    Returns how many recipients it went to, or None when another request had claimed it.
+    The request that claims the warning's short lease sends it and then marks it sent; if sending
+    fails it gives the lease back and raises, and a later request tries again. Returns how many
+    recipients it went to (0: nobody to tell, marked sent too), or None when another request holds
+    the lease or it was sent already.
     """
-    if not usage.claim_warning(warning.tenant, warning.month, warning.threshold):
+    epoch = int(now.timestamp())
+    until = epoch + LEASE_SECONDS
+    if not usage.claim_warning(warning.tenant, warning.month, warning.threshold, now=epoch, until=until):
         return None
-    recipients = settings.get_settings(warning.tenant).logging.notification_emails
-    if recipients:
-        send(recipients, *subject_and_body(warning))
+    try:
+        recipients = settings.get_settings(warning.tenant).logging.notification_emails
+        if recipients:
+            send(recipients, *subject_and_body(warning))
+    except BaseException:
+        usage.release_warning(warning.tenant, warning.month, warning.threshold, until=until)
+        raise
+    usage.mark_warned(warning.tenant, warning.month, warning.threshold)
     return len(recipients)

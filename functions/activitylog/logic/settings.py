@@ -56,3 +56,23 @@ def set_monthly_quota(
         targets=[{"type": "tenant", "id": tenant}],
         metadata={"monthly_quota": monthly_quota},
     )
+
+
+def set_daily_mail_limit(
+    store: LimitsAdmin, events: EventStore, tenant: str, limit: int, *, now: datetime
+) -> None:
+    """Operator only (the CLI): the tenant's notification emails per UTC day (docs/exports.md)."""
+    if limit < 0:
+        raise InvalidInputError("the daily mail limit cannot be negative")
+    store.set_daily_mail_limit(tenant, limit)
+    audit.record(
+        events,
+        store,
+        store.get_settings(tenant),
+        tenant=tenant,
+        action="activitylog.mail_limit.updated",
+        actor=audit.OPERATOR,
+        now=now,
+        targets=[{"type": "tenant", "id": tenant}],
+        metadata={"daily_mail_limit": limit},
+    )

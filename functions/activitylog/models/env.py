@@ -26,6 +26,20 @@ class Env(BaseModel):
 # --- parts (one per resource a function is given) --------------------------------------------------
 
 
+class PowertoolsEnv(Env):
+    """Read by Powertools itself (Logger, Metrics): in every function's model, with the defaults the
+    code would use without them."""
+
+    service_name: str = Field(default="activitylog", alias="POWERTOOLS_SERVICE_NAME", min_length=1)
+    log_level: str = Field(default="INFO", alias="POWERTOOLS_LOG_LEVEL", min_length=1)
+
+
+class MetricsEnv(Env):
+    """The CloudWatch namespace of the EMF metrics (handlers/metrics.py): only functions that emit."""
+
+    metrics_namespace: str = Field(alias="POWERTOOLS_METRICS_NAMESPACE", min_length=1)
+
+
 class ControlEnv(Env):
     control_table: str = Field(alias="CONTROL_TABLE", min_length=1)
 
@@ -72,41 +86,63 @@ class SchedulerEnv(Env):
 
 
 # --- one model per function (docs/components.md, "Environment") ------------------------------------
+# Each lists exactly what its function's code path reads: the template gives a function exactly the
+# variables of its model (tests/infrastructure/test_function_env.py), nothing "just in case".
 
 
-class AuthorizerEnv(ControlEnv):
+class AuthorizerEnv(ControlEnv, MetricsEnv, PowertoolsEnv):
     pass
 
 
-class IngestEnv(EventsEnv, ControlEnv, IdempotencyEnv, SenderEnv):
+class IngestEnv(EventsEnv, ControlEnv, IdempotencyEnv, SenderEnv, MetricsEnv, PowertoolsEnv):
     pass
 
 
-class QueryEnv(EventsEnv, ControlEnv):
+class QueryEnv(EventsEnv, ControlEnv, PowertoolsEnv):
     pass
 
 
-class AdminEnv(EventsEnv, ControlEnv):
+class AdminEnv(EventsEnv, ControlEnv, PowertoolsEnv):
     pass
 
 
-class DocsEnv(Env):
-    """The Docs function reads nothing."""
+class DocsEnv(PowertoolsEnv):
+    """The Docs function reads no resource."""
 
 
-class ExportsEnv(EventsEnv, ControlEnv, BucketEnv, LinksEnv, StateMachineEnv, SchedulerEnv):
+class ExportsEnv(EventsEnv, ControlEnv, BucketEnv, LinksEnv, StateMachineEnv, SchedulerEnv, PowertoolsEnv):
     """The exports API: definitions, runs, downloads, schedules (and its audit events)."""
 
 
-class WorkflowEnv(EventsEnv, ControlEnv, BucketEnv):
-    """The workflow's steps: plan, slice, assemble, fail, and the watchdog."""
+# The workflow's steps: each reaches only what `wiring.workflow_ports` hands its code path (the
+# events table through the queries of plan and slice, the bucket through the files of the others).
 
 
-class NotifyEnv(ControlEnv, LinksEnv, SenderEnv):
+class PlanEnv(EventsEnv, ControlEnv, PowertoolsEnv):
+    """Plan: the run's time range (the tenant's earliest event) and slices; writes no file."""
+
+
+class SliceEnv(EventsEnv, ControlEnv, BucketEnv, PowertoolsEnv):
+    """Slice: one time slice's events into a temporary object."""
+
+
+class AssembleEnv(ControlEnv, BucketEnv, MetricsEnv, PowertoolsEnv):
+    """Assemble: the slices into the run's file; reads no event."""
+
+
+class FailEnv(ControlEnv, BucketEnv, MetricsEnv, PowertoolsEnv):
+    """Fail (the Catch target) and the watchdog: the run failed, its partial objects removed."""
+
+
+class WatchdogEnv(FailEnv):
     pass
 
 
-class FireEnv(ControlEnv, StateMachineEnv):
+class NotifyEnv(ControlEnv, LinksEnv, SenderEnv, MetricsEnv, PowertoolsEnv):
+    """Notify: the outcome email, the daily mail cap (control table), the download link's key."""
+
+
+class FireEnv(ControlEnv, StateMachineEnv, MetricsEnv, PowertoolsEnv):
     """The target of every export schedule."""
 
 

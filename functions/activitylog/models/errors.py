@@ -73,3 +73,11 @@ class StorageUnavailableError(ServiceError):
 
     status = 503
     code = "unavailable"
+
+
+class MailNotSentError(ServiceError):
+    """The mail service refused or failed a message (SES MessageRejected, throttling after the SDK's
+    retries, any other error of the mailer): the message is lost, the caller records that it was."""
+
+    status = 503
+    code = "unavailable"

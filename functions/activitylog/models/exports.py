@@ -15,6 +15,8 @@ from activitylog.models.text import Timestamp, Unicode
 Format = Literal["csv", "jsonl"]
 Compression = Literal["none", "gzip"]
 RunStatus = Literal["queued", "running", "succeeded", "failed", "expired"]
+# What became of a finished run's email (API.md "Run"): None until Notify ran.
+Notification = Literal["sent", "failed", "skipped_daily_limit", "none"]
 DOWNLOAD_WINDOW = timedelta(days=7)
 MAX_RECIPIENTS = 50
 
@@ -101,6 +103,7 @@ class RunRecord(BaseModel):
     key: str | None = None  # the S3 key of the file
     # A scheduled run: the workflow waits until then before reading (late events settle).
     not_before: Timestamp | None = None
+    notification: Notification | None = None  # set by Notify once the run ended
 
     def expires_at(self) -> datetime | None:
         return self.finished_at + DOWNLOAD_WINDOW if self.finished_at and self.status == "succeeded" else None
@@ -123,6 +126,11 @@ class Run(BaseModel):
     expires_at: Timestamp | None
     error: str | None
     download_url: str | None
+    notification: Notification | None = Field(
+        description="the run's email: null until the run ended and Notify ran; `sent`, `failed` (the "
+        "mail could not be sent, the run keeps its status), `skipped_daily_limit` (the tenant's daily "
+        "cap of notification emails was reached) or `none` (the export has no recipients)"
+    )
 
     @classmethod
     def of(cls, record: RunRecord, *, now: datetime, base_url: str) -> Run:
@@ -145,6 +153,7 @@ class Run(BaseModel):
             expires_at=record.expires_at(),
             error=record.error,
             download_url=download,
+            notification=record.notification,
         )
 
 

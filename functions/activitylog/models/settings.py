@@ -14,6 +14,10 @@ from activitylog.models.text import check_text
 DEFAULT_RETENTION_DAYS = 90
 MAX_RETENTION_DAYS = 3650
 DEFAULT_MONTHLY_QUOTA = 1_000_000
+# Notification emails (export runs' outcomes) a tenant may send per UTC day (docs/exports.md): a
+# runaway schedule or script cannot burn the account's SES sending quota or reputation. Raisable by
+# the operator (`activitylog tenants set-mail-limit`).
+DEFAULT_DAILY_MAIL_LIMIT = 100
 MAX_PATTERNS = 100
 _ACTION = re.compile(ACTION_PATTERN)
 
@@ -105,6 +109,8 @@ class TenantLimits(BaseModel):
     # Write sharding (docs/data-model.md): index partition keys get a shard suffix 0..shard_count-1.
     # Set for very hot tenants; it may only grow, reads merge every shard.
     shard_count: int = Field(default=1, ge=1, le=64)
+    # Export notification emails per tenant and UTC day (one per run, whatever its recipients).
+    daily_mail_limit: int = Field(default=DEFAULT_DAILY_MAIL_LIMIT, ge=0)
 
 
 class TenantSettings(BaseModel):
@@ -126,3 +132,16 @@ class Usage(BaseModel):
     month: str = Field(examples=["2026-11"])
     events_accepted: int
     monthly_quota: int
+
+
+class Reservation(BaseModel):
+    """What reserving room in the month's quota found (one conditional update, dal/usage.py).
+
+    `total`: the month's count after adding, or None when the batch did not fit (nothing added).
+    `accepted`: the count as it now is either way. `warned`: the thresholds whose warning has been
+    sent (so a crossed threshold not in it is still to announce, however long ago it was crossed).
+    """
+
+    total: int | None
+    accepted: int
+    warned: frozenset[str] = frozenset()

@@ -16,13 +16,14 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
     IdempotencyValidationError,
 )
 
-from activitylog.handlers import wiring
+from activitylog.handlers import metrics, wiring
 from activitylog.handlers.http import principal_of
+from activitylog.handlers.log import logger
 from activitylog.logic import clock
 from activitylog.logic.ingest import ingest
 from activitylog.logic.request_ids import with_request_ids
 from activitylog.models.auth import Scope
-from activitylog.models.errors import ConflictError, ForbiddenError
+from activitylog.models.errors import ConflictError, ForbiddenError, QuotaExceededError
 from activitylog.models.events import IngestRequest, IngestResponse
 
 if TYPE_CHECKING:
@@ -48,15 +49,26 @@ class _NotCacheable(Exception):
 
 
 def _run(request: dict[str, Any]) -> IngestResponse:
+    """Counted here, where the events are handled: an answer replayed for an Idempotency-Key is not."""
     tenant = request["tenant"]
     c = wiring.container()
-    return ingest(
-        request["events"],
-        tenant=tenant,
-        now=clock.now(),
-        settings=c.settings(tenant),
-        ports=c.ingest_ports(tenant),
-    )
+    try:
+        result = ingest(
+            request["events"],
+            tenant=tenant,
+            now=clock.now(),
+            settings=c.settings(tenant),
+            ports=c.ingest_ports(tenant),
+        )
+    except QuotaExceededError:
+        metrics.add(metrics.QUOTA_REFUSALS)  # the batch is refused whole: 429, no event counted
+        logger.info("quota exceeded", extra={"tenant": tenant, "events": len(request["events"])})
+        raise
+    metrics.add(metrics.EVENTS_ACCEPTED, result.accepted)
+    metrics.add(metrics.EVENTS_SKIPPED, result.skipped)
+    metrics.add(metrics.EVENTS_REJECTED, result.rejected)
+    metrics.add(metrics.EVENTS_FAILED, result.failed)
+    return result
 
 
 def _run_cacheable(request: dict[str, Any]) -> dict[str, Any]:
