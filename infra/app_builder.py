@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
-from aws_cdk import App, Validations
+from aws_cdk import App, Aspects, Validations
 from cdk_nag import AwsSolutionsChecks
 
+from infra.checkov import CheckovWaivers
 from infra.paths import REPO_ROOT
 from infra.stacks.stateful import STATEFUL_STACK_NAME, StatefulStack
 from infra.stacks.stateless import STATELESS_STACK_NAME, StatelessStack
@@ -24,9 +26,14 @@ def cdk_context() -> dict[str, Any]:
         return {**DEFAULT_CONTEXT, **json.load(fh).get("context", {})}
 
 
-def build_app(*, outdir: str | None = None, nag: bool = True) -> App:
-    """Both stacks, environment-agnostic (no look-ups at synth); cdk-nag findings fail synthesis."""
-    context = cdk_context()
+def build_app(
+    *, outdir: str | None = None, nag: bool = True, context: Mapping[str, Any] | None = None
+) -> App:
+    """Both stacks, environment-agnostic (no look-ups at synth); cdk-nag findings fail synthesis.
+
+    `context` adds to cdk.json's (as `-c key=value` does on the CLI: infra/config.py lists the keys).
+    """
+    context = {**cdk_context(), **(context or {})}
     app = App(outdir=outdir, context=context) if outdir else App(context=context)
     stateful = StatefulStack(
         app,
@@ -40,12 +47,15 @@ def build_app(*, outdir: str | None = None, nag: bool = True) -> App:
         tables=stateful.tables,
         export_storage=stateful.exports,
     )
+    Aspects.of(app).add(CheckovWaivers())
     if nag:
         Validations.of(app).add_plugins(AwsSolutionsChecks(app))
     return app
 
 
-def synth_templates(outdir: str, *, nag: bool = False) -> dict[str, dict[str, Any]]:
+def synth_templates(
+    outdir: str, *, nag: bool = False, context: Mapping[str, Any] | None = None
+) -> dict[str, dict[str, Any]]:
     """Synthesize once into `outdir` and return the CloudFormation templates keyed by stack name."""
-    assembly = build_app(outdir=outdir, nag=nag).synth()
+    assembly = build_app(outdir=outdir, nag=nag, context=context).synth()
     return {name: assembly.get_stack_by_name(name).template for name in STACK_NAMES}

@@ -16,6 +16,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
+from infra.config import api_gateway_cloudwatch_role
 from infra.constructs.gateway_responses import add_gateway_responses
 from infra.nag import acknowledge
 
@@ -69,13 +70,17 @@ class ActivityLogApi(Construct):
             retention=logs.RetentionDays.THREE_MONTHS,
             removal_policy=RemovalPolicy.DESTROY,
         )
+        set_role = api_gateway_cloudwatch_role(self)
         self.rest_api = apigw.RestApi(
             self,
             "RestApi",
             description="Activity Log HTTP API v1",
             endpoint_types=[apigw.EndpointType.REGIONAL],
-            cloud_watch_role=True,
-            cloud_watch_role_removal_policy=RemovalPolicy.RETAIN,
+            # The region-wide API Gateway logging role is an account setting: set only when asked
+            # (infra/config.py; `make deploy` asks when the account has none). Retained on teardown, so
+            # the account setting never points at a deleted role.
+            cloud_watch_role=set_role,
+            cloud_watch_role_removal_policy=RemovalPolicy.RETAIN if set_role else None,
             deploy_options=apigw.StageOptions(
                 stage_name=STAGE_NAME,
                 throttling_rate_limit=THROTTLE_RATE,
@@ -147,7 +152,9 @@ class ActivityLogApi(Construct):
             "API.md error envelope and per-field details (and run identically in local mode); a gateway "
             "model would duplicate them with a different, detail-less error body.",
         )
-        role = self.rest_api.node.find_child("CloudWatchRole")
+        role = self.rest_api.node.try_find_child("CloudWatchRole")
+        if role is None:
+            return
         acknowledge(
             role,
             rule="AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"

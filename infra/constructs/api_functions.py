@@ -4,12 +4,18 @@ from __future__ import annotations
 
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_ses as ses
 from constructs import Construct
 
+from infra.config import Sender
 from infra.constructs.api import Route
-from infra.constructs.function_factory import FunctionFactory, FunctionSpec
-from infra.grants import CONTROL_INDEX_RESOURCE, EVENTS_INDEX_RESOURCE, base_table_only
+from infra.constructs.function_factory import METRICS_ENVIRONMENT, FunctionFactory, FunctionSpec
+from infra.grants import (
+    CONTROL_INDEX_RESOURCE,
+    EVENTS_INDEX_RESOURCE,
+    base_table_only,
+    grant_send_email,
+    table_environment,
+)
 from infra.nag import acknowledge
 
 AUTHORIZER = FunctionSpec(
@@ -25,20 +31,6 @@ QUERY = FunctionSpec(
 )
 ADMIN = FunctionSpec("Admin", "admin", "/v1/settings, /v1/usage, /v1/api-keys", timeout_seconds=15)
 DOCS = FunctionSpec("Docs", "docs", "GET /v1/health, /v1/openapi.json, /v1/docs (public, no data access)")
-
-
-def common_environment(
-    *, events_table: dynamodb.ITable, control_table: dynamodb.ITable, idempotency_table: dynamodb.ITable
-) -> dict[str, str]:
-    """The same variable names for every function (docs/components.md, "Environment")."""
-    return {
-        "EVENTS_TABLE": events_table.table_name,
-        "CONTROL_TABLE": control_table.table_name,
-        "IDEMPOTENCY_TABLE": idempotency_table.table_name,
-        "POWERTOOLS_SERVICE_NAME": "activitylog",
-        "POWERTOOLS_LOG_LEVEL": "INFO",
-        "POWERTOOLS_METRICS_NAMESPACE": "ActivityLog",
-    }
 
 
 def key_only_batch_get(table: dynamodb.ITable) -> iam.PolicyStatement:
@@ -72,38 +64,42 @@ class ApiFunctions(Construct):
         events_table: dynamodb.ITable,
         control_table: dynamodb.ITable,
         idempotency_table: dynamodb.ITable,
-        sender: str,
-        sender_identity: ses.IEmailIdentity,
+        sender: Sender,
     ) -> None:
         super().__init__(scope, construct_id)
-        factory = FunctionFactory(
-            self,
-            environment=common_environment(
-                events_table=events_table, control_table=control_table, idempotency_table=idempotency_table
-            ),
-        )
+        factory = FunctionFactory(self)
         self.factory = factory  # shared with other areas' constructs (one layer, one code asset)
         control_base = base_table_only(self, "ControlTableBase", control_table)
         events_base = base_table_only(self, "EventsTableBase", events_table)
 
-        self.authorizer = factory.create(AUTHORIZER)
+        events, control = table_environment(events=events_table), table_environment(control=control_table)
+        self.authorizer = factory.create(AUTHORIZER, environment={**control, **METRICS_ENVIRONMENT})
         control_base.grant_read_data(self.authorizer)
         control_base.grant(self.authorizer, "dynamodb:UpdateItem")  # a key's last_used_at, hourly
 
         # Quota warnings (80% / 100%) are emailed by Ingest, from the exports' sender.
-        self.ingest = factory.create(INGEST, environment={"SENDER_EMAIL": sender})
+        self.ingest = factory.create(
+            INGEST,
+            environment={
+                **table_environment(
+                    events=events_table, control=control_table, idempotency=idempotency_table
+                ),
+                "SENDER_EMAIL": sender.address,
+                **METRICS_ENVIRONMENT,
+            },
+        )
         events_base.grant_write_data(self.ingest)
         self.ingest.add_to_role_policy(key_only_batch_get(events_table))
         idempotency_table.grant_read_write_data(self.ingest)
         control_base.grant_read_data(self.ingest)
         control_base.grant(self.ingest, "dynamodb:UpdateItem")  # usage counters, action catalogue
-        sender_identity.grant_send_email(self.ingest)
+        grant_send_email(self.ingest, sender)
 
-        self.query = factory.create(QUERY)
+        self.query = factory.create(QUERY, environment={**events, **control})
         events_table.grant_read_data(self.query)
         control_base.grant_read_data(self.query)
 
-        self.admin = factory.create(ADMIN)
+        self.admin = factory.create(ADMIN, environment={**events, **control})
         control_table.grant_read_write_data(self.admin)  # incl. the by_owner index (key listing)
         events_base.grant_write_data(self.admin)  # the service's own activitylog.* audit events
 

@@ -1,20 +1,19 @@
-"""Stateful export resources: the exports bucket, the download-token signing secret, the SES sender."""
+"""Stateful export resources: the exports bucket, the download-token signing secret, the SES sender
+identity and the schedule group of the tenants' export schedules."""
 
 from __future__ import annotations
 
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import CfnOutput, Duration, RemovalPolicy
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_scheduler as scheduler
 from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_ses as ses
 from constructs import Construct
 
+from infra.config import Sender
 from infra.nag import acknowledge
 
 FILE_DAYS = 7  # API.md: files stay downloadable for 7 days
-SENDER_CONTEXT = "activitylog:senderEmail"
-# A placeholder: set a real, verifiable address before deploying (cdk.json or -c activitylog:senderEmail=...).
-DEFAULT_SENDER = "exports@example.com"
 
 
 class ExportStorage(Construct):
@@ -60,11 +59,35 @@ class ExportStorage(Construct):
             reason="Rotating the signing key would invalidate every emailed download link before its "
             "7-day life ends; it is rotated by hand (docs/exports.md) when it must be.",
         )
-        sender = str(self.node.try_get_context(SENDER_CONTEXT) or DEFAULT_SENDER)
-        self.sender = sender
-        self.identity = ses.EmailIdentity(self, "SenderIdentity", identity=ses.Identity.email(sender))
-        # The tenants' export schedules live in this group: it is state (the control table holds the
-        # matching schedule records), so it stays with the data when the stateless stack is replaced.
-        self.schedule_group = scheduler.ScheduleGroup(
-            self, "ScheduleGroup", removal_policy=RemovalPolicy.RETAIN
+        self.sender = Sender.of(self)
+        if self.sender.create_identity:
+            self._sender_identity(self.sender)
+        # The tenants' export schedules live in this group, next to the control table's schedule
+        # records. No fixed name (CloudFormation generates a unique one: recreating the stack after a
+        # teardown cannot collide with a group still being deleted), and deleted with the stack, which
+        # deletes its schedules: after a teardown nothing fires at functions that are gone
+        # (docs/operations.md, "Tearing down").
+        group = scheduler.CfnScheduleGroup(self, "ScheduleGroup")
+        group.apply_removal_policy(RemovalPolicy.DESTROY)
+        self.schedule_group = scheduler.ScheduleGroup.from_schedule_group_name(
+            self,
+            "ScheduleGroupByName",
+            group.ref,  # Ref of a schedule group is its name
         )
+
+    def _sender_identity(self, sender: Sender) -> None:
+        """The SES identity to verify: the address (a confirmation link is mailed to it) or the domain
+        (Easy DKIM: publish the three CNAME records of the outputs). Referred to by value (its ARN is
+        built from the name), never exported: changing the sender replaces it."""
+        if sender.is_domain:
+            identity = ses.EmailIdentity(
+                self, "SenderIdentity", identity=ses.Identity.domain(sender.identity)
+            )
+            for n in (1, 2, 3):
+                name = getattr(identity, f"dkim_dns_token_name{n}")
+                value = getattr(identity, f"dkim_dns_token_value{n}")
+                CfnOutput(
+                    self, f"SenderDkimRecord{n}", value=f"{name} CNAME {value}", description="DNS record"
+                )
+        else:
+            ses.EmailIdentity(self, "SenderIdentity", identity=ses.Identity.email(sender.identity))

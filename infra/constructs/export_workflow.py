@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
@@ -19,13 +19,20 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_secretsmanager as secretsmanager
-from aws_cdk import aws_ses as ses
 from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
-from infra.constructs.function_factory import FunctionFactory, FunctionSpec
-from infra.grants import EVENTS_INDEX_RESOURCE, EXPORTS_BUCKET_ARN, base_table_only
+from infra.config import Sender
+from infra.constructs.dead_letters import on_failure_to_queue
+from infra.constructs.function_factory import METRICS_ENVIRONMENT, FunctionFactory, FunctionSpec
+from infra.grants import (
+    EVENTS_INDEX_RESOURCE,
+    EXPORTS_BUCKET_ARN,
+    base_table_only,
+    grant_send_email,
+    table_environment,
+)
 from infra.nag import acknowledge
 
 MAX_CONCURRENCY = 8
@@ -33,6 +40,10 @@ TEMP_PATTERN = "tmp/*"
 # Two hours of work after a scheduled run's settle wait (at most 6 hours, docs/exports.md).
 EXECUTION_TIMEOUT = Duration.hours(8)
 RETRY_ERRORS = ["StorageUnavailableError"]
+# Lambda refusing an invocation because the account's or function's concurrency is used up: the Map's
+# slices start together, and new accounts often have a low concurrency quota. Retried with exponential
+# backoff and full jitter, so concurrent slices do not retry in step (AWS's retry guidance).
+THROTTLE_ERRORS = ["Lambda.TooManyRequestsException"]
 # Bucket grants of CDK that cdk-nag reports as wildcards (see `_acknowledge`).
 BUCKET_READ_FINDINGS = ("Action::s3:GetObject*", "Action::s3:GetBucket*", "Action::s3:List*")
 BUCKET_OBJECTS = f"Resource::{EXPORTS_BUCKET_ARN}/*"
@@ -76,13 +87,13 @@ class ExportFiles:
     signing_secret: secretsmanager.ISecret  # signs the download tokens
     api_base_url: str  # the links point at our API (API id + literal stage name: no cycle)
 
-    def environment(self) -> dict[str, str]:
-        """docs/components.md, "Environment" (`functions/activitylog/models/env.py`)."""
-        return {
-            "EXPORTS_BUCKET": self.bucket.bucket_name,
-            "DOWNLOAD_SIGNING_SECRET": self.signing_secret.secret_arn,
-            "API_BASE_URL": self.api_base_url,
-        }
+    def bucket_environment(self) -> dict[str, str]:
+        """`BucketEnv` (functions/activitylog/models/env.py; docs/components.md, "Environment")."""
+        return {"EXPORTS_BUCKET": self.bucket.bucket_name}
+
+    def links_environment(self) -> dict[str, str]:
+        """`LinksEnv`: only the functions that issue or check download links."""
+        return {"DOWNLOAD_SIGNING_SECRET": self.signing_secret.secret_arn, "API_BASE_URL": self.api_base_url}
 
 
 class ExportWorkflow(Construct):
@@ -95,39 +106,52 @@ class ExportWorkflow(Construct):
         events_table: dynamodb.ITable,
         control_table: dynamodb.ITable,
         files: ExportFiles,
-        sender: str,
-        sender_identity: ses.IEmailIdentity,
+        sender: Sender,
     ) -> None:
         super().__init__(scope, construct_id)
         control = base_table_only(self, "ControlTableBase", control_table)
         bucket = files.bucket
-        env = files.environment()
+        tables = table_environment(events=events_table, control=control_table)
+        # what a step that records a run's outcome is given: the control table, the bucket, metrics
+        outcome = {
+            **table_environment(control=control_table),
+            **files.bucket_environment(),
+            **METRICS_ENVIRONMENT,
+        }
 
-        self.plan = factory.create(PLAN, environment=env)
+        self.plan = factory.create(PLAN, environment=tables)
         control.grant_read_write_data(self.plan)
         events_table.grant_read_data(self.plan)  # the earliest entry of by_time
 
-        self.slice = factory.create(SLICE, environment=env)
+        self.slice = factory.create(SLICE, environment={**tables, **files.bucket_environment()})
         events_table.grant_read_data(self.slice)
         control.grant_read_data(self.slice)
         bucket.grant_put(self.slice, TEMP_PATTERN)
 
-        self.assemble = factory.create(ASSEMBLE, environment=env)
+        self.assemble = factory.create(ASSEMBLE, environment=outcome)
         control.grant_read_write_data(self.assemble)
         bucket.grant_read_write(self.assemble)
         bucket.grant_delete(self.assemble)
 
-        self.fail = factory.create(FAIL, environment=env)
-        self.watchdog = factory.create(WATCHDOG, environment=env)
+        self.fail = factory.create(FAIL, environment=outcome)
+        self.watchdog = factory.create(WATCHDOG, environment=outcome)
         for function in (self.fail, self.watchdog):
             control.grant_read_write_data(function)
             bucket.grant_read(function)  # ListBucket for the prefix delete
             bucket.grant_delete(function)
 
-        self.notify = factory.create(NOTIFY, environment={**env, "SENDER_EMAIL": sender})
-        control.grant_read_data(self.notify)
+        self.notify = factory.create(
+            NOTIFY,
+            environment={
+                **table_environment(control=control_table),
+                **files.links_environment(),
+                "SENDER_EMAIL": sender.address,
+                **METRICS_ENVIRONMENT,
+            },
+        )
+        control.grant_read_write_data(self.notify)  # the run's `notification`, the daily mail count
         files.signing_secret.grant_read(self.notify)
-        sender_identity.grant_send_email(self.notify)
+        grant_send_email(self.notify, sender)
 
         self.state_machine = self._state_machine()
 
@@ -144,7 +168,19 @@ class ExportWorkflow(Construct):
                 },
             ),
         )
-        rule.add_target(targets.LambdaFunction(self.watchdog, retry_attempts=8))
+        # Delivery to the watchdog is retried by EventBridge, and what could not be delivered or failed
+        # in the function after Lambda's retries goes to one queue: either way a run stays `running`
+        # until an operator re-drives it (docs/operations.md, "Dead-letter queues").
+        watchdog_failures = on_failure_to_queue(
+            self,
+            "WatchdogFailures",
+            self.watchdog,
+            holds="dead export executions whose run the watchdog could not mark failed (it stays running)",
+        )
+        rule.add_target(
+            targets.LambdaFunction(self.watchdog, retry_attempts=8, dead_letter_queue=watchdog_failures.queue)
+        )
+        self.queues = [watchdog_failures]
         self._acknowledge()
 
     def _invoke(self, name: str, function: lambda_.IFunction, **kwargs: object) -> tasks.LambdaInvoke:
@@ -157,6 +193,14 @@ class ExportWorkflow(Construct):
             **kwargs,  # type: ignore[arg-type]
         )
         task.add_retry(errors=RETRY_ERRORS, interval=Duration.seconds(2), max_attempts=4, backoff_rate=2.0)
+        task.add_retry(
+            errors=THROTTLE_ERRORS,
+            interval=Duration.seconds(2),
+            max_attempts=8,
+            backoff_rate=2.0,
+            max_delay=Duration.minutes(2),
+            jitter_strategy=sfn.JitterType.FULL,
+        )
         return task
 
     def _state_machine(self) -> sfn.StateMachine:
@@ -186,19 +230,30 @@ class ExportWorkflow(Construct):
             payload=sfn.TaskInput.from_object({**refs, "slice_results.$": "$.slice_results"}),
         )
         notify = self._invoke("Notify", self.notify, payload=sfn.TaskInput.from_object(refs))
-        # The run has succeeded when Notify runs: a mail failure must not fail the run.
-        notify.add_catch(died, errors=["States.ALL"], result_path="$.notify_error")
+        # The run has succeeded when Notify runs: Notify records a mail failure on the run and returns;
+        # should the step itself fail (a defect: its Errors alarm says so), the execution still ends
+        # SUCCEEDED, like the run, and the run's `notification` stays null.
+        done = sfn.Succeed(self, "Done")
+        notify.add_catch(
+            sfn.Succeed(self, "DoneWithoutNotice"), errors=["States.ALL"], result_path="$.notify_error"
+        )
         for step in (plan, slices, assemble):
             step.add_catch(fail, errors=["States.ALL"], result_path="$.error")
-        slices.next(assemble).next(notify).next(sfn.Succeed(self, "Done"))
+        slices.next(assemble).next(notify).next(done)
         # A scheduled run waits until its settle time has passed (Plan sets `not_before` only then).
         settle = sfn.Wait(self, "Settle", time=sfn.WaitTime.timestamp_path("$.not_before")).next(slices)
         settled = sfn.Choice(self, "SettleFirst")
         settled.when(sfn.Condition.is_present("$.not_before"), settle).otherwise(slices)
         definition = plan.next(settled)
 
+        # Under /aws/vendedlogs/: CloudWatch Logs' resource policy (5,120 characters per region, shared
+        # by every service that delivers logs) is not grown by log groups under that prefix.
         log_group = logs.LogGroup(
-            self, "WorkflowLogs", retention=logs.RetentionDays.ONE_MONTH, removal_policy=RemovalPolicy.DESTROY
+            self,
+            "WorkflowLogs",
+            log_group_name=f"/aws/vendedlogs/states/{Stack.of(self).stack_name}-Exports",
+            retention=logs.RetentionDays.ONE_MONTH,
+            removal_policy=RemovalPolicy.DESTROY,
         )
         return sfn.StateMachine(
             self,
@@ -253,6 +308,4 @@ class ExportWorkflow(Construct):
 
     @staticmethod
     def _logical_id(function: lambda_.Function) -> str:
-        from aws_cdk import Stack
-
         return Stack.of(function).get_logical_id(function.node.default_child)  # type: ignore[arg-type]

@@ -25,7 +25,7 @@ from infra.constructs.export_workflow import (
     bucket_finding_reason,
 )
 from infra.constructs.function_factory import FunctionFactory, FunctionSpec
-from infra.grants import base_table_only
+from infra.grants import SCHEDULE_GROUP_NAME, base_table_only, table_environment
 from infra.nag import acknowledge
 
 EXPORTS = FunctionSpec("Exports", "exports", "/v1/exports..., /v1/downloads/{token}", timeout_seconds=25)
@@ -51,7 +51,9 @@ class ExportsApi(Construct):
         self.function = factory.create(
             EXPORTS,
             environment={
-                **files.environment(),
+                **table_environment(events=events_table, control=control_table),
+                **files.bucket_environment(),
+                **files.links_environment(),
                 "EXPORT_STATE_MACHINE": state_machine.state_machine_arn,
                 # what a schedule created at run time needs (`SchedulerEnv`, functions/.../models/env.py)
                 "SCHEDULE_GROUP": schedule_group.schedule_group_name,
@@ -71,15 +73,15 @@ class ExportsApi(Construct):
         scheduler_role.grant_pass_role(self.function.grant_principal)
         schedule_group.grant_write_schedules(self.function)
         schedule_group.grant_delete_schedules(self.function)
-        self._acknowledge(schedule_group)
+        self._acknowledge()
 
-    def _acknowledge(self, schedule_group: scheduler.IScheduleGroup) -> None:
+    def _acknowledge(self) -> None:
         role = self.function.role or self.function
         for rule in (*BUCKET_READ_FINDINGS, "Action::s3:DeleteObject*", BUCKET_OBJECTS):
             acknowledge(role, rule=f"AwsSolutions-IAM5[{rule}]", reason=bucket_finding_reason(rule))
         schedules = (
             "Resource::arn:<AWS::Partition>:scheduler:<AWS::Region>:<AWS::AccountId>:"
-            f"schedule/{schedule_group.schedule_group_name}/*"
+            f"schedule/{SCHEDULE_GROUP_NAME}/*"
         )
         acknowledge(
             role,

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import KW_ONLY, dataclass
 
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
@@ -26,6 +26,11 @@ RUNTIME = lambda_.Runtime.PYTHON_3_12
 ARCHITECTURE = lambda_.Architecture.ARM_64
 LOG_RETENTION = logs.RetentionDays.ONE_MONTH
 DEFAULT_TIMEOUT_SECONDS = 10
+# Powertools reads these in every function (`PowertoolsEnv`, functions/activitylog/models/env.py).
+COMMON_ENVIRONMENT = {"POWERTOOLS_SERVICE_NAME": "activitylog", "POWERTOOLS_LOG_LEVEL": "INFO"}
+METRICS_NAMESPACE = "ActivityLog"
+# Only functions that emit metrics get the namespace (`MetricsEnv`); the alarms read the same one.
+METRICS_ENVIRONMENT = {"POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE}
 # Never ship tests or bytecode compiled by the local interpreter in the code asset.
 CODE_EXCLUDES = ["**/__pycache__", "**/*.pyc", "**/tests", "**/.pytest_cache", "**/.mypy_cache"]
 
@@ -53,14 +58,18 @@ class FunctionSpec:
     _: KW_ONLY
     memory_size: int = 512
     timeout_seconds: int = DEFAULT_TIMEOUT_SECONDS
+    # `<stack name>-<construct id>` instead of a generated name: for a function whose ARN is stored
+    # outside the stack (the export schedules created at run time target ExportFire), so that
+    # recreating the stateless stack gives it the same ARN again.
+    stable_name: bool = False
 
 
 class FunctionFactory:
     """Creates functions with the house defaults as children of `scope`, sharing one layer and asset."""
 
-    def __init__(self, scope: Construct, *, environment: Mapping[str, str]) -> None:
+    def __init__(self, scope: Construct) -> None:
         self._scope = scope
-        self._environment = dict(environment)
+        self._environment = dict(COMMON_ENVIRONMENT)
         self._code = lambda_.Code.from_asset(str(FUNCTIONS_DIR), exclude=CODE_EXCLUDES)
         self.layer = lambda_.LayerVersion(
             scope,
@@ -94,6 +103,7 @@ class FunctionFactory:
         function = lambda_.Function(
             self._scope,
             construct_id,
+            function_name=f"{Stack.of(self._scope).stack_name}-{construct_id}" if spec.stable_name else None,
             description=spec.description,
             runtime=RUNTIME,
             architecture=ARCHITECTURE,

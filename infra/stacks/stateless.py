@@ -14,6 +14,7 @@ from infra.constructs.export_schedules import ExportSchedules
 from infra.constructs.export_storage import ExportStorage
 from infra.constructs.export_workflow import ExportFiles, ExportWorkflow
 from infra.constructs.exports_api import ExportsApi
+from infra.constructs.monitoring import Monitoring
 from infra.constructs.tables import Tables
 
 STATELESS_STACK_NAME = "ActivityLog-Stateless"
@@ -40,7 +41,6 @@ class StatelessStack(Stack):
             control_table=tables.control,
             idempotency_table=tables.idempotency,
             sender=export_storage.sender,  # Ingest emails quota warnings
-            sender_identity=export_storage.identity,
         )
         api = ActivityLogApi(self, "Api", authorizer_function=functions.authorizer)
         api.add_routes(functions.routes())
@@ -57,7 +57,6 @@ class StatelessStack(Stack):
             control_table=tables.control,
             files=files,
             sender=export_storage.sender,
-            sender_identity=export_storage.identity,
         )
         schedules = ExportSchedules(
             self,
@@ -81,6 +80,29 @@ class StatelessStack(Stack):
         )
         api.add_routes(exports_api.routes())
         EdgeGuard(self, "EdgeGuard", stage_arn=api.rest_api.deployment_stage.stage_arn)
+        every_function = {
+            "Authorizer": functions.authorizer,
+            "Ingest": functions.ingest,
+            "Query": functions.query,
+            "Admin": functions.admin,
+            "Docs": functions.docs,
+            "Exports": exports_api.function,
+            "ExportPlan": workflow.plan,
+            "ExportSlice": workflow.slice,
+            "ExportAssemble": workflow.assemble,
+            "ExportNotify": workflow.notify,
+            "ExportFail": workflow.fail,
+            "ExportWatchdog": workflow.watchdog,
+            "ExportFire": schedules.fire,
+        }
+        self.monitoring = Monitoring(
+            self,
+            "Monitoring",
+            functions=every_function,
+            api=api.rest_api,
+            dead_letters=[*schedules.queues, *workflow.queues],
+            state_machine=workflow.state_machine,
+        )
         CfnOutput(self, "ApiUrl", value=api.url, description="Base URL; routes start with /v1")
         self.api = api
         self.functions = functions

@@ -106,9 +106,10 @@ WRITE = [
     "dynamodb:UpdateItem",
 ]
 BUCKET = "ExportsExportsBucket"
-SENDER = "arn:${Partition}:ses:${Region}:${AccountId}:identity/ExportsSenderIdentity"
+# The identity's ARN is built from the configured sender (a value, not the identity's export).
+SENDER = "arn:${Partition}:ses:${Region}:${AccountId}:identity/exports@example.com"
 SECRET = "ExportsDownloadSigningSecret"
-SCHEDULE_GROUP = "ActivityLogStateful-Exports-ScheduleGroup-EDCC1669"
+SCHEDULE_GROUP = "ExportsScheduleGroup"  # its generated name, imported from the stateful stack
 SCHEDULES = "arn:${Partition}:scheduler:${Region}:${AccountId}:schedule/" + SCHEDULE_GROUP + "/*"
 
 
@@ -140,6 +141,8 @@ S3_READ = ["s3:GetBucket*", "s3:GetObject*", "s3:List*"]
 S3_PUT = ["s3:Abort*", "s3:PutObject", "s3:PutObjectLegalHold", "s3:PutObjectRetention"]
 S3_PUT += ["s3:PutObjectTagging", "s3:PutObjectVersionTagging"]
 CONTROL_RW = sorted(set(READ) | set(WRITE))
+# An asynchronously invoked function's on-failure destination (Lambda sends with the function's role).
+TO_QUEUE = ["sqs:GetQueueAttributes", "sqs:GetQueueUrl", "sqs:SendMessage"]
 
 # The reviewed table. Why each function needs what it has: docs/components.md, docs/exports.md.
 EXPECTED: dict[str, set[Grant]] = {
@@ -181,12 +184,16 @@ EXPECTED: dict[str, set[Grant]] = {
     | on(f"{BUCKET}/*", *S3_READ, "s3:DeleteObject*"),
     "export_watchdog": on("ControlTable", *CONTROL_RW)
     | on(BUCKET, *S3_READ)
-    | on(f"{BUCKET}/*", *S3_READ, "s3:DeleteObject*"),
-    "export_notify": on("ControlTable", *READ)
+    | on(f"{BUCKET}/*", *S3_READ, "s3:DeleteObject*")
+    | on("ExportsWatchdogFailures", *TO_QUEUE),
+    # records the run's `notification` and counts the tenant's daily mail
+    "export_notify": on("ControlTable", *CONTROL_RW)
     | on(SECRET, "secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue")
     | on(SENDER, "ses:SendEmail", "ses:SendRawEmail"),
     # the schedules' target: records the run (control table) and starts the workflow
-    "export_fire": on("ControlTable", *CONTROL_RW) | on("ExportsStateMachine", "states:StartExecution"),
+    "export_fire": on("ControlTable", *CONTROL_RW)
+    | on("ExportsStateMachine", "states:StartExecution")
+    | on("SchedulesFireFailures", *TO_QUEUE),
 }
 
 

@@ -32,33 +32,80 @@ def _scheduler_role(stateless: dict[str, Any]) -> str:
     return role_id
 
 
-def test_the_stateful_stack_owns_one_retained_schedule_group(
+def _schedule_dlq(stateless: dict[str, Any]) -> str:
+    (queue_id,) = [
+        k
+        for k, q in resources_of(stateless, "AWS::SQS::Queue").items()
+        if q["Properties"].get("QueueName") == "ActivityLog-Stateless-ScheduleDeadLetters"
+    ]
+    return queue_id
+
+
+def _group_export(stateful: dict[str, Any]) -> str:
+    group_id, _ = _only(stateful, "AWS::Scheduler::ScheduleGroup")
+    (export,) = [
+        o["Export"]["Name"] for o in stateful["Outputs"].values() if o.get("Value") == {"Ref": group_id}
+    ]
+    return str(export)
+
+
+def test_the_stateful_stack_owns_one_schedule_group_named_by_cloudformation_and_deleted_with_it(
     stateful: dict[str, Any], stateless: dict[str, Any]
 ) -> None:
-    # The tenants' schedules are state: the group survives replacing (or deleting) the stateless stack.
+    # A fixed name collides when the stack is recreated after a teardown (the group is still there,
+    # or still being deleted); CloudFormation generates a unique one when none is given.
     _, group = _only(stateful, "AWS::Scheduler::ScheduleGroup")
-    assert group["Properties"]["Name"]  # referenced by the Exports function's SCHEDULE_GROUP
-    assert group["DeletionPolicy"] == "Retain" and group["UpdateReplacePolicy"] == "Retain"
+    assert "Name" not in group.get("Properties", {})
+    # Deleting the group deletes its schedules: after a teardown nothing fires at deleted functions.
+    assert group["DeletionPolicy"] == "Delete" and group["UpdateReplacePolicy"] == "Delete"
     assert resources_of(stateless, "AWS::Scheduler::ScheduleGroup") == {}
 
 
-def test_dead_letter_queue_is_encrypted_tls_only_and_alarmed(stateless: dict[str, Any]) -> None:
-    queue_id, queue = _only(stateless, "AWS::SQS::Queue")
-    assert queue["Properties"]["SqsManagedSseEnabled"] is True
-    _, policy = _only(stateless, "AWS::SQS::QueuePolicy")
-    assert policy["Properties"]["Queues"] == [{"Ref": queue_id}]
-    assert any(
-        s["Effect"] == "Deny" and s["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
-        for s in policy["Properties"]["PolicyDocument"]["Statement"]
-    )
-    (alarm,) = [
+def test_what_schedules_store_has_a_stable_name_so_a_recreated_stateless_stack_keeps_them_working(
+    stateless: dict[str, Any], functions_by_module: dict[str, str]
+) -> None:
+    # Schedules are created at run time with these three ARNs; a generated name would change on
+    # recreating the stateless stack and leave every tenant's schedule pointing at nothing.
+    fire = stateless["Resources"][functions_by_module["export_fire"]]["Properties"]
+    assert fire["FunctionName"] == "ActivityLog-Stateless-ExportFire"
+    role = stateless["Resources"][_scheduler_role(stateless)]["Properties"]
+    assert role["RoleName"] == {
+        "Fn::Join": ["", ["ActivityLog-Stateless-Scheduler-", {"Ref": "AWS::Region"}]]
+    }
+    assert _schedule_dlq(stateless)
+    named = [
+        m for m, i in functions_by_module.items() if "FunctionName" in stateless["Resources"][i]["Properties"]
+    ]
+    assert named == ["export_fire"]  # every other function keeps CloudFormation's generated name
+
+
+def test_every_dead_letter_queue_is_encrypted_tls_only_kept_14_days_and_alarmed(
+    stateless: dict[str, Any],
+) -> None:
+    queues = resources_of(stateless, "AWS::SQS::Queue")
+    assert len(queues) == 3  # scheduler deliveries, ExportFire failures, watchdog failures
+    policies = resources_of(stateless, "AWS::SQS::QueuePolicy").values()
+    alarms = [
         a["Properties"]
         for a in resources_of(stateless, "AWS::CloudWatch::Alarm").values()
         if a["Properties"].get("Namespace") == "AWS/SQS"
     ]
-    assert alarm["MetricName"] == "ApproximateNumberOfMessagesVisible"
-    assert alarm["Dimensions"] == [{"Name": "QueueName", "Value": {"Fn::GetAtt": [queue_id, "QueueName"]}}]
-    assert alarm["Threshold"] == 1 and alarm["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
+    for queue_id, queue in queues.items():
+        assert queue["Properties"]["SqsManagedSseEnabled"] is True
+        assert queue["Properties"]["MessageRetentionPeriod"] == 14 * 24 * 3600
+        (policy,) = [p for p in policies if {"Ref": queue_id} in p["Properties"]["Queues"]]
+        assert any(
+            s["Effect"] == "Deny" and s["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+            for s in policy["Properties"]["PolicyDocument"]["Statement"]
+        )
+        (alarm,) = [
+            a
+            for a in alarms
+            if a["Dimensions"] == [{"Name": "QueueName", "Value": {"Fn::GetAtt": [queue_id, "QueueName"]}}]
+        ]
+        assert alarm["MetricName"] == "ApproximateNumberOfMessagesVisible"
+        assert alarm["Threshold"] == 1 and alarm["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
+        assert alarm["AlarmActions"] == [{"Ref": "AlarmTopicArn"}]
 
 
 def test_scheduler_role_can_only_invoke_fire_and_dead_letter(
@@ -68,7 +115,7 @@ def test_scheduler_role_can_only_invoke_fire_and_dead_letter(
     trust = stateless["Resources"][role_id]["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]
     assert trust["Condition"] == {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}}
     fire = functions_by_module["export_fire"]
-    queue_id, _ = _only(stateless, "AWS::SQS::Queue")
+    queue_id = _schedule_dlq(stateless)
     grants = {
         (a, json.dumps(r, sort_keys=True))
         for s in _policy_statements(stateless, role_id)
@@ -97,12 +144,13 @@ def test_exports_function_passes_only_the_scheduler_role_and_manages_only_its_gr
     scheduler = [s for s in statements if any(a.startswith("scheduler:") for a in as_list(s["Action"]))]
     actions = {a for s in scheduler for a in as_list(s["Action"])}
     assert actions == {"scheduler:CreateSchedule", "scheduler:UpdateSchedule", "scheduler:DeleteSchedule"}
-    _, group = _only(stateful, "AWS::Scheduler::ScheduleGroup")
+    group = {"Fn::ImportValue": _group_export(stateful)}
     for statement in scheduler:
-        assert f":schedule/{group['Properties']['Name']}/*" in json.dumps(statement["Resource"])
+        assert json.dumps(group) in json.dumps(statement["Resource"])
+        assert json.dumps(statement["Resource"]).endswith('"/*"]]}')
     env = stateless["Resources"][exports]["Properties"]["Environment"]["Variables"]
-    queue_id, _ = _only(stateless, "AWS::SQS::Queue")
-    assert env["SCHEDULE_GROUP"] == group["Properties"]["Name"]
+    queue_id = _schedule_dlq(stateless)
+    assert env["SCHEDULE_GROUP"] == group
     assert env["SCHEDULER_ROLE_ARN"] == {"Fn::GetAtt": [_scheduler_role(stateless), "Arn"]}
     assert env["SCHEDULE_TARGET_ARN"] == {"Fn::GetAtt": [functions_by_module["export_fire"], "Arn"]}
     assert env["SCHEDULE_DLQ_ARN"] == {"Fn::GetAtt": [queue_id, "Arn"]}

@@ -27,7 +27,7 @@ def test_stateful_stack_holds_exactly_the_three_pinned_tables(stateful: dict[str
         "ExportsExportsBucketPolicyFF2CB7F5",
         "ExportsDownloadSigningSecretAE0494BC",
         "ExportsSenderIdentity98421466",
-        "ExportsScheduleGroup9B8849F3",
+        "ExportsScheduleGroup7C853BBF",
     }
     assert set(stateful["Resources"]) == PINNED_TABLE_IDS | export_storage
 
