@@ -268,3 +268,31 @@ def test_the_previous_version_is_read_only_for_a_token_the_current_key_refuses()
     with pytest.raises(download_tokens.NotFoundError):  # never rotated: no previous version
         download_tokens.verify(c.verification_keys(), download_tokens.issue(b"forged" * 10, grant), now=NOW)
     assert secret.reads == ["AWSCURRENT", "AWSPREVIOUS"]
+
+
+# --- the SES adapter and the API document ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("code", ["MessageRejected", "TooManyRequestsException", "AccessDeniedException"])
+def test_any_refusal_of_the_mail_service_is_a_mail_not_sent(code: str) -> None:
+    from activitylog.dal.mail import SesMailer
+    from activitylog.models.errors import MailNotSentError
+    from botocore.exceptions import ClientError
+
+    class Refusing:
+        def send_email(self, **_: Any) -> None:
+            raise ClientError({"Error": {"Code": code, "Message": "no"}}, "SendEmail")
+
+    with pytest.raises(MailNotSentError, match=code):
+        SesMailer("exports@example.org", Refusing()).send(["a@example.com"], "s", "t", "<p>h</p>")
+
+
+def test_the_run_schema_publishes_notification_with_its_values() -> None:
+    from activitylog.handlers.docs import openapi_schema
+
+    run = openapi_schema()["components"]["schemas"]["Run"]
+    assert "notification" in run["required"]
+    [values, null] = run["properties"]["notification"]["anyOf"]
+    assert set(values["enum"]) == {"sent", "failed", "skipped_daily_limit", "none"} and null == {
+        "type": "null"
+    }

@@ -61,6 +61,9 @@ def create_key(
     )
 
 
+METRICS_DISABLED = "POWERTOOLS_METRICS_DISABLED"  # Powertools' own switch (docs/components.md, "Metrics")
+
+
 @dataclass
 class LocalService:
     """Start with `start()`; `env` then holds what `.local/env` holds. Stop with `stop()`."""
@@ -98,6 +101,9 @@ class LocalService:
     def _start(self) -> dict[str, str]:
         self._environ_before = dict(os.environ)
         apply_environment(self.moto.client_environment())
+        # The functions' EMF metric lines (handlers/metrics.py) would flood the console of `make local`
+        # and nothing reads them locally; a test that wants them sets the variable before starting.
+        os.environ.setdefault(METRICS_DISABLED, "true")
         _forget_cached_configuration()
         templates = self.templates() if self.templates else _synthesize()
         self.deployment = Deployment(templates)
