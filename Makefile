@@ -14,13 +14,14 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export JSII_RUNTIME_PACKAGE_CACHE_ROOT := $(CURDIR)/.venv/jsii-cache
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help install local test lint format unit integration infra synth deploy diff bench fuzz clean
+.PHONY: help install local test lint audit format unit integration infra synth deploy diff destroy bench fuzz clean
 
 help:
 	@echo "make local   - start the whole service locally (embedded AWS emulation)"
 	@echo "make test    - lint, type-check and run the whole test suite"
 	@echo "make synth   - synthesize the CDK app into cdk.out/"
-	@echo "make deploy  - deploy both stacks with the CDK CLI v2 (needs AWS credentials)"
+	@echo "make deploy  - deploy both stacks (AWS credentials; SENDER_EMAIL, ALARM_TOPIC_ARN: docs/operations.md)"
+	@echo "make audit   - checkov over the synthesized templates (part of make test)"
 	@echo "make bench   - run the benchmarks, results in docs/benchmarks.md"
 	@echo "make fuzz    - the schemathesis and property tests with many more examples (docs/security.md)"
 
@@ -46,11 +47,25 @@ lint: $(PY_STAMP)
 	$(BIN)/mypy
 	$(BIN)/lint-imports --no-logo
 
+# checkov in its own virtualenv (its pins are not the service's); waivers: infra/checkov.py.
+AUDIT_VENV := .venv-audit
+AUDIT_STAMP := $(AUDIT_VENV)/.installed
+$(AUDIT_STAMP): requirements-audit.txt
+	test -x $(AUDIT_VENV)/bin/python || $(PYTHON) -m venv $(AUDIT_VENV)
+	$(AUDIT_VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-audit.txt
+	touch $@
+
+audit: install $(AUDIT_STAMP)
+	rm -rf .audit.out
+	$(PY) -c 'from infra.app_builder import build_app; build_app(outdir=".audit.out").synth()'
+	BC_SKIP_MAPPING=TRUE $(AUDIT_VENV)/bin/checkov -d .audit.out --framework cloudformation \
+		--compact --quiet --skip-download
+
 format: $(PY_STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-test: install lint
+test: install lint audit
 	$(BIN)/pytest
 
 unit: install
@@ -68,11 +83,17 @@ local: install
 synth: install $(NODE_STAMP)
 	npx cdk synth --quiet
 
+# Both go through the pre-deploy checks (ops/activitylog_ops/deploy.py): real sender, alarm topic,
+# account settings; CI=true deploys without stopping for approval.
 diff: install $(NODE_STAMP)
-	npx cdk diff
+	$(PY) -m activitylog_ops.deploy diff
 
 deploy: install $(NODE_STAMP)
-	npx cdk deploy --all --require-approval broadening
+	$(PY) -m activitylog_ops.deploy deploy
+
+# Tables, the exports bucket and the signing secret are retained (docs/operations.md, "Tearing down").
+destroy: install $(NODE_STAMP)
+	npx cdk destroy --all
 
 # The same fuzz and property tests as in `make test`, with FUZZ_EXAMPLES examples per operation.
 FUZZ_EXAMPLES ?= 500
@@ -84,4 +105,4 @@ bench: install
 	$(PY) -m bench
 
 clean:
-	rm -rf cdk.out .local layers/runtime .mypy_cache .ruff_cache .pytest_cache
+	rm -rf cdk.out .audit.out .local layers/runtime .mypy_cache .ruff_cache .pytest_cache

@@ -41,7 +41,7 @@ RUNS_SUCCEEDED = "ExportRunsSucceeded"
 RUNS_FAILED = "ExportRunsFailed"
 RUN_ROWS = "ExportRows"
 RUN_BYTES = "ExportBytes"
-RUN_DURATION = "ExportRunDuration"
+RUN_DURATION = "ExportDuration"
 EMAILS_SENT = "EmailsSent"
 EMAILS_FAILED = "EmailsFailed"
 EMAILS_SKIPPED = "EmailsSkipped"
@@ -214,7 +214,7 @@ class Monitoring(Construct):
                 right=[labelled(service_metric(RUN_BYTES), "bytes")],
             ),
             graph(
-                "Export run duration (ms)",
+                "Export run duration (s)",
                 [
                     labelled(service_metric(RUN_DURATION, statistic="p50"), "p50"),
                     labelled(service_metric(RUN_DURATION, statistic="Maximum"), "max"),

@@ -1,6 +1,7 @@
 """Each function's environment model (validated when its handler module loads) against what the
 synthesized template gives that function: every variable the model requires is there, so no cold
-start in AWS fails on a variable that only local mode or the tests happen to set."""
+start in AWS fails on a variable that only local mode or the tests happen to set, and nothing else is
+there, so each function gets exactly the variables its model reads."""
 
 from __future__ import annotations
 
@@ -58,6 +59,16 @@ def test_each_function_is_given_every_variable_its_model_requires(
         parse_env(model, given)  # raises ConfigurationError naming what is missing
         required = {str(f.alias) for f in model.model_fields.values() if f.is_required()}
         assert required <= set(given), (module, required - set(given))
+
+
+def test_each_function_is_given_nothing_its_model_does_not_read(
+    stateless: dict[str, Any], functions_by_module: dict[str, str], handler_modules: dict[str, Any]
+) -> None:
+    # A variable no model reads is either dead configuration or a resource a function must not use
+    # (the signing secret on workflow steps, the idempotency table beyond ingest, ...).
+    for module, logical_id in functions_by_module.items():
+        declared = {str(f.alias) for f in handler_modules[module].ENVIRONMENT.model_fields.values()}
+        assert set(_given(stateless, logical_id)) == declared, module
 
 
 def test_a_missing_variable_fails_loudly_with_its_name(

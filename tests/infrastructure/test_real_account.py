@@ -297,6 +297,21 @@ def test_every_alarm_notifies_the_topic_given_as_a_required_parameter(stateless:
         assert "docs/operations.md" in alarm["AlarmDescription"]
 
 
+def test_alarms_and_dashboard_use_exactly_the_names_the_functions_emit(stateless: dict[str, Any]) -> None:
+    from activitylog.handlers import metrics
+
+    from infra.constructs import monitoring
+
+    named = {v for k, v in vars(monitoring).items() if k.isupper() and isinstance(v, str) and v.isidentifier()}
+    named -= {monitoring.METRICS_NAMESPACE}
+    assert named == set(metrics.NAMES)
+    (dashboard,) = resources_of(stateless, "AWS::CloudWatch::Dashboard").values()
+    body = json.dumps(dashboard["Properties"]["DashboardBody"])
+    for name in metrics.NAMES:
+        assert f'\\"{name}\\"' in body, name  # every metric is on the dashboard
+    assert monitoring.SERVICE_DIMENSION == {metrics.SERVICE_DIMENSION: "activitylog"}
+
+
 def test_the_dashboard_shows_every_alarm_and_the_service_metrics(stateless: dict[str, Any]) -> None:
     (dashboard,) = resources_of(stateless, "AWS::CloudWatch::Dashboard").values()
     body = json.dumps(dashboard["Properties"]["DashboardBody"])
