@@ -89,3 +89,19 @@ def test_cli_rejects_bad_tenant_and_scopes_with_exit_code_2(local_service: Runni
     assert bad_tenant.returncode == 2 and "invalid tenant" in bad_tenant.stderr
     assert bad_scope.returncode == 2 and "root" in bad_scope.stderr
     assert bad_tenant.stdout == bad_scope.stdout == ""
+
+
+def test_cli_sets_a_tenants_daily_mail_limit_and_shows_it(local_service: RunningLocalService) -> None:
+    tenant = f"mail-{uuid.uuid4().hex[:8]}"
+    before = run_cli(local_service, "tenants", "show", tenant)
+    assert before.returncode == 0, before.stderr
+    assert '"daily_mail_limit": 100' in before.stdout and "0 of 100" in before.stdout  # the default
+
+    raised = run_cli(local_service, "tenants", "set-mail-limit", tenant, "500")
+    shown = run_cli(local_service, "tenants", "show", tenant)
+    negative = run_cli(local_service, "tenants", "set-mail-limit", tenant, "-1")
+
+    assert raised.returncode == 0, raised.stderr
+    assert "500 notification emails per UTC day" in raised.stdout
+    assert '"daily_mail_limit": 500' in shown.stdout and "0 of 500" in shown.stdout
+    assert negative.returncode == 2 and "0 or more" in negative.stderr
