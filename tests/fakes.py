@@ -116,12 +116,22 @@ class FakeControl:
     def _sent(self, tenant: str, month: str) -> frozenset[str]:
         return frozenset(t for (te, m, t) in self.warned if (te, m) == (tenant, month))
 
+    def _leases(self, tenant: str, month: str) -> dict[str, int]:
+        return {t: until for (te, m, t), until in self.leases.items() if (te, m) == (tenant, month)}
+
     def reserve(self, tenant: str, month: str, count: int, quota: int) -> Reservation:
         now = self.counters.get((tenant, month), 0)
         if now + count > quota:
-            return Reservation(total=None, accepted=now, warned=self._sent(tenant, month))
+            return Reservation(
+                total=None, accepted=now, warned=self._sent(tenant, month), leases=self._leases(tenant, month)
+            )
         self.counters[(tenant, month)] = now + count
-        return Reservation(total=now + count, accepted=now + count, warned=self._sent(tenant, month))
+        return Reservation(
+            total=now + count,
+            accepted=now + count,
+            warned=self._sent(tenant, month),
+            leases=self._leases(tenant, month),
+        )
 
     def release(self, tenant: str, month: str, count: int) -> None:
         self.counters[(tenant, month)] -= count
@@ -140,9 +150,9 @@ class FakeControl:
         self.warned.add((tenant, month, threshold))
         self.leases.pop((tenant, month, threshold), None)
 
-    def release_warning(self, tenant: str, month: str, threshold: str, *, until: int) -> None:
+    def defer_warning(self, tenant: str, month: str, threshold: str, *, until: int, retry_at: int) -> None:
         if self.leases.get((tenant, month, threshold)) == until:
-            del self.leases[(tenant, month, threshold)]
+            self.leases[(tenant, month, threshold)] = retry_at
 
     def claim_mail(self, tenant: str, day: str, limit: int, *, expires: int) -> bool:
         if self.mail.get((tenant, day), 0) >= limit:

@@ -1,7 +1,7 @@
 """Mail that cannot be sent, on the local stack (moto, the CDK-synthesized workflow): the run stays
 succeeded and says `notification: failed`, the execution ends SUCCEEDED; a quota warning whose email
-failed is sent by a later request; the control table's counters and leases (exact under concurrency);
-the signing secret's versions after a rotation."""
+failed is sent by a request after the backoff; the control table's counters and leases (exact
+under concurrency); the signing secret's versions after a rotation."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ import pytest
 from activitylog.dal.control import ControlTable
 from activitylog.dal.secrets import PREVIOUS, SigningKey
 from activitylog.handlers import wiring
+from activitylog.logic import quota
 from activitylog_ops.local.service import LocalService
 from botocore.exceptions import ClientError
 
@@ -115,32 +116,40 @@ def test_the_daily_cap_skips_the_email_and_the_run_says_so(keys: Keys, local_sta
     assert control.mails_sent(api.tenant, datetime.now(UTC).strftime("%Y-%m-%d")) == 1
 
 
-def test_a_quota_warning_whose_email_failed_is_sent_by_the_next_request(
+def test_a_quota_warning_whose_email_failed_is_sent_by_a_request_after_the_backoff(
     keys: Keys, local_stack: LocalService
 ) -> None:
     api = keys.api()
     admin = f"warn-{api.tenant}@example.com"
     api.request("PUT", "/v1/settings", json={"notification_emails": [admin]})
-    set_quota(local_stack, api.tenant, 10)
-    events = [{"id": f"w{i}", "action": "user.login", "actor": {"id": "u1"}} for i in range(12)]
+    set_quota(local_stack, api.tenant, 20)
+    events = [{"id": f"w{i}", "action": "user.login", "actor": {"id": "u1"}} for i in range(22)]
     # Given the 80% warning's email refused: the events are accepted all the same
     with ses_refusing(times=1) as calls:
-        answer = api.post_events(events[:8])
-        assert answer.status_code == 200 and answer.json()["accepted"] == 8 and calls == [1]
+        answer = api.post_events(events[:16])
+        assert answer.status_code == 200 and answer.json()["accepted"] == 16 and calls == [1]
     assert mails_to(local_stack, admin, timeout=0) == []
-    # When the next request comes, it sends it (once); the one that reaches 100% sends that one
-    assert api.post_events(events[8:9]).status_code == 200
-    assert [m["subject"] for m in mails_to(local_stack, admin)] == [
-        f"Activity Log: tenant {api.tenant} has passed 80% of its monthly quota"
-    ]
+    # When the next request comes within the backoff, nobody calls the mail service
+    with ses_refusing(times=1) as calls:
+        assert api.post_events(events[16:17]).status_code == 200
+        assert calls == []
+    # And the first request after it sends it (once); the one that reaches 100% sends that one
+    after = datetime.now(UTC) + timedelta(seconds=quota.RETRY_SECONDS + 1)
+    with mock.patch("activitylog.logic.clock.now", return_value=after):
+        assert api.post_events(events[17:18]).status_code == 200
+        assert [m["subject"] for m in mails_to(local_stack, admin)] == [
+            f"Activity Log: tenant {api.tenant} has passed 80% of its monthly quota"
+        ]
     with ses_refusing(times=1):
-        assert api.post_events(events[9:10]).status_code == 200  # 100%: its email refused
-    # And a request refused at 100% sends the pending one
-    assert api.post_events(events[10:11]).status_code == 429
-    subjects = [m["subject"] for m in mails_to(local_stack, admin)]
-    assert len(subjects) == 2 and "reached its monthly quota" in subjects[0]
-    assert api.post_events(events[11:12]).status_code == 429
-    assert len(mails_to(local_stack, admin)) == 2  # marked sent: never again this month
+        assert api.post_events(events[18:20]).status_code == 200  # 100%: its email refused
+    # And a request refused at 100%, after the backoff, sends the pending one
+    much_later = after + timedelta(seconds=quota.RETRY_SECONDS + 1)
+    with mock.patch("activitylog.logic.clock.now", return_value=much_later):
+        assert api.post_events(events[20:21]).status_code == 429
+        subjects = [m["subject"] for m in mails_to(local_stack, admin)]
+        assert len(subjects) == 2 and "reached its monthly quota" in subjects[0]
+        assert api.post_events(events[21:22]).status_code == 429
+        assert len(mails_to(local_stack, admin)) == 2  # marked sent: never again this month
 
 
 # --- the adapters on moto's DynamoDB and Secrets Manager ----------------------------------------------
@@ -167,15 +176,17 @@ def test_the_reservation_returns_the_sent_warnings_accepted_or_refused(control: 
     assert control.reserve(tenant, month, 11, 10).total is None  # bigger than the whole quota
 
 
-def test_a_warning_lease_is_held_given_back_and_taken_over_once_expired(control: ControlTable) -> None:
+def test_a_warning_lease_is_held_deferred_and_taken_over_once_expired(control: ControlTable) -> None:
     tenant, month = f"l-{uuid.uuid4().hex[:8]}", "2026-11"
     assert control.claim_warning(tenant, month, "100", now=100, until=160)
     assert not control.claim_warning(tenant, month, "100", now=120, until=180)  # held
-    control.release_warning(tenant, month, "100", until=999)  # not ours: stays
-    assert not control.claim_warning(tenant, month, "100", now=150, until=210)
-    control.release_warning(tenant, month, "100", until=160)  # ours: given back
-    assert control.claim_warning(tenant, month, "100", now=150, until=210)
-    assert control.claim_warning(tenant, month, "100", now=211, until=271)  # its holder died
+    control.defer_warning(tenant, month, "100", until=999, retry_at=400)  # not ours: unchanged
+    assert control.reserve(tenant, month, 1, 10).leases == {"100": 160}
+    control.defer_warning(tenant, month, "100", until=160, retry_at=400)  # ours: held as a backoff
+    assert control.reserve(tenant, month, 1, 10).leases == {"100": 400}
+    assert not control.claim_warning(tenant, month, "100", now=399, until=459)
+    assert control.claim_warning(tenant, month, "100", now=401, until=461)
+    assert control.claim_warning(tenant, month, "100", now=462, until=522)  # its holder died
     control.mark_warned(tenant, month, "100")
     assert not control.claim_warning(tenant, month, "100", now=10_000, until=10_060)  # sent: never again
 

@@ -30,11 +30,14 @@ def run(
     store: FakeEventStore | None = None,
     control: FakeControl | None = None,
     warnings: list[QuotaWarning] | None = None,
+    now: datetime = NOW,
 ) -> Any:
     store, control = store or FakeEventStore(), control or FakeControl()
     sink = warnings if warnings is not None else []
+    if isinstance(sink, Announced):
+        sink.now = now
     ports = IngestPorts(events=store, catalogue=control, known_actions=set(), usage=control, warn=sink.append)
-    return ingest(events, tenant="acme", now=NOW, settings=settings, ports=ports)
+    return ingest(events, tenant="acme", now=now, settings=settings, ports=ports)
 
 
 def settings(**logging: Any) -> TenantSettings:
@@ -133,6 +136,7 @@ class Announced(list[QuotaWarning]):
     def __init__(self, control: FakeControl, fail: int = 0) -> None:
         super().__init__()
         self.control, self.fail, self.attempts = control, fail, 0
+        self.now = NOW
 
     def append(self, warning: QuotaWarning) -> None:
         def send(to: Any, subject: str, text: str, html: str) -> None:
@@ -142,23 +146,30 @@ class Announced(list[QuotaWarning]):
             super(Announced, self).append(warning)
 
         with contextlib.suppress(MailNotSentError):  # as the composition root's `_warn` does
-            quota.send_warning(warning, now=NOW, usage=self.control, settings=self.control, send=send)
+            quota.send_warning(warning, now=self.now, usage=self.control, settings=self.control, send=send)
 
 
-def test_a_warning_whose_email_failed_is_sent_by_the_next_request() -> None:
+def test_a_warning_whose_email_failed_is_tried_again_after_the_backoff_not_by_every_request() -> None:
     # Given a tenant with recipients, and a mail service that refuses the first message
     store, control = FakeEventStore(), FakeControl()
-    control.settings["acme"] = settings(quota=10, notification_emails=["ops@example.com"])
+    control.settings["acme"] = settings(quota=20, notification_emails=["ops@example.com"])
     seen = Announced(control, fail=1)
-    # When the batch that crosses 80% is stored, then one more event comes
-    run([event(i) for i in range(8)], settings(quota=10), store, control, warnings=seen)
-    assert seen == [] and control.warned == set() and control.leases == {}  # lease given back
-    run([event(8)], settings(quota=10), store, control, warnings=seen)
-    # Then that request sends it (with the count it found), once; the next one does not
-    assert [(w.threshold, w.accepted) for w in seen] == [("80", 9)]
-    assert control.warned == {("acme", "2026-11", "80")}
-    run([event(9)], settings(quota=10), store, control, warnings=seen)
-    assert [(w.threshold, w.accepted) for w in seen] == [("80", 9), ("100", 10)]
+    # When the batch that crosses 80% is stored
+    run([event(i) for i in range(16)], settings(quota=20), store, control, warnings=seen)
+    epoch = int(NOW.timestamp())
+    assert seen == [] and control.warned == set()
+    assert control.leases == {("acme", "2026-11", "80"): epoch + quota.RETRY_SECONDS}  # a backoff
+    # Then requests within the backoff do not try (no mail call, no claim)
+    soon = NOW + timedelta(seconds=quota.RETRY_SECONDS - 1)
+    run([event(16)], settings(quota=20), store, control, warnings=seen, now=soon)
+    assert seen == [] and seen.attempts == 1
+    # And the first request after it sends it (with the count it found), once; the next one does not
+    later = NOW + timedelta(seconds=quota.RETRY_SECONDS + 1)
+    run([event(17)], settings(quota=20), store, control, warnings=seen, now=later)
+    assert [(w.threshold, w.accepted) for w in seen] == [("80", 18)]
+    assert control.warned == {("acme", "2026-11", "80")} and control.leases == {}
+    run([event(18)], settings(quota=20), store, control, warnings=seen, now=later)
+    assert seen.attempts == 2
 
 
 def test_a_request_refused_at_the_quota_still_sends_a_pending_warning() -> None:
@@ -169,9 +180,10 @@ def test_a_request_refused_at_the_quota_still_sends_a_pending_warning() -> None:
     run([event(i) for i in range(8)], settings(quota=10), store, control, warnings=Announced(control))
     run([event(i) for i in range(8, 10)], settings(quota=10), store, control, warnings=seen)
     assert ("acme", "2026-11", "100") not in control.warned
-    # When the next request is refused (429)
+    # When a request after the backoff is refused (429)
+    later = NOW + timedelta(seconds=quota.RETRY_SECONDS + 1)
     with pytest.raises(QuotaExceededError):
-        run([event(10)], settings(quota=10), store, control, warnings=seen)
+        run([event(10)], settings(quota=10), store, control, warnings=seen, now=later)
     # Then the refused request sent the warning, and it is marked sent
     assert [(w.threshold, w.accepted) for w in seen] == [("100", 10)]
     assert ("acme", "2026-11", "100") in control.warned
@@ -206,6 +218,9 @@ def test_no_pending_warning_in_the_steady_state() -> None:
     assert quota.pending(10, 10, frozenset({"80"})) == ["100"]
     assert quota.pending(10, 10, frozenset({"80", "100"})) == []
     assert quota.pending(3, 0, frozenset()) == []
+    # a live lease (a request sending it, or the backoff after a failure) holds it; an expired one not
+    assert quota.pending(8, 10, frozenset(), {"80": 500}, now=500) == []
+    assert quota.pending(8, 10, frozenset(), {"80": 500}, now=501) == ["80"]
 
 
 def test_month_arithmetic() -> None:

@@ -31,7 +31,13 @@ def _mail_key(tenant: str, day: str) -> dict[str, dict[str, str]]:
 def _state(item: dict[str, Any] | None, total: int | None) -> Reservation:
     item = item or {}
     accepted = int(item["accepted"]["N"]) if "accepted" in item else 0
-    return Reservation(total=total, accepted=accepted, warned=frozenset(item.get("warned", {}).get("SS", [])))
+    leases = {k.removeprefix("lease_"): int(v["N"]) for k, v in item.items() if k.startswith("lease_")}
+    return Reservation(
+        total=total,
+        accepted=accepted,
+        warned=frozenset(item.get("warned", {}).get("SS", [])),
+        leases=leases,
+    )
 
 
 class UsageMixin(ControlBase):
@@ -106,15 +112,17 @@ class UsageMixin(ControlBase):
             ExpressionAttributeValues={":t": {"SS": [threshold]}},
         )
 
-    def release_warning(self, tenant: str, month: str, threshold: str, *, until: int) -> None:
-        """The warning could not be sent: give the lease back (only ours) for a later request."""
+    def defer_warning(self, tenant: str, month: str, threshold: str, *, until: int, retry_at: int) -> None:
+        """The warning could not be sent: keep the lease (only ours) until `retry_at`, when a later
+        request tries again; until then no request tries (a failing mail service is not called by
+        every request of the tenant)."""
         self._conditional(
             self._ddb.update_item,
             Key=_key(tenant, month),
-            UpdateExpression="REMOVE #lease",
+            UpdateExpression="SET #lease = :retry",
             ConditionExpression="#lease = :until",
             ExpressionAttributeNames={"#lease": f"lease_{threshold}"},
-            ExpressionAttributeValues={":until": {"N": str(until)}},
+            ExpressionAttributeValues={":until": {"N": str(until)}, ":retry": {"N": str(retry_at)}},
         )
 
     # --- notification emails per tenant and UTC day ------------------------------------------------

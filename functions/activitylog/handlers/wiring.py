@@ -253,7 +253,9 @@ class Container:
             sent = quota.send_warning(
                 warning, now=clock.now(), usage=self.control, settings=self.control, send=self.mailer.send
             )
-        except MailNotSentError as err:  # the lease is given back: a later request tries again
+        except (
+            MailNotSentError
+        ) as err:  # the lease is kept as a backoff: a request after RETRY_SECONDS tries again
             metrics.add(metrics.EMAILS_FAILED)
             logger.warning("quota warning not sent", extra={**where, "reason": err.message})
             return

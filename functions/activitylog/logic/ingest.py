@@ -25,7 +25,7 @@ from activitylog.models.events import (
     IngestResponse,
 )
 from activitylog.models.query import EventRecord
-from activitylog.models.settings import ActionSelection, KeySelection, TenantSettings
+from activitylog.models.settings import ActionSelection, KeySelection, Reservation, TenantSettings
 from activitylog.models.text import format_time, to_millis
 
 MAX_FUTURE = timedelta(minutes=5)
@@ -193,11 +193,18 @@ def prepare(
 
 
 def _warn(
-    ports: IngestPorts, tenant: str, month: str, limit: int, accepted: int, warned: frozenset[str]
+    ports: IngestPorts,
+    tenant: str,
+    month: str,
+    limit: int,
+    accepted: int,
+    reservation: Reservation,
+    now: datetime,
 ) -> None:
-    """Announce each threshold reached and not yet marked sent (none, in the steady state: the
-    reservation's own answer says so, at no extra request)."""
-    for threshold in quota.pending(accepted, limit, warned):
+    """Announce each threshold reached, not yet marked sent and not held (none, in the steady state:
+    the reservation's own answer says so, at no extra request)."""
+    epoch = int(now.timestamp())
+    for threshold in quota.pending(accepted, limit, reservation.warned, reservation.leases, epoch):
         ports.warn(
             QuotaWarning(tenant=tenant, month=month, threshold=threshold, accepted=accepted, quota=limit)
         )
@@ -234,7 +241,7 @@ def ingest(
     reservation = ports.usage.reserve(tenant, month, len(new), limit) if new else None
     if reservation is not None and reservation.total is None:
         # Refused: a warning still to send (its email failed earlier) is tried now all the same.
-        _warn(ports, tenant, month, limit, reservation.accepted, reservation.warned)
+        _warn(ports, tenant, month, limit, reservation.accepted, reservation, now)
         raise QuotaExceededError(
             f"this batch would exceed the monthly quota of {limit} events",
             retry_after=quota.seconds_to_next_month(now),
@@ -256,7 +263,7 @@ def ingest(
         ports.usage.release(tenant, month, len(failed))
     if reservation is not None and reservation.total is not None:
         stored = reservation.total - len(failed)
-        _warn(ports, tenant, month, limit, stored, reservation.warned)
+        _warn(ports, tenant, month, limit, stored, reservation, now)
     for index, record in records.items():
         if record.event_id in failed:
             results[index] = EventResult(

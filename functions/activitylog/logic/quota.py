@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from html import escape as html_escape
@@ -14,6 +14,9 @@ THRESHOLDS = (("80", 0.8), ("100", 1.0))
 # How long the request that claimed a warning may take to send it before another may try (longer
 # than an SES call with its SDK retries).
 LEASE_SECONDS = 60
+# After a failed send, how long before a request tries again: a mail service that keeps refusing
+# (unverified sender, sandbox) is then called once per 5 minutes, not by every request of the tenant.
+RETRY_SECONDS = 300
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,12 +49,20 @@ def crossed(before: int, after: int, quota: int) -> list[str]:
     return [name for name, share in THRESHOLDS if before < share * quota <= after]
 
 
-def pending(accepted: int, quota: int, warned: frozenset[str]) -> list[str]:
-    """Thresholds reached by `accepted` whose warning is not marked sent (crossed by this request, or
-    earlier by one whose email failed: the next request of the tenant tries again)."""
+def pending(
+    accepted: int,
+    quota: int,
+    warned: frozenset[str],
+    leases: Mapping[str, int] | None = None,
+    now: int = 0,
+) -> list[str]:
+    """Thresholds reached by `accepted` whose warning is not marked sent and not held by a lease at
+    epoch second `now` (crossed by this request, or earlier by one whose email failed: a request
+    after the retry time tries again)."""
     if quota <= 0:
         return []
-    return [name for name, share in THRESHOLDS if share * quota <= accepted and name not in warned]
+    held = {name for name, until in (leases or {}).items() if until >= now}
+    return [name for name, share in THRESHOLDS if share * quota <= accepted and name not in warned | held]
 
 
 def subject_and_body(warning: QuotaWarning) -> tuple[str, str, str]:
@@ -79,7 +90,8 @@ def send_warning(
     """One email per tenant, month and threshold, marked sent only once it was sent.
 
     The request that claims the warning's short lease sends it and then marks it sent; if sending
-    fails it gives the lease back and raises, and a later request tries again. Returns how many
+    fails it keeps the lease until RETRY_SECONDS from now and raises, and a request after that tries
+    again. Returns how many
     recipients it went to (0: nobody to tell, marked sent too), or None when another request holds
     the lease or it was sent already.
     """
@@ -92,7 +104,9 @@ def send_warning(
         if recipients:
             send(recipients, *subject_and_body(warning))
     except BaseException:
-        usage.release_warning(warning.tenant, warning.month, warning.threshold, until=until)
+        usage.defer_warning(
+            warning.tenant, warning.month, warning.threshold, until=until, retry_at=epoch + RETRY_SECONDS
+        )
         raise
     usage.mark_warned(warning.tenant, warning.month, warning.threshold)
     return len(recipients)

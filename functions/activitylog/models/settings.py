@@ -140,8 +140,11 @@ class Reservation(BaseModel):
     `total`: the month's count after adding, or None when the batch did not fit (nothing added).
     `accepted`: the count as it now is either way. `warned`: the thresholds whose warning has been
     sent (so a crossed threshold not in it is still to announce, however long ago it was crossed).
+    `leases`: threshold -> epoch second until which a request holds its warning (sending it, or
+    waiting after a failed send before the next try): no request tries before then.
     """
 
     total: int | None
     accepted: int
     warned: frozenset[str] = frozenset()
+    leases: dict[str, int] = Field(default_factory=dict)
