@@ -3,6 +3,7 @@
 `activitylog keys create --tenant T --scopes a,b [--actor-id A] [--name N] [--stack S]`
 `activitylog tenants set-quota T N [--stack S]`     the monthly quota of accepted events
 `activitylog tenants set-mail-limit T N [--stack S]`  notification emails per UTC day (export runs)
+`activitylog tenants set-shards T N [--stack S]`    write shards of a hot tenant (may only grow)
 `activitylog tenants show T [--stack S]`            settings, limits, this month's usage, today's mail
 
 Targets the local stack when `.local/env` exists in the working directory (its emulation endpoint
@@ -205,6 +206,26 @@ def tenants_set_mail_limit(args: argparse.Namespace) -> int:
     return 0
 
 
+def tenants_set_shards(args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime
+
+    from activitylog.logic.settings import raise_shard_count
+    from activitylog.models.errors import ConflictError, InvalidInputError
+
+    validate_tenant(args.tenant)
+    target = choose_target(args.stack)
+    control, events = _stores(target)
+    try:
+        raise_shard_count(control, events, args.tenant, args.shards, now=datetime.now(UTC))
+    except InvalidInputError as err:
+        raise CliError(err.message, EXIT_USAGE) from None
+    except ConflictError as err:
+        raise CliError(err.message) from None
+    print(f"target: {target.description}")
+    print(f"tenant {args.tenant}: {args.shards} write shards (ingestion and queries use them within 60 s)")
+    return 0
+
+
 def tenants_show(args: argparse.Namespace) -> int:
     from datetime import UTC, datetime
 
@@ -246,6 +267,11 @@ def parser() -> argparse.ArgumentParser:
     mail.add_argument("limit", type=int, help="export notification emails per UTC day (0: none)")
     mail.add_argument("--stack", default=None, help=f"deployed stateful stack (default {DEFAULT_STACK})")
     mail.set_defaults(run=tenants_set_mail_limit)
+    shards = tenants.add_parser("set-shards", help="spread a hot tenant's writes over N shards (only grows)")
+    shards.add_argument("tenant", help="tenant id, e.g. acme")
+    shards.add_argument("shards", type=int, help="write shards, 1-64 (docs/data-model.md, 'Hot tenants')")
+    shards.add_argument("--stack", default=None, help=f"deployed stateful stack (default {DEFAULT_STACK})")
+    shards.set_defaults(run=tenants_set_shards)
     show = tenants.add_parser("show", help="a tenant's settings, limits and usage")
     show.add_argument("tenant", help="tenant id")
     show.add_argument("--stack", default=None, help=f"deployed stateful stack (default {DEFAULT_STACK})")

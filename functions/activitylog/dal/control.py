@@ -95,6 +95,18 @@ class ControlTable(ApiKeysMixin, UsageMixin):
             ExpressionAttributeValues={":l": {"N": str(limit)}},
         )
 
+    def raise_shard_count(self, tenant: str, count: int) -> bool:
+        """Set the write shards to `count` unless that would lower them (reads query shards 0..N-1:
+        a lower N would hide events written to the higher shards); False when refused."""
+        answer = self._conditional(
+            self._ddb.update_item,
+            Key={"pk": {"S": tenant_pk(tenant)}, "sk": {"S": "LIMITS"}},
+            UpdateExpression="SET shard_count = :n",
+            ConditionExpression="attribute_not_exists(shard_count) OR shard_count <= :n",
+            ExpressionAttributeValues={":n": {"N": str(count)}},
+        )
+        return answer is not None
+
     # --- action catalogue (serves `action=prefix.*` with one Query per known action) -------------
     def known_actions(self, tenant: str) -> set[str]:
         item = self._get(

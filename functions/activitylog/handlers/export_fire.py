@@ -1,7 +1,9 @@
 """Lambda `ExportFire`: the target of every export schedule (EventBridge Scheduler).
 
-Input: `{"tenant", "export_id", "scheduled_time": "<aws.scheduler.scheduled-time>"}`. An exception
-makes Scheduler retry (its retry policy), then park the event in the dead-letter queue.
+Input: `{"tenant", "export_id", "scheduled_time": "<aws.scheduler.scheduled-time>"}`. Scheduler
+invokes it asynchronously: an exception gets Lambda's two retries, then the event goes to the
+function's on-failure queue (infra: `FireFailures`); the scheduler's own retry policy and
+dead-letter queue cover delivering the invocation only (docs/exports.md, "Scheduled exports").
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ from datetime import datetime
 from activitylog.logic import audit, quota
 from activitylog.logic.ports import EventStore, LimitsAdmin, SettingsAdmin, UsageStore
 from activitylog.models.errors import ConflictError, InvalidInputError
-from activitylog.models.settings import LoggingSettings, SettingsUpdate, TenantLimits, Usage
+from activitylog.models.settings import MAX_SHARDS, LoggingSettings, SettingsUpdate, TenantLimits, Usage
 
 ATTEMPTS = 3
 
@@ -55,6 +55,31 @@ def set_monthly_quota(
         now=now,
         targets=[{"type": "tenant", "id": tenant}],
         metadata={"monthly_quota": monthly_quota},
+    )
+
+
+def raise_shard_count(
+    store: LimitsAdmin, events: EventStore, tenant: str, count: int, *, now: datetime
+) -> None:
+    """Operator only (the CLI): spread a hot tenant's index writes over `count` shards
+    (docs/data-model.md, "Hot tenants"). Shards may only grow."""
+    if not 1 <= count <= MAX_SHARDS:
+        raise InvalidInputError(f"the shard count must be between 1 and {MAX_SHARDS}")
+    if not store.raise_shard_count(tenant, count):
+        current = store.get_settings(tenant).limits.shard_count
+        raise ConflictError(
+            f"the shard count may only grow: it is {current}; reads query every shard up to it"
+        )
+    audit.record(
+        events,
+        store,
+        store.get_settings(tenant),
+        tenant=tenant,
+        action="activitylog.shards.updated",
+        actor=audit.OPERATOR,
+        now=now,
+        targets=[{"type": "tenant", "id": tenant}],
+        metadata={"shard_count": count},
     )
 
 

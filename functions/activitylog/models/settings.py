@@ -102,13 +102,16 @@ class SettingsUpdate(BaseModel):
     notification_emails: Emails | None = None
 
 
+MAX_SHARDS = 64  # write shards of one tenant (docs/data-model.md, "Hot tenants")
+
+
 class TenantLimits(BaseModel):
     """Set by the operator (`activitylog tenants ...`), never by the tenant."""
 
     monthly_quota: int = Field(default=DEFAULT_MONTHLY_QUOTA, ge=0)
     # Write sharding (docs/data-model.md): index partition keys get a shard suffix 0..shard_count-1.
     # Set for very hot tenants; it may only grow, reads merge every shard.
-    shard_count: int = Field(default=1, ge=1, le=64)
+    shard_count: int = Field(default=1, ge=1, le=MAX_SHARDS)
     # Export notification emails per tenant and UTC day (one per run, whatever its recipients).
     daily_mail_limit: int = Field(default=DEFAULT_DAILY_MAIL_LIMIT, ge=0)
 

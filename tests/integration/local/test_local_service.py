@@ -105,3 +105,20 @@ def test_cli_sets_a_tenants_daily_mail_limit_and_shows_it(local_service: Running
     assert "500 notification emails per UTC day" in raised.stdout
     assert '"daily_mail_limit": 500' in shown.stdout and "0 of 500" in shown.stdout
     assert negative.returncode == 2 and "0 or more" in negative.stderr
+
+
+def test_cli_raises_a_hot_tenants_write_shards_and_never_lowers_them(
+    local_service: RunningLocalService,
+) -> None:
+    tenant = f"hot-{uuid.uuid4().hex[:8]}"
+    raised = run_cli(local_service, "tenants", "set-shards", tenant, "4")
+    shown = run_cli(local_service, "tenants", "show", tenant)
+    lowered = run_cli(local_service, "tenants", "set-shards", tenant, "2")
+    too_many = run_cli(local_service, "tenants", "set-shards", tenant, "65")
+    again = run_cli(local_service, "tenants", "set-shards", tenant, "4")
+
+    assert raised.returncode == 0, raised.stderr
+    assert "4 write shards" in raised.stdout and '"shard_count": 4' in shown.stdout
+    assert lowered.returncode == 1 and "may only grow: it is 4" in lowered.stderr
+    assert too_many.returncode == 2 and "between 1 and 64" in too_many.stderr
+    assert again.returncode == 0, again.stderr  # the same count again is fine
