@@ -17,7 +17,7 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from infra.config import api_gateway_cloudwatch_role
-from infra.constructs.gateway_responses import add_gateway_responses
+from infra.constructs.gateway_responses import JSON, add_gateway_responses, envelope_body
 from infra.nag import acknowledge
 
 STAGE_NAME = "prod"
@@ -27,6 +27,16 @@ THROTTLE_BURST = 100
 # How long API Gateway caches the authorizer's answer per Authorization header value: a revoked key
 # keeps working for at most this long (API.md: "revocation takes effect within the cache time").
 AUTHORIZER_CACHE_TTL = Duration.seconds(60)
+
+# Content types a refused method's request may carry and still get the 405 (any other: 415).
+MOCK_CONTENT_TYPES = (
+    JSON,
+    "text/plain",
+    "application/x-www-form-urlencoded",
+    "multipart/form-data",
+    "application/xml",
+    "application/octet-stream",
+)
 
 ACCESS_LOG_FIELDS = {
     "requestId": "$context.requestId",
@@ -110,11 +120,70 @@ class ActivityLogApi(Construct):
         add_gateway_responses(self.rest_api)
         self._acknowledge_api()
         self.methods: dict[tuple[str, str], apigw.Method] = {}
+        self.refusals: dict[str, str] = {}  # path -> its Allow header (refuse_other_methods)
 
     def add_routes(self, routes: Sequence[Route]) -> None:
         """Each area (events, settings, exports, ...) adds its own routes; one authorizer for all."""
         for route in routes:
             self.methods[(route.method, route.path)] = self._add_route(route)
+
+    def refuse_other_methods(self) -> None:
+        """Every route's path answers any method it does not define with 405 `method_not_allowed`
+        and an `Allow` header (API.md "Errors"), as the local gateway does.
+
+        Without this, API Gateway answers a missing method like an unknown route (403 "Missing
+        Authentication Token", our 404 gateway response). An `ANY` method with a MOCK integration
+        per resource gives the 405 instead: API Gateway prefers a resource's explicit methods to its
+        `ANY`, so only the undefined ones reach it; no function runs and no key is needed (the
+        routes are public in the OpenAPI document anyway). Call once, after every `add_routes`.
+        """
+        by_path: dict[str, list[str]] = {}
+        for method, path in self.methods:
+            by_path.setdefault(path, []).append(method)
+        for path, methods in sorted(by_path.items()):
+            allow = ", ".join(sorted(methods))
+            resource = self.rest_api.root.resource_for_path(path)
+            body = envelope_body(
+                code="method_not_allowed", message=f"{path} answers {allow} only; see the Allow header."
+            )
+            headers = {"Allow": f"'{allow}'", "Content-Type": f"'{JSON}'"}
+            integration = apigw.MockIntegration(
+                # A MOCK integration's status comes from its request template; a request whose
+                # Content-Type has no template is refused by API Gateway itself (415, our envelope).
+                request_templates={t: '{"statusCode": 405}' for t in MOCK_CONTENT_TYPES},
+                passthrough_behavior=apigw.PassthroughBehavior.NEVER,
+                integration_responses=[
+                    apigw.IntegrationResponse(
+                        status_code="405",
+                        response_parameters={f"method.response.header.{k}": v for k, v in headers.items()},
+                        response_templates={JSON: body},
+                    )
+                ],
+            )
+            method = resource.add_method(
+                "ANY",
+                integration,
+                authorization_type=apigw.AuthorizationType.NONE,
+                method_responses=[
+                    apigw.MethodResponse(
+                        status_code="405",
+                        response_parameters={f"method.response.header.{k}": True for k in headers},
+                    )
+                ],
+            )
+            acknowledge(
+                method,
+                rule="AwsSolutions-APIG4",
+                reason=f"ANY {path} is the 405 answer for methods the route does not define (MOCK "
+                "integration, no function, no data): it must answer without a key, as an unknown route does.",
+            )
+            acknowledge(
+                method,
+                rule="AwsSolutions-COG4",
+                reason="Callers are machines holding tenant API keys, not Cognito users; this MOCK method "
+                "answers 405 to any caller and reaches nothing.",
+            )
+            self.refusals[path] = allow
 
     def _add_route(self, route: Route) -> apigw.Method:
         resource = self.rest_api.root.resource_for_path(route.path)

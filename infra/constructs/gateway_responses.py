@@ -78,6 +78,13 @@ ENVELOPES = (
         headers=(("Retry-After", "'60'"),),
     ),
     Envelope(
+        construct_id="UnsupportedMediaType",
+        type=apigw.ResponseType.UNSUPPORTED_MEDIA_TYPE,
+        status="415",
+        code="unsupported_media_type",
+        message="Send JSON bodies with Content-Type: application/json.",
+    ),
+    Envelope(
         construct_id="Default4xx",
         type=apigw.ResponseType.DEFAULT_4_XX,
         code="bad_request",

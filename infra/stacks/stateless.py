@@ -79,6 +79,7 @@ class StatelessStack(Stack):
             files=files,
         )
         api.add_routes(exports_api.routes())
+        api.refuse_other_methods()  # after every route: 405 with Allow for the methods they lack
         EdgeGuard(self, "EdgeGuard", stage_arn=api.rest_api.deployment_stage.stage_arn)
         every_function = {
             "Authorizer": functions.authorizer,

@@ -52,6 +52,7 @@ GATEWAY_RESPONSES = {
     "MISSING_AUTHENTICATION_TOKEN": ("404", "not_found"),
     "RESOURCE_NOT_FOUND": ("404", "not_found"),
     "REQUEST_TOO_LARGE": ("413", "payload_too_large"),
+    "UNSUPPORTED_MEDIA_TYPE": ("415", "unsupported_media_type"),
     "THROTTLED": ("429", "rate_limited"),
     "QUOTA_EXCEEDED": ("429", "quota_exceeded"),
     "DEFAULT_4XX": (None, "bad_request"),
@@ -61,7 +62,34 @@ GATEWAY_RESPONSES = {
 
 @pytest.fixture(scope="module")
 def routes(stateless: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]]:
-    return methods_by_route(stateless)
+    return {k: v for k, v in methods_by_route(stateless).items() if k[0] != "ANY"}
+
+
+@pytest.fixture(scope="module")
+def refusals(stateless: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Path -> its ANY method (the 405 answer for the methods the route does not define)."""
+    return {path: m for (verb, path), m in methods_by_route(stateless).items() if verb == "ANY"}
+
+
+def test_every_route_path_answers_other_methods_405_with_allow(
+    refusals: dict[str, dict[str, Any]], routes: dict[tuple[str, str], dict[str, Any]]
+) -> None:
+    paths = {path for _, path in ROUTES}
+    assert set(refusals) == paths
+    for path, method in refusals.items():
+        allow = ", ".join(sorted(verb for verb, p in ROUTES if p == path))
+        assert method["AuthorizationType"] == "NONE" and "AuthorizerId" not in method
+        integration = method["Integration"]
+        assert integration["Type"] == "MOCK" and integration["PassthroughBehavior"] == "NEVER"
+        assert set(integration["RequestTemplates"].values()) == {'{"statusCode": 405}'}
+        (answer,) = integration["IntegrationResponses"]
+        assert answer["StatusCode"] == "405"
+        assert answer["ResponseParameters"]["method.response.header.Allow"] == f"'{allow}'"
+        body = json.loads(answer["ResponseTemplates"]["application/json"])
+        assert body["error"]["code"] == "method_not_allowed" and body["error"]["details"] == []
+        (declared,) = method["MethodResponses"]
+        assert declared["StatusCode"] == "405"
+        assert declared["ResponseParameters"]["method.response.header.Allow"] is True
 
 
 def test_exactly_the_contract_routes_exist(routes: dict[tuple[str, str], dict[str, Any]]) -> None:
