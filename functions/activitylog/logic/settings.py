@@ -38,6 +38,23 @@ def usage(store: UsageStore, limits: TenantLimits, tenant: str, now: datetime) -
     )
 
 
+def _record_operator_change(
+    store: LimitsAdmin, events: EventStore, tenant: str, action: str, change: dict[str, int], now: datetime
+) -> None:
+    """The tenant's audit trail records every operator change of its limits."""
+    audit.record(
+        events,
+        store,
+        store.get_settings(tenant),
+        tenant=tenant,
+        action=action,
+        actor=audit.OPERATOR,
+        now=now,
+        targets=[{"type": "tenant", "id": tenant}],
+        metadata=change,
+    )
+
+
 def set_monthly_quota(
     store: LimitsAdmin, events: EventStore, tenant: str, monthly_quota: int, *, now: datetime
 ) -> None:
@@ -45,16 +62,8 @@ def set_monthly_quota(
     if monthly_quota < 0:
         raise InvalidInputError("the monthly quota cannot be negative")
     store.set_monthly_quota(tenant, monthly_quota)
-    audit.record(
-        events,
-        store,
-        store.get_settings(tenant),
-        tenant=tenant,
-        action="activitylog.quota.updated",
-        actor=audit.OPERATOR,
-        now=now,
-        targets=[{"type": "tenant", "id": tenant}],
-        metadata={"monthly_quota": monthly_quota},
+    _record_operator_change(
+        store, events, tenant, "activitylog.quota.updated", {"monthly_quota": monthly_quota}, now
     )
 
 
@@ -70,17 +79,7 @@ def raise_shard_count(
         raise ConflictError(
             f"the shard count may only grow: it is {current}; reads query every shard up to it"
         )
-    audit.record(
-        events,
-        store,
-        store.get_settings(tenant),
-        tenant=tenant,
-        action="activitylog.shards.updated",
-        actor=audit.OPERATOR,
-        now=now,
-        targets=[{"type": "tenant", "id": tenant}],
-        metadata={"shard_count": count},
-    )
+    _record_operator_change(store, events, tenant, "activitylog.shards.updated", {"shard_count": count}, now)
 
 
 def set_daily_mail_limit(
@@ -90,14 +89,6 @@ def set_daily_mail_limit(
     if limit < 0:
         raise InvalidInputError("the daily mail limit cannot be negative")
     store.set_daily_mail_limit(tenant, limit)
-    audit.record(
-        events,
-        store,
-        store.get_settings(tenant),
-        tenant=tenant,
-        action="activitylog.mail_limit.updated",
-        actor=audit.OPERATOR,
-        now=now,
-        targets=[{"type": "tenant", "id": tenant}],
-        metadata={"daily_mail_limit": limit},
+    _record_operator_change(
+        store, events, tenant, "activitylog.mail_limit.updated", {"daily_mail_limit": limit}, now
     )
