@@ -302,7 +302,9 @@ def test_alarms_and_dashboard_use_exactly_the_names_the_functions_emit(stateless
 
     from infra.constructs import monitoring
 
-    named = {v for k, v in vars(monitoring).items() if k.isupper() and isinstance(v, str) and v.isidentifier()}
+    named = {
+        v for k, v in vars(monitoring).items() if k.isupper() and isinstance(v, str) and v.isidentifier()
+    }
     named -= {monitoring.METRICS_NAMESPACE}
     assert named == set(metrics.NAMES)
     (dashboard,) = resources_of(stateless, "AWS::CloudWatch::Dashboard").values()

@@ -59,3 +59,35 @@ def test_a_forged_token_for_another_tenant_is_not_found() -> None:
     with pytest.raises(NotFoundError):
         verify(KEY, f"{longer.split('.')[0]}.{signature}", now=NOW)
     assert body != forged_body
+
+
+def _spellings(token: str) -> list[str]:
+    """Other encodings of the same bytes that a lenient base64 decoder accepts."""
+    body, signature = token.split(".")
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    # 32 signature bytes = 43 characters; the last one carries 2 unused bits: 3 other spellings
+    last = alphabet.index(signature[-1])
+    same_bytes = [signature[:-1] + alphabet[(last & ~0b11) | bits] for bits in range(4)]
+    found = [f"{body}.{s}" for s in same_bytes if s != signature]
+    found += [f"{body}.{signature}==", f"{body}=.{signature}", f"{body}.{signature}="]
+    standard = signature.replace("-", "+").replace("_", "/")
+    if standard != signature:
+        found.append(f"{body}.{standard}")
+    found.append(f"{body}.{signature[:10]}\n{signature[10:]}")
+    return found
+
+
+def test_only_the_canonical_spelling_of_a_token_works() -> None:
+    # Given a genuine token (re-issued until its signature has a - or _ to respell with + or /)
+    grants = (
+        DownloadGrant(GRANT.tenant, GRANT.export_id, f"01JD00000000000000000000{n:02d}", GRANT.expires)
+        for n in range(100)
+    )
+    token = next(t for t in (issue(KEY, g) for g in grants) if {"-", "_"} & set(t.split(".")[1]))
+    assert verify(KEY, token, now=NOW)
+    # Then every other spelling of its bytes is refused as not ours
+    spellings = _spellings(token)
+    assert len(spellings) >= 8
+    for spelling in spellings:
+        with pytest.raises(NotFoundError):
+            verify(KEY, spelling, now=NOW)

@@ -142,18 +142,45 @@ def test_non_object_events_are_rejected_without_crashing() -> None:
 
 
 def test_ids_derived_for_an_idempotency_key_are_stable_per_position_and_tenant() -> None:
-    from activitylog.logic.request_ids import derived_id, with_request_ids
+    from activitylog.logic.request_ids import content_of, derived_id, with_request_ids
 
     raw = [event(), event(id="given"), None, event(id=None)]
     first = with_request_ids(raw, "acme", "req-1")
     again = with_request_ids(raw, "acme", "req-1")
     assert first == again and first[1]["id"] == "given" and first[2] is None
-    assert first[0]["id"] == derived_id("acme", "req-1", 0) != first[3]["id"]
-    assert derived_id("globex", "req-1", 0) != first[0]["id"] != derived_id("acme", "req-2", 0)
+    content = content_of(raw[0])
+    assert first[0]["id"] == derived_id("acme", "req-1", 0, content) != first[3]["id"]
+    assert (
+        derived_id("globex", "req-1", 0, content) != first[0]["id"] != derived_id("acme", "req-2", 0, content)
+    )
     assert "id" not in raw[0]  # the caller's events are not changed
     store = FakeEventStore()
     assert run(first, store).accepted == 3 and run(again, store).accepted == 3
     assert len(store.items) == 3  # the replay stored nothing new
+
+
+def test_a_different_body_under_a_used_idempotency_key_is_stored_not_taken_for_the_old_events() -> None:
+    from activitylog.logic.request_ids import with_request_ids
+
+    # Given a first attempt under key req-1 of which one event failed to store
+    store = FakeEventStore(fail_ids=set())
+    first_body = [event(actor={"id": "u1"}), event(actor={"id": "u2"})]
+    first = with_request_ids(first_body, "acme", "req-1")
+    store.fail_ids = {first[1]["id"]}
+    assert run(first, store).failed == 1
+    # When, days later (the stored answer gone), another body is sent under the same key
+    later_body = [event(actor={"id": "u3"}), event(actor={"id": "u4"})]
+    answer = run(with_request_ids(later_body, "acme", "req-1"), store)
+    # Then both its events are stored as new ones, and the first attempt's retry still deduplicates
+    assert answer.accepted == 2 and len(store.items) == 3
+    store.fail_ids = set()
+    assert run(with_request_ids(first_body, "acme", "req-1"), store).accepted == 2
+    assert len(store.items) == 4  # only the event that had failed was added
+    # key order does not change the content (a client re-serialising the same body)
+    reordered = [dict(reversed(list(e.items()))) for e in first_body]
+    assert with_request_ids(reordered, "acme", "req-1") == [
+        {**e, "id": f["id"]} for e, f in zip(reordered, first, strict=True)
+    ]
 
 
 def test_the_stored_document_is_exactly_the_stored_event_serialised_without_nulls() -> None:

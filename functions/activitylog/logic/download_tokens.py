@@ -14,6 +14,7 @@ import binascii
 import hashlib
 import hmac
 import json
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -36,8 +37,19 @@ def _b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).decode("ascii").rstrip("=")
 
 
+_CANONICAL = re.compile(r"[A-Za-z0-9_-]*")
+
+
 def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode((text + "=" * (-len(text) % 4)).encode("ascii"))
+    """Only the one encoding `_b64` writes: the URL-safe alphabet, no padding, no other characters,
+    and unused trailing bits zero (a decoder that is lenient about any of these accepts several
+    spellings of one token, so an altered link would still work)."""
+    if not _CANONICAL.fullmatch(text) or len(text) % 4 == 1:
+        raise ValueError("not canonical base64url")
+    data = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    if _b64(data) != text:
+        raise ValueError("not canonical base64url")
+    return data
 
 
 def _sign(key: bytes, body: str) -> bytes:
