@@ -7,9 +7,11 @@ from collections.abc import Callable
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+from aws_lambda_powertools.event_handler.api_gateway import ResponseBuilder, Route
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.event_handler.router import Router
+from aws_lambda_powertools.shared.json_encoder import Encoder
 
 from activitylog.handlers import wiring
 from activitylog.handlers.log import logger
@@ -25,14 +27,30 @@ __all__ = [
     "principal_of",
     "raw_error",
     "service_error",
+    "to_json",
 ]
+
+JSON = "application/json"
+
+
+def to_json(value: Any) -> str:
+    """The one JSON encoder of every answer (the resolver's serializer, the error envelopes): compact,
+    non-ASCII text as itself (UTF-8 on the wire, `Zoë` not `Zo\\u00eb`), as the ingest answer's
+    `model_dump_json` writes it. A lone surrogate (only ever in an error's echo of a field name)
+    cannot be UTF-8, so such an answer is written with `\\u` escapes instead."""
+    text = json.dumps(value, separators=(",", ":"), ensure_ascii=False, cls=Encoder)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return json.dumps(value, separators=(",", ":"), cls=Encoder)
+    return text
 
 
 def envelope(
     status: int, code: str, message: str, details: list[Any] | None = None, **headers: str
 ) -> Response:
-    body = json.dumps({"error": {"code": code, "message": message, "details": details or []}})
-    return Response(status_code=status, content_type="application/json", body=body, headers=headers or None)
+    body = to_json({"error": {"code": code, "message": message, "details": details or []}})
+    return Response(status_code=status, content_type=JSON, body=body, headers=headers or None)
 
 
 def service_error(err: ServiceError) -> Response:
@@ -44,8 +62,8 @@ def raw_error(err: ServiceError) -> dict[str, Any]:
     """An error answer built before (or without) the resolver, in the proxy integration's shape."""
     return {
         "statusCode": err.status,
-        "headers": {"Content-Type": "application/json"},
-        "body": json.dumps({"error": {"code": err.code, "message": err.message, "details": err.details}}),
+        "headers": {"Content-Type": JSON},
+        "body": to_json({"error": {"code": err.code, "message": err.message, "details": err.details}}),
         "isBase64Encoded": False,
     }
 
@@ -76,8 +94,67 @@ def _object_body_only(app: APIGatewayRestResolver, next_middleware: NextMiddlewa
     return next_middleware(app)
 
 
+def _media_type(content_type: str) -> tuple[str, dict[str, str]]:
+    kind, *params = content_type.split(";")
+    pairs = (p.partition("=") for p in params)
+    return kind.strip().lower(), {k.strip().lower(): v.strip().strip('"').lower() for k, _, v in pairs}
+
+
+def unsupported_body(event: Any, route: Route) -> Response | None:
+    """A route that takes a body reads JSON only: another declared type (text/plain, curl's default
+    form encoding, multipart with or without its boundary) is a 415, never parsed as form fields."""
+    if not route.dependant.body_params:
+        return None
+    declared = (event.headers or {}).get("content-type", "").strip()
+    if not declared:
+        return None  # no declared type: read as JSON, as Powertools does
+    kind, params = _media_type(declared)
+    if kind == JSON and params.get("charset", "utf-8") in ("utf-8", "utf8"):
+        return None
+    return envelope(
+        415,
+        "unsupported_media_type",
+        f"the body must be JSON (Content-Type: {JSON}), not {declared[:100]!r}",
+    )
+
+
+def unknown_parameters(event: Any, route: Route) -> Response | None:
+    """Query parameters the route does not declare are refused, as bodies refuse unknown fields: a
+    misspelt filter (`?actorid=`) must not silently list everything. The names come from the route's
+    own declaration (Powertools' dependant: aliases such as `from`), the same one the document shows."""
+    if not route.include_in_schema:
+        return None  # Powertools' own routes (Swagger UI) read parameters of their own
+    declared = {param.alias for param in route.dependant.query_params}
+    unknown = sorted(set(event.resolved_query_string_parameters or {}) - declared)
+    if not unknown:
+        return None
+    names = ", ".join(repr(name[:100]) for name in unknown[:10])
+    allowed = ", ".join(sorted(declared)) or "none"
+    return envelope(
+        400,
+        "bad_request",
+        f"unknown query parameter {names} (this route takes: {allowed})",
+        [
+            {"loc": ["query", name[:100]], "msg": "unknown query parameter", "type": "extra_forbidden"}
+            for name in unknown[:10]
+        ],
+    )
+
+
+class ApiResolver(APIGatewayRestResolver):
+    """The resolver of every API function. Its request checks run once the route is known and before
+    Powertools' validation middleware, which runs first of all middlewares and would otherwise parse
+    a form or multipart body as fields (or fail on a multipart type without a boundary)."""
+
+    def _call_route(self, route: Route, route_arguments: dict[str, str]) -> ResponseBuilder:
+        refused = unsupported_body(self.current_event, route) or unknown_parameters(self.current_event, route)
+        if refused is not None:
+            return self._response_builder_class(response=refused, serializer=self._serializer, route=route)
+        return super()._call_route(route, route_arguments)
+
+
 def build_resolver(*routers: Router) -> APIGatewayRestResolver:
-    app = APIGatewayRestResolver(enable_validation=True)
+    app = ApiResolver(enable_validation=True, serializer=to_json)
     for router in routers:
         app.include_router(router)
     app.use(middlewares=[_object_body_only])

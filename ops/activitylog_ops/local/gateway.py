@@ -1,8 +1,9 @@
 """The local HTTP gateway: API Gateway REST (Lambda proxy + TOKEN authorizer) for the template's routes.
 
 Gateway-level refusals carry the API's error envelope, as the deployed gateway responses do:
-unknown route → 404, missing key → 401, authorizer "Unauthorized" → 401, denied → 403, body over
-10 MB → 413 (decided from Content-Length, the body is never read), handler crash → 502.
+unknown route → 404, a method the path's resource does not define → 405 with `Allow`, missing key
+→ 401, authorizer "Unauthorized" → 401, denied → 403, body over 10 MB → 413 (decided from
+Content-Length, the body is never read), handler crash → 502.
 """
 
 from __future__ import annotations
@@ -119,6 +120,14 @@ class Gateway(ListeningServer):
             return self._fire_schedule(request)
         match = self.table.match(request.method, request.path)
         if match is None:
+            allowed = self.table.allowed(request.path)
+            if allowed:
+                allow = ", ".join(allowed)  # as infra/constructs/api.py's MOCK answer says it
+                answer = refusal(
+                    405, "method_not_allowed", f"{request.path} answers {allow} only; see the Allow header."
+                )
+                answer.headers.append(("Allow", allow))
+                return answer
             return refusal(404, "not_found", f"No route for {request.method} {request.path}")
         authorizer = None
         if match.route.authorizer is not None:
@@ -208,7 +217,12 @@ def _handler_class(gateway: Gateway) -> type[BaseHTTPRequestHandler]:
             )
             self._send(gateway.handle(request))
 
-        do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_HEAD = _serve
+        def __getattr__(self, name: str) -> Any:
+            # Every method reaches the route table (TRACE, CONNECT, made-up ones): a method a route
+            # does not define is a 405 in the envelope, as on API Gateway, not http.server's 501 page.
+            if name.startswith("do_"):
+                return self._serve
+            raise AttributeError(name)
 
         def _send(self, response: Response) -> None:
             self.send_response(response.status)

@@ -52,6 +52,20 @@ class RouteTable:
             return None
         return min(candidates, key=lambda c: c[0])[1]
 
+    def allowed(self, path: str) -> list[str]:
+        """The methods of the resource a path selects (API Gateway picks the resource by path, the
+        most literal one, then the method on it): a request with another method is a 405 with these
+        in `Allow`. Empty when no resource has this path (a 404)."""
+        raw = _segments(path)
+        resources: dict[str, set[str]] = {}
+        for route in self.routes:
+            if self._bind(_segments(route.resource), raw) is not None:
+                resources.setdefault(route.resource, set()).add(route.method)
+        if not resources:
+            return []
+        best = min(resources, key=lambda r: [1 if _is_variable(s) else 0 for s in _segments(r)])
+        return sorted(resources[best])
+
     @staticmethod
     def _bind(pattern: Sequence[str], raw: Sequence[str]) -> dict[str, str] | None:
         parameters: dict[str, str] = {}

@@ -127,9 +127,34 @@ def test_authorizer_unauthorized_is_401_and_deny_is_403(gateway: Gateway) -> Non
     }
 
 
-def test_unknown_route_and_wrong_method_are_404_envelopes(gateway: Gateway) -> None:
+def test_unknown_route_is_a_404_envelope(gateway: Gateway) -> None:
     assert_envelope(requests.get(f"{gateway.url}/v2/nothing", headers=GOOD, timeout=10), 404, "not_found")
-    assert_envelope(requests.delete(f"{gateway.url}/v1/events", headers=GOOD, timeout=10), 404, "not_found")
+    assert_envelope(requests.request("TRACE", f"{gateway.url}/v2/nothing", timeout=10), 404, "not_found")
+
+
+@pytest.mark.parametrize("method", ["DELETE", "PATCH", "TRACE", "OPTIONS", "HEAD", "CONNECT", "BREW"])
+def test_a_method_the_resource_does_not_define_is_a_405_envelope_with_allow(
+    gateway: Gateway, method: str
+) -> None:
+    # Given /v1/events with GET and POST (its OPTIONS is a MOCK, not served), /v1/events/count with GET
+    local_fake_handlers.authorizer_calls.clear()
+
+    # When another method arrives, with or without a key
+    events = requests.request(method, f"{gateway.url}/v1/events", headers=GOOD, timeout=10)
+    count = requests.request(method, f"{gateway.url}/v1/events/count", timeout=10)
+
+    # Then 405 with the resource's own methods (the literal resource's, not those of /v1/events/{id})
+    for answer, allow in ((events, "GET, POST"), (count, "GET")):
+        assert answer.status_code == 405, answer.text
+        assert answer.headers["Allow"] == allow
+        if method != "HEAD":  # a HEAD answer has no body
+            assert_envelope(answer, 405, "method_not_allowed")
+    assert local_fake_handlers.authorizer_calls == []  # refused before any function runs
+
+
+def test_an_any_route_takes_every_method(gateway: Gateway) -> None:
+    event = echoed(requests.request("TRACE", f"{gateway.url}/v1/files/a.csv", timeout=10))["event"]
+    assert event["httpMethod"] == "TRACE"
 
 
 def test_handler_crash_is_502_envelope(gateway: Gateway) -> None:
