@@ -14,7 +14,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export JSII_RUNTIME_PACKAGE_CACHE_ROOT := $(CURDIR)/.venv/jsii-cache
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help install local test lint audit format unit integration infra synth deploy diff destroy bench fuzz clean
+.PHONY: help install layer local test lint audit format unit integration infra synth deploy diff destroy bench fuzz clean
 
 help:
 	@echo "make local   - start the whole service locally (embedded AWS emulation)"
@@ -39,7 +39,11 @@ $(NODE_STAMP): package.json package-lock.json
 $(LAYER_STAMP): pyproject.toml layers/build.py | $(PY_STAMP)
 	$(PY) layers/build.py
 
-install: $(PY_STAMP) $(LAYER_STAMP)
+# The Lambda layer only for what packages it (synth, deploy, the audit, the infrastructure tests):
+# local mode, unit and integration tests run the functions with the virtualenv's packages.
+install: $(PY_STAMP)
+
+layer: $(LAYER_STAMP)
 
 lint: $(PY_STAMP)
 	$(BIN)/ruff check .
@@ -55,7 +59,7 @@ $(AUDIT_STAMP): requirements-audit.txt
 	$(AUDIT_VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-audit.txt
 	touch $@
 
-audit: install $(AUDIT_STAMP)
+audit: install layer $(AUDIT_STAMP)
 	rm -rf .audit.out
 	$(PY) -c 'from infra.app_builder import build_app; build_app(outdir=".audit.out").synth()'
 	BC_SKIP_MAPPING=TRUE $(AUDIT_VENV)/bin/checkov -d .audit.out --framework cloudformation \
@@ -65,7 +69,7 @@ format: $(PY_STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-test: install lint audit
+test: install layer lint audit
 	$(BIN)/pytest
 
 unit: install
@@ -74,25 +78,25 @@ unit: install
 integration: install
 	$(BIN)/pytest tests/integration
 
-infra: install
+infra: install layer
 	$(BIN)/pytest tests/infrastructure
 
 local: install
 	PORT=$(PORT) $(PY) -m activitylog_ops.local
 
-synth: install $(NODE_STAMP)
+synth: install layer $(NODE_STAMP)
 	npx cdk synth --quiet
 
 # Both go through the pre-deploy checks (ops/activitylog_ops/deploy.py): real sender, alarm topic,
 # account settings; CI=true deploys without stopping for approval.
-diff: install $(NODE_STAMP)
+diff: install layer $(NODE_STAMP)
 	$(PY) -m activitylog_ops.deploy diff
 
-deploy: install $(NODE_STAMP)
+deploy: install layer $(NODE_STAMP)
 	$(PY) -m activitylog_ops.deploy deploy
 
 # Tables, the exports bucket and the signing secret are retained (docs/operations.md, "Tearing down").
-destroy: install $(NODE_STAMP)
+destroy: install layer $(NODE_STAMP)
 	npx cdk destroy --all
 
 # The same fuzz and property tests as in `make test`, with FUZZ_EXAMPLES examples per operation.
@@ -101,7 +105,7 @@ fuzz: install
 	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/pytest -p no:cacheprovider \
 		tests/integration/test_fuzz_api.py tests/integration/test_isolation_property.py
 
-bench: install
+bench: install layer  # the cold-start benchmark imports the layer's packages
 	$(PY) -m bench
 
 clean:

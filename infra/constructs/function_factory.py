@@ -17,6 +17,7 @@ from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from infra.nag import acknowledge
@@ -35,14 +36,28 @@ METRICS_ENVIRONMENT = {"POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE}
 CODE_EXCLUDES = ["**/__pycache__", "**/*.pyc", "**/tests", "**/.pytest_cache", "**/.mypy_cache"]
 
 
+# Local mode only (ops/activitylog_ops/local/deploy.py sets it): local mode runs the functions
+# in-process with the virtualenv's packages and never reads the layer, so it synthesizes without
+# building it (minutes on a first run). `make synth`, deploy, the audit and the infrastructure tests
+# never set it, and always package the real layer.
+LOCAL_PLACEHOLDER_LAYER_CONTEXT = "activitylog:localModePlaceholderLayer"
+# A bucket that does not exist: a template synthesized with the placeholder cannot deploy by mistake.
+PLACEHOLDER_LAYER_BUCKET = "local-mode-placeholder-layer-not-deployable"
+
+
 class LayerNotBuiltError(RuntimeError):
     """The layer directory is missing: synthesis would package an empty or stale layer."""
 
 
-def _layer_code() -> lambda_.Code:
+def _layer_code(scope: Construct) -> lambda_.Code:
+    if scope.node.try_get_context(LOCAL_PLACEHOLDER_LAYER_CONTEXT) is True:
+        bucket = s3.Bucket.from_bucket_name(
+            scope, "LocalModePlaceholderLayerBucket", PLACEHOLDER_LAYER_BUCKET
+        )
+        return lambda_.Code.from_bucket(bucket, "layer-not-built.zip")
     if not (LAYER_DIR / "python").is_dir():
         raise LayerNotBuiltError(
-            f"Lambda layer not built: {LAYER_DIR} is missing. Run `make install` "
+            f"Lambda layer not built: {LAYER_DIR} is missing. Run `make layer` "
             "(or `.venv/bin/python layers/build.py`) before synthesizing."
         )
     return lambda_.Code.from_asset(str(LAYER_DIR), exclude=[".built"])
@@ -74,7 +89,7 @@ class FunctionFactory:
         self.layer = lambda_.LayerVersion(
             scope,
             "RuntimeLayer",
-            code=_layer_code(),
+            code=_layer_code(scope),
             compatible_runtimes=[RUNTIME],
             compatible_architectures=[ARCHITECTURE],
             description="Third-party runtime dependencies of the Activity Log functions",

@@ -37,10 +37,13 @@ _INDEX_KEYS = ("IndexName", "KeySchema", "Projection", "ProvisionedThroughput")
 
 
 def synth_templates(outdir: str) -> dict[str, dict[str, Any]]:
-    """The CDK app's templates, keyed by stack name (imports the CDK lazily: ~seconds)."""
+    """The CDK app's templates, keyed by stack name (imports the CDK lazily: ~seconds). With a
+    placeholder for the Lambda layer: the functions run in-process here, with the virtualenv's
+    packages, so local mode needs no layer build (infra/constructs/function_factory.py)."""
     from infra.app_builder import synth_templates as synth
+    from infra.constructs.function_factory import LOCAL_PLACEHOLDER_LAYER_CONTEXT
 
-    templates: dict[str, dict[str, Any]] = synth(outdir)
+    templates: dict[str, dict[str, Any]] = synth(outdir, context={LOCAL_PLACEHOLDER_LAYER_CONTEXT: True})
     return templates
 
 
