@@ -290,9 +290,12 @@ def test_any_refusal_of_the_mail_service_is_a_mail_not_sent(code: str) -> None:
 def test_the_run_schema_publishes_notification_with_its_values() -> None:
     from activitylog.handlers.docs import openapi_schema
 
-    run = openapi_schema()["components"]["schemas"]["Run"]
+    schemas = openapi_schema()["components"]["schemas"]
+    run = schemas["Run"]
     assert "notification" in run["required"]
-    [values, null] = run["properties"]["notification"]["anyOf"]
+    [ref, null] = run["properties"]["notification"]["anyOf"]
+    assert ref == {"$ref": "#/components/schemas/Notification"}  # one named enum
+    values = schemas["Notification"]
     assert set(values["enum"]) == {"sent", "failed", "skipped_daily_limit", "none"} and null == {
         "type": "null"
     }

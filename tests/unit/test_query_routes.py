@@ -17,9 +17,12 @@ def test_list_and_count_publish_the_filter_parameters_first_as_before() -> None:
     assert names("/v1/events/count") == [*FILTERS, "cursor"]
 
 
-def test_exports_publish_their_filters_under_the_schema_name_clients_know() -> None:
+def test_exports_publish_their_filters_as_one_schema_under_the_name_clients_know() -> None:
+    # One schema for requests and answers: `-Input`/`-Output` twins of one title make
+    # openapi-python-client refuse both, and every export model with them (issue 13, item 3).
     schemas = openapi_schema()["components"]["schemas"]
-    assert {"ExportFilters-Input", "ExportFilters-Output"} <= set(schemas)
+    assert "ExportFilters" in schemas
+    assert not {"ExportFilters-Input", "ExportFilters-Output"} & set(schemas)
     action = next(
         p for p in openapi_schema()["paths"]["/v1/events"]["get"]["parameters"] if p["name"] == "action"
     )

@@ -2,9 +2,12 @@
 
   export   pk=TENANT#<t>                sk=EXPORT#<export id>   doc=<Export JSON>
   run      pk=TENANT#<t>#EXPORT#<id>    sk=RUN#<run id>         doc=<RunRecord JSON>  st=<status>
+           gpk=TENANT#<t>#EXPORT#<id>#RUNS  gsk=<created_at>#<run id>   (index by_owner)
 
-Ids are ULIDs, so `sk` order is creation order: lists read newest first with one Query. Every key
-starts with the tenant of the caller, so no read can reach another tenant's items.
+Export ids are ULIDs, so `sk` order is creation order: lists read newest first with one Query. Run
+ids are not always (a scheduled run's id encodes its scheduled time), so runs are listed from the
+`by_owner` index, in creation order. Every key starts with the tenant of the caller, so no read can
+reach another tenant's items.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from activitylog.dal.api_keys import OWNER_INDEX
 from activitylog.dal.control_base import ABSENT, ControlBase, tenant_pk
 from activitylog.models.errors import ConflictError
 from activitylog.models.exports import Export, RunRecord
@@ -22,6 +26,10 @@ RUN_PREFIX = "RUN#"
 
 def runs_pk(tenant: str, export_id: str) -> str:
     return f"{tenant_pk(tenant)}#EXPORT#{export_id}"
+
+
+def runs_by_creation(tenant: str, export_id: str) -> str:
+    return runs_pk(tenant, export_id) + "#RUNS"
 
 
 class DynamoExportStore(ControlBase):
@@ -75,6 +83,8 @@ class DynamoExportStore(ControlBase):
             "sk": {"S": RUN_PREFIX + run.id},
             "doc": {"S": run.model_dump_json()},
             "st": {"S": run.status},
+            "gpk": {"S": runs_by_creation(tenant, run.export_id)},
+            "gsk": {"S": run.position()},
         }
 
     def put_run(self, tenant: str, run: RunRecord) -> None:
@@ -90,8 +100,21 @@ class DynamoExportStore(ControlBase):
     def list_runs(
         self, tenant: str, export_id: str, *, limit: int, before: str | None
     ) -> tuple[list[RunRecord], bool]:
-        items, more = self._page(runs_pk(tenant, export_id), RUN_PREFIX, limit=limit, before=before)
-        return [RunRecord.model_validate_json(i["doc"]["S"]) for i in items], more
+        """Newest first by creation, strictly before the position `before` (`RunRecord.position`)."""
+        condition = "gpk = :o AND gsk < :before" if before else "gpk = :o"
+        values: dict[str, Any] = {":o": {"S": runs_by_creation(tenant, export_id)}}
+        if before:
+            values[":before"] = {"S": before}
+        answer = self._call(
+            self._ddb.query,
+            IndexName=OWNER_INDEX,
+            KeyConditionExpression=condition,
+            ExpressionAttributeValues=values,
+            ScanIndexForward=False,
+            Limit=limit + 1,  # one more says whether a next page exists
+        )
+        items = answer.get("Items", [])
+        return [RunRecord.model_validate_json(i["doc"]["S"]) for i in items[:limit]], len(items) > limit
 
     def update_run(self, tenant: str, run: RunRecord, *, expected: Iterable[str]) -> bool:
         """Replace the run if it still exists with one of the `expected` statuses (no lost updates)."""

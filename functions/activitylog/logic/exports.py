@@ -38,6 +38,7 @@ from activitylog.models.exports import (
 
 PRESIGN_SECONDS = 900  # API.md: a redirect is valid for at most 15 minutes
 _ID = re.compile(r"^[0-9A-HJKMNP-TV-Z]{26}$")  # ULID
+_RUN_POSITION = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z#[0-9A-HJKMNP-TV-Z]{26}$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,7 +93,8 @@ def create_export(tenant: str, request: ExportCreate, *, now: datetime, ports: E
         created_at=now,
     )
     ports.store.put_export(tenant, export)
-    return ExportCreated(export=export, run=_start(tenant, export, now=now, ports=ports))
+    run = _start(tenant, export, now=now, ports=ports) if request.run_now else None
+    return ExportCreated(export=export, run=run)
 
 
 def start_run(tenant: str, export_id: str, *, now: datetime, ports: ExportPorts) -> Run:
@@ -144,9 +146,9 @@ def list_runs(
 ) -> RunPage:
     export = _export(tenant, export_id, ports)
     fp = cursors.fingerprint(tenant, "runs", {"export": export.id})
-    before = _check_cursor_id(cursors.position_str(cursors.decode(cursor, fp), "p")) if cursor else None
+    before = _check_run_position(cursors.position_str(cursors.decode(cursor, fp), "r")) if cursor else None
     runs, more = ports.store.list_runs(tenant, export.id, limit=limit, before=before)
-    next_cursor = cursors.encode(fp, {"p": runs[-1].id}) if more and runs else None
+    next_cursor = cursors.encode(fp, {"r": runs[-1].position()}) if more and runs else None
     return RunPage(runs=[Run.of(r, now=now, base_url=ports.base_url) for r in runs], next_cursor=next_cursor)
 
 
@@ -178,5 +180,12 @@ def download_by_token(
 
 def _check_cursor_id(value: str) -> str:
     if not _ID.fullmatch(value):
+        raise BadRequestError("invalid cursor")
+    return value
+
+
+def _check_run_position(value: str) -> str:
+    """`<created_at>#<run id>` (RunRecord.position), as the previous page ended."""
+    if not _RUN_POSITION.fullmatch(value):
         raise BadRequestError("invalid cursor")
     return value

@@ -10,14 +10,17 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
-    SkipValidation,
+    GetCoreSchemaHandler,
     StrictBool,
     StrictFloat,
     StrictInt,
     StringConstraints,
     field_validator,
 )
+from pydantic_core import CoreSchema, core_schema
+from typing_extensions import TypeAliasType
 
+from activitylog.models.filters import Outcome
 from activitylog.models.patterns import ACTION_PATTERN, EVENT_ID_PATTERN
 from activitylog.models.text import Timestamp, Unicode, check_json_value
 
@@ -111,7 +114,7 @@ class EventIn(_Strict):
     context: EventContext = Field(default_factory=EventContext)
     changes: list[Change] = Field(default_factory=list, max_length=50)
     description: Str1000 | None = None
-    outcome: Literal["success", "failure"] = "success"
+    outcome: Outcome = "success"
     metadata: dict[Str1_40, MetadataValue] = Field(default_factory=dict, max_length=50)
 
 
@@ -124,12 +127,23 @@ class StoredEvent(EventIn):
     expires_at: Timestamp
 
 
+class Unchecked:
+    """`Annotated[EventIn, Unchecked()]`: the value as parsed from JSON, unvalidated (the logic
+    validates each event on its own), documented as a reference to the model's one named schema
+    (pydantic's `SkipValidation` would inline the model's schema, under a name of its own)."""
+
+    def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> CoreSchema:
+        return core_schema.no_info_plain_validator_function(
+            lambda value: value, json_schema_input_schema=handler(source)
+        )
+
+
 class IngestRequest(_Strict):
     """The envelope. Events are validated one by one (partial acceptance), so the schema documents
     EventIn while the envelope itself only checks the list."""
 
     events: Annotated[
-        list[SkipValidation[EventIn]],
+        list[Annotated[EventIn, Unchecked()]],
         Field(min_length=1, max_length=MAX_EVENTS_PER_REQUEST),
     ]
 
@@ -138,6 +152,9 @@ class IngestRequest(_Strict):
         # off): a repr of 100 events cost more per request than routing it. Say how many instead;
         # event contents stay out of any log that way too.
         return [("events", f"{len(self.events)} events")]
+
+
+EventStatus = TypeAliasType("EventStatus", Literal["accepted", "skipped", "rejected", "failed"])
 
 
 class ErrorBody(BaseModel):
@@ -149,7 +166,7 @@ class ErrorBody(BaseModel):
 class EventResult(BaseModel):
     index: int
     id: str | None = None
-    status: Literal["accepted", "skipped", "rejected", "failed"]
+    status: EventStatus
     reason: str | None = Field(default=None, description="why an event was skipped")
     error: ErrorBody | None = None
 

@@ -7,16 +7,18 @@ from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
+from typing_extensions import TypeAliasType
 
 from activitylog.models.email import CONTROL_CHARS, EmailAddress
 from activitylog.models.filters import EventFilter
-from activitylog.models.text import Timestamp, Unicode
+from activitylog.models.text import Timestamp, Unicode, format_time
 
-Format = Literal["csv", "jsonl"]
-Compression = Literal["none", "gzip"]
-RunStatus = Literal["queued", "running", "succeeded", "failed", "expired"]
+# Named aliases: one schema of each name in the OpenAPI document (models/filters.py, Outcome).
+Format = TypeAliasType("Format", Literal["csv", "jsonl"])
+Compression = TypeAliasType("Compression", Literal["none", "gzip"])
+RunStatus = TypeAliasType("RunStatus", Literal["queued", "running", "succeeded", "failed", "expired"])
 # What became of a finished run's email (API.md "Run"): None until Notify ran.
-Notification = Literal["sent", "failed", "skipped_daily_limit", "none"]
+Notification = TypeAliasType("Notification", Literal["sent", "failed", "skipped_daily_limit", "none"])
 DOWNLOAD_WINDOW = timedelta(days=7)
 MAX_RECIPIENTS = 50
 
@@ -69,6 +71,10 @@ class ExportCreate(_Strict):
     recipients: Annotated[list[EmailAddress], AfterValidator(_unique)] = Field(
         default_factory=list, max_length=MAX_RECIPIENTS
     )
+    run_now: bool = Field(
+        default=True,
+        description="start the first run at once (202); false: create the export only, for a schedule (201)",
+    )
 
 
 class Export(BaseModel):
@@ -104,6 +110,11 @@ class RunRecord(BaseModel):
     # A scheduled run: the workflow waits until then before reading (late events settle).
     not_before: Timestamp | None = None
     notification: Notification | None = None  # set by Notify once the run ended
+
+    def position(self) -> str:
+        """Where the run sorts among its export's runs: by creation, then id (a scheduled run's id
+        encodes its scheduled time, not when it was made: API.md lists runs newest first)."""
+        return f"{format_time(self.created_at)}#{self.id}"
 
     def expires_at(self) -> datetime | None:
         return self.finished_at + DOWNLOAD_WINDOW if self.finished_at and self.status == "succeeded" else None
@@ -159,7 +170,7 @@ class Run(BaseModel):
 
 class ExportCreated(BaseModel):
     export: Export
-    run: Run
+    run: Run | None = Field(description="the first run; null when the export was created with run_now false")
 
 
 class ExportPage(BaseModel):

@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from typing_extensions import TypeAliasType
 
 from activitylog.models.patterns import ACTION_PATTERN
 from activitylog.models.text import Timestamp, Unicode
@@ -26,8 +27,10 @@ TARGET_TYPE_LENGTH = 64
 TARGET_ID_LENGTH = 256
 TEXT_LENGTH = 200
 
-Outcome = Literal["success", "failure"]
-Order = Literal["desc", "asc"]
+# Named aliases: the OpenAPI document gives each enum one schema of its name (`Outcome`), which
+# generated clients turn into one enum each instead of one per place it is used.
+Outcome = TypeAliasType("Outcome", Literal["success", "failure"])
+Order = TypeAliasType("Order", Literal["desc", "asc"])
 ActionFilter = Annotated[str, StringConstraints(max_length=ACTION_FILTER_LENGTH, pattern=ACTION_FILTER)]
 
 

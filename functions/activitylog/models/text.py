@@ -6,7 +6,7 @@ import math
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, AwareDatetime, PlainSerializer
+from pydantic import AfterValidator, AwareDatetime, PlainSerializer, WithJsonSchema
 
 MAX_JSON_DEPTH = 16
 
@@ -70,9 +70,12 @@ def from_epoch_millis(value: int) -> datetime:
     return datetime.fromtimestamp(value / 1000, tz=UTC)
 
 
-# Requests: RFC 3339 with an explicit offset. Responses: UTC `Z` with milliseconds.
+# Requests: RFC 3339 with an explicit offset. Responses: UTC `Z` with milliseconds. One JSON schema
+# for both: a model used in requests and answers (an export's filters) is then one named schema,
+# not `-Input` and `-Output` twins that generated clients refuse (docs/api.md, "The document").
 Timestamp = Annotated[
     AwareDatetime,
     AfterValidator(to_millis),
     PlainSerializer(format_time, return_type=str, when_used="json"),
+    WithJsonSchema({"type": "string", "format": "date-time"}),
 ]

@@ -10,6 +10,7 @@ from aws_lambda_powertools.event_handler.router import Router
 
 from activitylog.handlers import auditing, wiring
 from activitylog.handlers.http import principal_of
+from activitylog.handlers.routes.answers import BEARER, answers, ok
 from activitylog.logic import audit, clock
 from activitylog.logic.keys import create_key_for, list_keys, revoke_key
 from activitylog.logic.settings import update_settings, usage
@@ -25,7 +26,14 @@ def _audit(principal: Principal, action: str, **details: Any) -> None:
     auditing.record(principal.tenant, action, audit.key_actor(principal), **details)
 
 
-@router.get("/v1/settings", summary="The tenant's logging settings", description="Any valid key.")
+@router.get(
+    "/v1/settings",
+    summary="The tenant's logging settings",
+    description="Any valid key.",
+    operation_id="getSettings",
+    security=BEARER,
+    responses=answers(ok(200, "the settings", LoggingSettings)),
+)
 def get_settings() -> LoggingSettings:
     return wiring.container().control.get_logging_settings(principal_of(router).tenant)[0]
 
@@ -35,6 +43,15 @@ def get_settings() -> LoggingSettings:
     summary="Change logging settings (partial update)",
     description="Scope logging:manage. Fields left out keep their value. Ingestion sees the change "
     "within 60 seconds; a new retention applies to events accepted after the change.",
+    operation_id="updateSettings",
+    security=BEARER,
+    responses=answers(
+        ok(200, "the whole settings document", LoggingSettings),
+        403,
+        409,
+        body=True,
+        why={409: "the settings were being changed concurrently: retry"},
+    ),
 )
 def put_settings(body: Annotated[SettingsUpdate, Body()]) -> LoggingSettings:
     principal = principal_of(router)
@@ -51,7 +68,14 @@ def put_settings(body: Annotated[SettingsUpdate, Body()]) -> LoggingSettings:
     return settings
 
 
-@router.get("/v1/usage", summary="This month's accepted events and quota", description="Any valid key.")
+@router.get(
+    "/v1/usage",
+    summary="This month's accepted events and quota",
+    description="Any valid key.",
+    operation_id="getUsage",
+    security=BEARER,
+    responses=answers(ok(200, "this month's usage", Usage)),
+)
 def get_usage() -> Usage:
     tenant, control = principal_of(router).tenant, wiring.container().control
     return usage(control, control.get_limits(tenant), tenant, clock.now())
@@ -66,7 +90,17 @@ def _view(record: ApiKeyRecord) -> ApiKeyView:
     summary="Create an API key",
     description="Scope keys:manage. The key is shown only in this answer; a key can grant only scopes "
     "its creator holds. With actor_id the key can only read that actor's own events.",
-    responses={201: {"description": "created", "content": {"application/json": {"model": ApiKeyCreated}}}},
+    operation_id="createApiKey",
+    security=BEARER,
+    responses=answers(
+        ok(201, "the new key (its secret `key` is shown only here)", ApiKeyCreated),
+        403,
+        body=True,
+        why={
+            403: "the key lacks keys:manage, or asks for scopes it does not hold (`forbidden`)",
+            422: "unknown scopes, or another invalid field (`validation_error`)",
+        },
+    ),
 )
 def post_api_key(body: Annotated[ApiKeyCreate, Body()]) -> Response[ApiKeyCreated]:
     principal = principal_of(router)
@@ -88,7 +122,14 @@ def post_api_key(body: Annotated[ApiKeyCreate, Body()]) -> Response[ApiKeyCreate
     return Response(status_code=201, content_type="application/json", body=answer)
 
 
-@router.get("/v1/api-keys", summary="List API keys (never their secrets)", description="Scope keys:manage.")
+@router.get(
+    "/v1/api-keys",
+    summary="List API keys (never their secrets)",
+    description="Scope keys:manage.",
+    operation_id="listApiKeys",
+    security=BEARER,
+    responses=answers(ok(200, "a page of keys", ApiKeyPage), 403, 422),
+)
 def get_api_keys(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: Annotated[str | None, Query(min_length=1, max_length=512)] = None,
@@ -103,7 +144,15 @@ def get_api_keys(
     "/v1/api-keys/<key_id>",
     summary="Revoke an API key",
     description="Scope keys:manage. Takes effect within the authorizer's cache time (60 seconds).",
-    responses={204: {"description": "revoked"}},
+    operation_id="revokeApiKey",
+    security=BEARER,
+    responses=answers(
+        ok(204, "revoked"),
+        403,
+        404,
+        422,
+        why={403: "the key lacks keys:manage, or the key to revoke has scopes it does not hold"},
+    ),
 )
 def delete_api_key(key_id: Annotated[str, Path(min_length=1, max_length=64)]) -> Response[None]:
     principal = principal_of(router)

@@ -9,6 +9,7 @@ from aws_lambda_powertools.event_handler.router import Router
 
 from activitylog.handlers import auditing, wiring
 from activitylog.handlers.http import principal_of
+from activitylog.handlers.routes.answers import BEARER, answers, ok, redirect
 from activitylog.logic import audit, clock
 from activitylog.logic import exports as logic
 from activitylog.logic import schedules as schedule_logic
@@ -60,27 +61,59 @@ def _redirect(url: str) -> Response[None]:
 
 @router.post(
     "/v1/exports",
-    summary="Create an export and start its first run",
-    responses={202: {"description": "the export and its first run (queued)"}},
+    summary="Create an export and start its first run (unless run_now is false)",
+    description='Scope exports:manage. `"run_now": false` creates the export without a run (one made '
+    'to be scheduled): 201 with `"run": null`.',
+    operation_id="createExport",
+    security=BEARER,
+    responses=answers(
+        {
+            **ok(202, "the export and its first run (queued)", ExportCreated),
+            **ok(201, "the export, created with `run_now: false`: `run` is null", ExportCreated),
+        },
+        403,
+        body=True,
+        why={503: "the data store stayed busy, or the export workflow could not be started: retry later"},
+    ),
 )
 def create_route(body: Annotated[ExportCreate, Body()]) -> Response[ExportCreated]:
     principal = _principal()
     created = logic.create_export(principal.tenant, body, now=clock.now(), ports=_ports())
-    _audit(principal, "activitylog.export.created", created.export.id, created.run.id)
-    return Response(status_code=202, content_type="application/json", body=created)
+    run_id = created.run.id if created.run else None
+    _audit(principal, "activitylog.export.created", created.export.id, run_id)
+    status = 202 if created.run else 201
+    return Response(status_code=status, content_type="application/json", body=created)
 
 
-@router.get("/v1/exports", summary="List exports, newest first")
+@router.get(
+    "/v1/exports",
+    summary="List exports, newest first",
+    operation_id="listExports",
+    security=BEARER,
+    responses=answers(ok(200, "a page of exports", ExportPage), 403, 422),
+)
 def list_route(limit: Limit = 50, cursor: Cursor = None) -> ExportPage:
     return logic.list_exports(_tenant(), limit=limit, cursor=cursor, ports=_ports())
 
 
-@router.get("/v1/exports/<export_id>", summary="Get an export")
+@router.get(
+    "/v1/exports/<export_id>",
+    summary="Get an export",
+    operation_id="getExport",
+    security=BEARER,
+    responses=answers(ok(200, "the export", Export), 403, 404, 422),
+)
 def get_route(export_id: Id) -> Export:
     return logic.get_export(_tenant(), export_id, ports=_ports())
 
 
-@router.delete("/v1/exports/<export_id>", summary="Delete an export, its runs and files")
+@router.delete(
+    "/v1/exports/<export_id>",
+    summary="Delete an export, its runs, its schedule and its files",
+    operation_id="deleteExport",
+    security=BEARER,
+    responses=answers(ok(204, "deleted"), 403, 404, 422),
+)
 def delete_route(export_id: Id) -> Response[None]:
     principal = _principal()
     logic.delete_export(principal.tenant, export_id, ports=_ports())
@@ -90,7 +123,15 @@ def delete_route(export_id: Id) -> Response[None]:
 @router.post(
     "/v1/exports/<export_id>/runs",
     summary="Start a new run",
-    responses={202: {"description": "the new run (queued)"}},
+    operation_id="startRun",
+    security=BEARER,
+    responses=answers(
+        ok(202, "the new run (queued)", Run),
+        403,
+        404,
+        422,
+        why={503: "the data store stayed busy, or the export workflow could not be started: retry later"},
+    ),
 )
 def start_route(export_id: Id) -> Response[Run]:
     principal = _principal()
@@ -99,13 +140,25 @@ def start_route(export_id: Id) -> Response[Run]:
     return Response(status_code=202, content_type="application/json", body=run)
 
 
-@router.get("/v1/exports/<export_id>/runs", summary="List runs, newest first")
+@router.get(
+    "/v1/exports/<export_id>/runs",
+    summary="List runs, newest first (by creation)",
+    operation_id="listRuns",
+    security=BEARER,
+    responses=answers(ok(200, "a page of runs", RunPage), 403, 404, 422),
+)
 def runs_route(export_id: Id, limit: Limit = 50, cursor: Cursor = None) -> RunPage:
     tenant = _tenant()
     return logic.list_runs(tenant, export_id, limit=limit, cursor=cursor, now=clock.now(), ports=_ports())
 
 
-@router.get("/v1/exports/<export_id>/runs/<run_id>", summary="Get a run")
+@router.get(
+    "/v1/exports/<export_id>/runs/<run_id>",
+    summary="Get a run",
+    operation_id="getRun",
+    security=BEARER,
+    responses=answers(ok(200, "the run", Run), 403, 404, 422),
+)
 def run_route(export_id: Id, run_id: Id) -> Run:
     return logic.get_run(_tenant(), export_id, run_id, now=clock.now(), ports=_ports())
 
@@ -113,7 +166,17 @@ def run_route(export_id: Id, run_id: Id) -> Run:
 @router.get(
     "/v1/exports/<export_id>/runs/<run_id>/download",
     summary="Download a run's file (302 to a presigned URL valid 15 minutes)",
-    responses={302: {"description": "redirect to a presigned S3 URL valid 15 minutes"}},
+    operation_id="downloadRun",
+    security=BEARER,
+    responses=answers(
+        redirect("redirect to the file: a presigned URL valid 15 minutes (no body)"),
+        403,
+        404,
+        409,
+        410,
+        422,
+        why={409: "the run has not succeeded (yet): there is no file (`conflict`)"},
+    ),
 )
 def download_route(export_id: Id, run_id: Id) -> Response[None]:
     principal = _principal()
@@ -122,7 +185,19 @@ def download_route(export_id: Id, run_id: Id) -> Response[None]:
     return _redirect(url)
 
 
-@router.put("/v1/exports/<export_id>/schedule", summary="Create or replace the export's schedule")
+@router.put(
+    "/v1/exports/<export_id>/schedule",
+    summary="Create or replace the export's schedule",
+    operation_id="putSchedule",
+    security=BEARER,
+    responses=answers(
+        ok(200, "the schedule", Schedule),
+        403,
+        404,
+        body=True,
+        why={422: "the request is not valid, or the expression fires more often than once an hour"},
+    ),
+)
 def put_schedule_route(export_id: Id, body: Annotated[ScheduleRequest, Body()]) -> Schedule:
     principal = _principal()
     schedule = schedule_logic.put_schedule(
@@ -132,12 +207,24 @@ def put_schedule_route(export_id: Id, body: Annotated[ScheduleRequest, Body()]) 
     return schedule
 
 
-@router.get("/v1/exports/<export_id>/schedule", summary="Get the export's schedule")
+@router.get(
+    "/v1/exports/<export_id>/schedule",
+    summary="Get the export's schedule",
+    operation_id="getSchedule",
+    security=BEARER,
+    responses=answers(ok(200, "the schedule", Schedule), 403, 404, 422),
+)
 def get_schedule_route(export_id: Id) -> Schedule:
     return schedule_logic.get_schedule(_tenant(), export_id, ports=_schedule_ports())
 
 
-@router.delete("/v1/exports/<export_id>/schedule", summary="Delete the export's schedule")
+@router.delete(
+    "/v1/exports/<export_id>/schedule",
+    summary="Delete the export's schedule",
+    operation_id="deleteSchedule",
+    security=BEARER,
+    responses=answers(ok(204, "deleted"), 403, 404, 422),
+)
 def delete_schedule_route(export_id: Id) -> Response[None]:
     principal = _principal()
     schedule_logic.delete_schedule(principal.tenant, export_id, ports=_schedule_ports())
@@ -147,7 +234,22 @@ def delete_schedule_route(export_id: Id) -> Response[None]:
 @router.get(
     "/v1/downloads/<token>",
     summary="Download with an emailed link (no API key: the token is the credential)",
-    responses={302: {"description": "redirect to a presigned S3 URL valid 15 minutes"}},
+    operation_id="downloadByToken",
+    responses=answers(
+        redirect("redirect to the file: a presigned URL valid 15 minutes (no body)"),
+        400,
+        404,
+        410,
+        422,
+        429,
+        503,
+        keyed=False,
+        why={
+            400: "an unknown query parameter (named in the message)",
+            404: "an invalid or tampered token, or its run has no file (`not_found`)",
+            410: "gone: the link (and its file) expired after 7 days",
+        },
+    ),
 )
 def token_route(token: Annotated[str, Path(min_length=1, max_length=1024)]) -> Response[None]:
     url, grant = logic.download_by_token(token, now=clock.now(), ports=_ports())

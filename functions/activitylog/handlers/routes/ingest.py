@@ -18,6 +18,7 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
 
 from activitylog.handlers import metrics, wiring
 from activitylog.handlers.http import principal_of
+from activitylog.handlers.routes.answers import BEARER, answers, ok
 from activitylog.handlers.log import logger
 from activitylog.logic import clock
 from activitylog.logic.ingest import ingest
@@ -99,7 +100,23 @@ def _idempotent_run(layer: DynamoDBPersistenceLayer) -> tuple[IdempotencyConfig,
     "/v1/events",
     summary="Send 1-100 events",
     description="Validates each event on its own; see the per-event results. Scope events:write.",
-    responses={200: {"description": "per-event results", "content": {JSON: {"model": IngestResponse}}}},
+    operation_id="ingestEvents",
+    security=BEARER,
+    responses=answers(
+        ok(200, "per-event results, in order", IngestResponse),
+        403,
+        409,
+        body=True,
+        why={
+            409: "this Idempotency-Key was used with a different body, or its first request is "
+            "still in progress",
+            413: "the body is larger than 1 MiB (`payload_too_large`)",
+            422: "not a valid envelope (no `events` list, 0 or more than 100 events, an "
+            "Idempotency-Key longer than 128 characters): `validation_error`",
+            429: "throttled (`rate_limited`), or the tenant's monthly quota would be exceeded "
+            "(`quota_exceeded`, nothing of the batch is stored); `Retry-After` in seconds",
+        },
+    ),
 )
 def post_events(
     body: Annotated[IngestRequest, Body()],

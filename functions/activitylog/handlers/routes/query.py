@@ -13,6 +13,7 @@ from pydantic import AwareDatetime, ValidationError
 
 from activitylog.handlers import wiring
 from activitylog.handlers.http import principal_of
+from activitylog.handlers.routes.answers import BEARER, answers, ok
 from activitylog.logic import clock
 from activitylog.logic.query import count_events, get_event, list_events
 from activitylog.models import filters as f
@@ -85,7 +86,12 @@ def filtered(route: Callable[..., R]) -> Callable[..., R]:
 
 
 @router.get(
-    "/v1/events", summary="List events, newest first", description="Scope events:read or events:read:self."
+    "/v1/events",
+    summary="List events, newest first",
+    description="Scope events:read or events:read:self.",
+    operation_id="listEvents",
+    security=BEARER,
+    responses=answers(ok(200, "a page of events", EventPage), 403, 422),
 )
 @filtered
 def list_route(
@@ -105,6 +111,9 @@ def list_route(
     "/v1/events/count",
     summary="Count events",
     description="complete=false with next_cursor when counting ran out of time: call again and add up.",
+    operation_id="countEvents",
+    security=BEARER,
+    responses=answers(ok(200, "the count (or a partial count and a cursor)", EventCount), 403, 422),
 )
 @filtered
 def count_route(filters: EventFilter, cursor: Cursor = None) -> EventCount:
@@ -113,7 +122,13 @@ def count_route(filters: EventFilter, cursor: Cursor = None) -> EventCount:
     return count_events(principal, filters, cursor=cursor, now=clock.now(), ports=ports)
 
 
-@router.get("/v1/events/<id>", summary="Get one event")
+@router.get(
+    "/v1/events/<id>",
+    summary="Get one event",
+    operation_id="getEvent",
+    security=BEARER,
+    responses=answers(ok(200, "the event", StoredEvent), 403, 404, 422),
+)
 def get_route(id: Annotated[str, Path(min_length=1, max_length=128)]) -> StoredEvent:
     principal = principal_of(router)
     return get_event(principal, id, now=clock.now(), ports=wiring.container().query_ports(principal.tenant))
