@@ -212,7 +212,6 @@ class Context:
             "https://abc123.execute-api.eu-west-1.amazonaws.com/prod",
         ),
         ("api.example.com", "", "https://api.example.com"),  # custom domain, no base path
-        ("api.example.com", "/audit", "https://api.example.com/audit"),  # custom domain, base path `audit`
     ],
 )
 def test_the_server_of_an_api_gateway_document_answers(host: str, base: str, server: str) -> None:

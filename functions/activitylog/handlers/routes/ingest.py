@@ -18,8 +18,8 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
 
 from activitylog.handlers import metrics, wiring
 from activitylog.handlers.http import principal_of
-from activitylog.handlers.routes.answers import BEARER, answers, ok
 from activitylog.handlers.log import logger
+from activitylog.handlers.routes.answers import BEARER, answers, ok
 from activitylog.logic import clock
 from activitylog.logic.ingest import ingest
 from activitylog.logic.request_ids import with_request_ids
