@@ -13,8 +13,11 @@ import io
 import json
 import logging
 import secrets as secrets_module
+import subprocess
+import sys
 import zipfile
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from activitylog_ops.local.template import Deployment, Template
@@ -36,15 +39,23 @@ _TRUST = {
 _INDEX_KEYS = ("IndexName", "KeySchema", "Projection", "ProvisionedThroughput")
 
 
-def synth_templates(outdir: str) -> dict[str, dict[str, Any]]:
-    """The CDK app's templates, keyed by stack name (imports the CDK lazily: ~seconds). With a
-    placeholder for the Lambda layer: the functions run in-process here, with the virtualenv's
-    packages, so local mode needs no layer build (infra/constructs/function_factory.py)."""
-    from infra.app_builder import synth_templates as synth
-    from infra.constructs.function_factory import LOCAL_PLACEHOLDER_LAYER_CONTEXT
+class SynthesisError(RuntimeError):
+    """The CDK app did not synthesize (its own messages went to stderr)."""
 
-    templates: dict[str, dict[str, Any]] = synth(outdir, context={LOCAL_PLACEHOLDER_LAYER_CONTEXT: True})
-    return templates
+
+def synth_templates(outdir: str) -> dict[str, dict[str, Any]]:
+    """The CDK app's templates, keyed by stack name: synthesized in a child process
+    (`activitylog_ops.local.synth`, which says why), with a placeholder for the Lambda layer."""
+    child = subprocess.run(  # noqa: S603 (our interpreter, our module, a temp directory)
+        [sys.executable, "-m", "activitylog_ops.local.synth", outdir],
+        # its own session: a Ctrl-C during synthesis stops us, and subprocess.run then kills it,
+        # instead of it printing a traceback of its own
+        start_new_session=True,
+        check=False,
+    )
+    if child.returncode != 0:
+        raise SynthesisError(f"the CDK app did not synthesize (exit code {child.returncode}; see above)")
+    return {name: json.loads((Path(outdir) / f"{name}.template.json").read_text()) for name in STACKS}
 
 
 def table_request(name: str, properties: Mapping[str, Any]) -> dict[str, Any]:

@@ -1,8 +1,14 @@
-"""`.local/env`: how the CLI and people find a running local stack (KEY=VALUE lines)."""
+"""`.local/env`: how the CLI and people find a running local stack.
+
+`export NAME=value` lines, so that `source .local/env` (or `. .local/env`) sets the variables for the
+commands a shell runs next (curl in a script, the generated client); the values are shell-quoted.
+`read_env_file` also takes plain `NAME=value` lines.
+"""
 
 from __future__ import annotations
 
 import os
+import shlex
 import tempfile
 from pathlib import Path
 
@@ -26,7 +32,7 @@ def write_env_file(values: dict[str, str], path: Path = ENV_FILE) -> Path:
 
 
 def render(values: dict[str, str]) -> str:
-    return "".join(f"{name}={value}\n" for name, value in values.items())
+    return "".join(f"export {name}={shlex.quote(value)}\n" for name, value in values.items())
 
 
 def read_env_file(path: Path = ENV_FILE) -> dict[str, str] | None:
@@ -34,7 +40,8 @@ def read_env_file(path: Path = ENV_FILE) -> dict[str, str] | None:
         return None
     values = {}
     for line in path.read_text(encoding="utf-8").splitlines():
-        name, sep, value = line.partition("=")
+        name, sep, value = line.strip().removeprefix("export ").partition("=")
         if sep and name.strip() and not name.lstrip().startswith("#"):
-            values[name.strip()] = value.strip()
+            words = shlex.split(value.strip()) or [""]
+            values[name.strip()] = words[0]
     return values

@@ -36,6 +36,26 @@ DUMMY_CREDENTIALS = {
     "AWS_REGION": "us-east-1",
 }
 _DYNAMODB_TARGET_PREFIX = "DynamoDB_20120810."
+# moto's Step Functions engine logs every exception of every component it evaluates, at ERROR, before
+# the enclosing component decides what it means.
+STEPFUNCTIONS_COMPONENT_LOGGER = "moto.stepfunctions.parser.asl.component.eval_component"
+
+
+class AbsentPathIsNotAnError(logging.Filter):
+    """Drops the one record that is no error: a JSONPath that matches nothing (`NoSuchJsonPathError`).
+    An `IsPresent` Choice (the export workflow's "has a settle time?", `$.not_before`) asks exactly
+    that, and moto's `Variable` catches it and answers false, yet the path's own evaluation logged
+    `Exception=NoSuchJsonPathError` as an ERROR first: every export run printed it. Where a missing
+    path is a real failure (an InputPath, a `.$` parameter), the state turns it into `States.Runtime`,
+    and that failure, and the execution's end, are still logged at ERROR by moto (the enclosing state
+    and program): only this first, context-free record is dropped."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args if isinstance(record.args, tuple) else ()
+        return not (args and str(args[0]).startswith("Exception=NoSuchJsonPathError,"))
+
+
+ABSENT_PATH_FILTER = AbsentPathIsNotAnError()
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
@@ -98,6 +118,7 @@ class EmbeddedMoto(ListeningServer):
         self._previous_moto_port = os.environ.get("MOTO_PORT")
         os.environ["MOTO_PORT"] = str(self.port)
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
+        logging.getLogger(STEPFUNCTIONS_COMPONENT_LOGGER).addFilter(ABSENT_PATH_FILTER)  # idempotent
         self._thread = threading.Thread(target=self._server.serve_forever, name="moto", daemon=True)
         self._thread.start()
         self._post("/moto-api/config", MOTO_CONFIG)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import sys
 import threading
 import time
@@ -246,3 +247,68 @@ def test_mail_keeps_both_parts_newest_first(boto_client: Client, moto_server: An
         ("v1", ["a@example.com"], "plain 1", "<p>1</p>"),
     ]
     assert all(m["sent_at"].endswith("Z") for m in mail)
+
+
+def run_machine(sfn: Any, definition: dict[str, Any], payload: dict[str, Any]) -> dict[str, Any]:
+    machine = sfn.create_state_machine(
+        name=f"m-{uuid.uuid4().hex[:8]}",
+        definition=json.dumps(definition),
+        roleArn="arn:aws:iam::123456789012:role/r",
+    )["stateMachineArn"]
+    execution = sfn.start_execution(stateMachineArn=machine, input=json.dumps(payload))["executionArn"]
+    deadline = time.monotonic() + 20
+    while (described := sfn.describe_execution(executionArn=execution))["status"] == "RUNNING":
+        assert time.monotonic() < deadline, "execution never finished"
+        time.sleep(0.05)
+    return dict(described)
+
+
+def stepfunctions_errors(records: Iterable[logging.LogRecord]) -> list[str]:
+    return [
+        r.getMessage()
+        for r in records
+        if r.name.startswith("moto.stepfunctions") and r.levelno >= logging.ERROR
+    ]
+
+
+def test_an_absent_path_in_an_is_present_choice_logs_no_error(
+    boto_client: Client, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Given the export workflow's "has a settle time?" Choice (IsPresent on $.not_before)
+    definition = {
+        "StartAt": "Settled",
+        "States": {
+            "Settled": {
+                "Type": "Choice",
+                "Choices": [{"Variable": "$.not_before", "IsPresent": True, "Next": "Wait"}],
+                "Default": "Done",
+            },
+            "Wait": {"Type": "Pass", "Next": "Done"},
+            "Done": {"Type": "Pass", "End": True},
+        },
+    }
+    caplog.set_level(logging.INFO)
+
+    # When it runs without the field, then it succeeds and nothing is logged as an error
+    assert run_machine(boto_client("stepfunctions"), definition, {"run_id": "r"})["status"] == "SUCCEEDED"
+    assert stepfunctions_errors(caplog.records) == []
+
+
+@pytest.mark.parametrize(
+    "state",
+    [
+        {"Type": "Pass", "InputPath": "$.missing", "End": True},
+        {"Type": "Pass", "Parameters": {"x.$": "$.missing"}, "End": True},
+    ],
+)
+def test_a_missing_path_that_fails_the_execution_is_still_logged(
+    boto_client: Client, caplog: pytest.LogCaptureFixture, state: dict[str, Any]
+) -> None:
+    caplog.set_level(logging.INFO)
+
+    described = run_machine(boto_client("stepfunctions"), {"StartAt": "S", "States": {"S": state}}, {"a": 1})
+
+    assert described["status"] == "FAILED" and described["error"] == "States.Runtime"
+    errors = stepfunctions_errors(caplog.records)
+    assert any("States.Runtime" in e for e in errors), errors
+    assert not any(e.startswith("Exception=NoSuchJsonPathError,") for e in errors)  # only that one is dropped
