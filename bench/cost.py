@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from activitylog.dal.events import INDEX, EventRecord, to_items
+from activitylog.dal.events import INDEX, WRITE_THREADS, EventRecord, to_items
 from activitylog.logic.ingest import prepare
 from activitylog.models.settings import TenantSettings
 
@@ -120,13 +120,18 @@ def measure_layout(
     entries: dict[str, float] = dict.fromkeys(INDEX_ATTRS.values(), 0.0)
     entry_bytes: dict[str, float] = dict.fromkeys(INDEX_ATTRS.values(), 0.0)
     for record in records:
-        for k, item in enumerate(to_items(record)):
+        written = to_items(record)
+        # An event with extra target items is one TransactWriteItems (first write wins, all or
+        # nothing): transactional writes cost twice the write units of their base-table items (the
+        # index entries they cause are standard writes). An event without is one conditional PutItem.
+        transactional = 2 if len(written) > 1 else 1
+        for k, item in enumerate(written):
             if document is not None and "d" in item:
                 item = {**{a: v for a, v in item.items() if a != "d"}, **document(item["d"]["S"])}
             size = item_bytes(item) + OVERHEAD
             items += 1
             item_sum += size
-            writes += write_units(size)
+            writes += transactional * write_units(size)
             if k == 0:
                 doc_sum += sum(value_size(v) + len(a) for a, v in item.items() if a in ("d", "z"))
                 over += size > KB
@@ -210,10 +215,11 @@ def cost(s: Scenario) -> Breakdown:
 def lambda_seconds(cpu_per_event: float, layout: Layout, batch: int = 100, call_ms: float = 10.0) -> float:
     """Billed duration of one request: measured CPU (x86 here) + DynamoDB round trips at `call_ms` each.
 
-    Calls per request: the idempotency BatchGetItem, the usage UpdateItem and one BatchWriteItem per
-    25 items (extra target items first, then event items).
+    Round trips per request: the idempotency BatchGetItem, the usage UpdateItem, and the events'
+    conditional writes (one PutItem, or one TransactWriteItems for an event with extra targets, per
+    event), WRITE_THREADS at a time.
     """
-    calls = 2 + math.ceil(layout.items * batch / 25)
+    calls = 2 + math.ceil(batch / WRITE_THREADS)
     return cpu_per_event * batch + calls * call_ms / 1000
 
 

@@ -44,7 +44,7 @@ from activitylog.logic.export_workflow import (
 from activitylog.logic.query import QueryPorts, iter_events
 from activitylog.models.events import StoredEvent
 from activitylog.models.exports import Export, RunRecord, WorkflowInput
-from activitylog.models.query import EventRecord, IndexEntry, IndexPage, IndexRead, Stream
+from activitylog.models.query import EventRecord, IndexEntry, IndexPage, IndexRead, Stream, WriteOutcome
 from activitylog.models.text import format_time, parse_time
 
 from bench import report
@@ -137,7 +137,7 @@ class SyntheticEvents:
     def existing_ids(self, tenant: str, event_ids: Iterable[str]) -> set[str]:
         raise NotImplementedError("the export steps do not write events")
 
-    def put_events(self, records: Sequence[EventRecord]) -> set[str]:
+    def put_events(self, records: Sequence[EventRecord]) -> WriteOutcome:
         raise NotImplementedError("the export steps do not write events")
 
     def count_index(self, tenant: str, stream: Stream, request: IndexRead) -> tuple[int, str | None]:

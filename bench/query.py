@@ -10,6 +10,7 @@ BatchGetItem. moto's `ConsumedCapacity` is a constant, so capacity is not measur
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -61,7 +62,19 @@ class CountingDynamoDB:
 
     def __init__(self, client: Any) -> None:
         self._client = client
+        # moto's in-process DynamoDB is not thread-safe and the event store writes a batch
+        # concurrently: writes go through one at a time here, as local mode's moto server does
+        # (`SerialisedDynamoDB`); DynamoDB itself takes them concurrently.
+        self._writing = threading.Lock()
         self.reset()
+
+    def put_item(self, **kwargs: Any) -> Any:
+        with self._writing:
+            return self._client.put_item(**kwargs)
+
+    def transact_write_items(self, **kwargs: Any) -> Any:
+        with self._writing:
+            return self._client.transact_write_items(**kwargs)
 
     def reset(self) -> None:
         self.queries = self.scanned = self.count = self.batch_gets = self.keys_fetched = 0

@@ -11,7 +11,7 @@ from typing import Any
 from activitylog.dal.events import INDEX, event_pk, index_pk, key_range, main_pk, to_items
 from activitylog.models.auth import ApiKeyRecord
 from activitylog.models.exports import Export, RunRecord
-from activitylog.models.query import EventRecord, IndexEntry, IndexPage, IndexRead, Stream
+from activitylog.models.query import EventRecord, IndexEntry, IndexPage, IndexRead, Stream, WriteOutcome
 from activitylog.models.settings import Reservation, TenantLimits, TenantSettings
 
 
@@ -37,16 +37,21 @@ class FakeEventStore:
     def existing_ids(self, tenant: str, event_ids: Iterable[str]) -> set[str]:
         return {i for i in event_ids if event_pk(tenant, i) in self.items}
 
-    def put_events(self, records: Sequence[EventRecord]) -> set[str]:
-        failed = set()
+    def put_events(self, records: Sequence[EventRecord]) -> WriteOutcome:
+        """As the real store: the first write of an id wins (its items all, or none of them)."""
+        failed, taken = set(), set()
         for record in records:
             if record.event_id in self.fail_ids:
                 failed.add(record.event_id)
                 continue
-            for item in to_items(record):
+            items = to_items(record)
+            if items[0]["pk"]["S"] in self.items:
+                taken.add(record.event_id)
+                continue
+            for item in items:
                 self.items[item["pk"]["S"]] = item
                 self.writes += 1
-        return failed
+        return WriteOutcome(failed=frozenset(failed), taken=frozenset(taken))
 
     def _partition(self, tenant: str, stream: Stream, lo: str, hi: str) -> list[dict[str, Any]]:
         _, attr = INDEX[stream.dimension]

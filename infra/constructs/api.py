@@ -138,8 +138,8 @@ class ActivityLogApi(Construct):
         routes are public in the OpenAPI document anyway). Call once, after every `add_routes`.
         """
         by_path: dict[str, list[str]] = {}
-        for method, path in self.methods:
-            by_path.setdefault(path, []).append(method)
+        for verb, path in self.methods:
+            by_path.setdefault(path, []).append(verb)
         for path, methods in sorted(by_path.items()):
             allow = ", ".join(sorted(methods))
             resource = self.rest_api.root.resource_for_path(path)

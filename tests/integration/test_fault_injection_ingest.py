@@ -1,10 +1,11 @@
 """Fault injection on the real ingest path (gateway -> authorizer -> handler -> DynamoDB on moto):
-throttling and partial BatchWriteItem answers never lose an event or report one twice, and replays
-after a (simulated) timeout store each event once."""
+throttled and refused writes never lose an event or report one twice, and replays after a
+(simulated) timeout store each event once."""
 
 from __future__ import annotations
 
 import random
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -22,30 +23,50 @@ THROTTLES = ("ProvisionedThroughputExceededException", "ThrottlingException", "R
 
 
 class FlakyDynamo:
-    """The real client, except that BatchWriteItem calls are throttled whole or partly left unprocessed
-    (the unprocessed items are really not written), on a seeded schedule."""
+    """The real client, except that event writes (conditional PutItem, TransactWriteItems) are
+    throttled (`throttle`: the call is refused) or refused as over capacity (`drop`), on a seeded
+    schedule; a refused write is really not written. Thread-safe: the store writes concurrently."""
 
     def __init__(self, real: Any, seed: int, throttle: float, drop: float, get_throttle: float = 0.0) -> None:
-        self.real, self.rng = real, random.Random(seed)
+        self.real, self.rng, self.lock = real, random.Random(seed), threading.Lock()
         self.throttle, self.drop, self.get_throttle = throttle, drop, get_throttle
         self.injected = {"throttled_calls": 0, "dropped_items": 0}
 
-    def batch_write_item(self, RequestItems: dict[str, Any]) -> dict[str, Any]:
-        if self.rng.random() < self.throttle:
-            self.injected["throttled_calls"] += 1
-            code = self.rng.choice(THROTTLES)
-            raise ClientError({"Error": {"Code": code, "Message": "injected"}}, "BatchWriteItem")
-        ((table, requests),) = RequestItems.items()
-        keep = [r for r in requests if self.rng.random() >= self.drop]
-        left = [r for r in requests if r not in keep]
-        self.injected["dropped_items"] += len(left)
-        if keep:
-            answer = self.real.batch_write_item(RequestItems={table: keep})
-            left += answer.get("UnprocessedItems", {}).get(table, [])
-        return {"UnprocessedItems": {table: left} if left else {}}
+    def _refusal(self, operation: str, items: int) -> ClientError | None:
+        with self.lock:
+            if self.rng.random() < self.throttle:
+                self.injected["throttled_calls"] += 1
+                code = self.rng.choice(THROTTLES)
+            elif self.rng.random() < self.drop:
+                self.injected["dropped_items"] += items
+                code = "ProvisionedThroughputExceededException"
+            else:
+                return None
+        if operation == "TransactWriteItems":
+            reasons = [{"Code": "ThrottlingError"}] + [{"Code": "None"}] * (items - 1)
+            return ClientError(
+                {
+                    "Error": {"Code": "TransactionCanceledException", "Message": "injected"},
+                    "CancellationReasons": reasons,
+                },  # type: ignore[typeddict-unknown-key]
+                operation,
+            )
+        return ClientError({"Error": {"Code": code, "Message": "injected"}}, operation)
+
+    def put_item(self, **kwargs: Any) -> Any:
+        if (refused := self._refusal("PutItem", 1)) is not None:
+            raise refused
+        return self.real.put_item(**kwargs)
+
+    def transact_write_items(self, **kwargs: Any) -> Any:
+        if (refused := self._refusal("TransactWriteItems", len(kwargs["TransactItems"]))) is not None:
+            raise refused
+        return self.real.transact_write_items(**kwargs)
 
     def batch_get_item(self, **kwargs: Any) -> Any:
-        if self.rng.random() < self.get_throttle:
+        with self.lock:
+            refused = self.rng.random() < self.get_throttle
+        if refused:
             raise ClientError({"Error": {"Code": THROTTLES[0], "Message": "injected"}}, "BatchGetItem")
         return self.real.batch_get_item(**kwargs)
 
@@ -94,7 +115,7 @@ def batch(prefix: str, n: int = 100) -> list[dict[str, Any]]:
             "id": f"{prefix}-{i}",
             "action": "asset.edited",
             "actor": {"id": f"u{i % 7}"},
-            # two targets: an extra item per event, written before the main item
+            # two targets: an extra item per event, written with the main item in one transaction
             "targets": [{"type": "asset", "id": str(i)}, {"type": "folder", "id": str(i % 3)}],
         }
         for i in range(n)
@@ -107,7 +128,7 @@ def batch(prefix: str, n: int = 100) -> list[dict[str, Any]]:
 def test_every_event_is_accepted_and_stored_or_failed_and_absent(
     keys: Keys, inject: Any, local_stack: LocalService, seed: int, throttle: float, drop: float
 ) -> None:
-    # Given a store whose batch writes are throttled and partly unprocessed
+    # Given a store whose writes are throttled and refused
     api = keys.api()
     flaky = inject(seed=seed, throttle=throttle, drop=drop)
     sent = batch(f"s{seed}", 100)

@@ -1,15 +1,16 @@
-"""DynamoEventStore against a scripted client: partial batch answers are retried with backoff, and an
-event is reported failed exactly when its item was never written."""
+"""DynamoEventStore against a scripted client: busy writes are retried with backoff, an event is
+reported failed exactly when its item was never written, and the first write of an id wins."""
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import pytest
 from activitylog.dal.events import DynamoEventStore
 from activitylog.dal.retry import Backoff
 from activitylog.models.errors import StorageUnavailableError
-from activitylog.models.query import EventRecord
+from activitylog.models.query import EventRecord, WriteOutcome
 from botocore.exceptions import ClientError
 
 
@@ -27,31 +28,59 @@ def record(i: int, targets: int = 0) -> EventRecord:
     )
 
 
+def _error(code: str, reasons: list[str] | None = None) -> ClientError:
+    response: dict[str, Any] = {"Error": {"Code": code}}
+    if reasons is not None:
+        response["CancellationReasons"] = [{"Code": r} for r in reasons]
+    return ClientError(response, "Write")  # type: ignore[arg-type]
+
+
 class ScriptedClient:
-    """Leaves the items named in `refuse` unprocessed `times` times; can throttle whole calls."""
+    """A table of items: conditional puts and transactions as DynamoDB does them, and scripted
+    refusals (busy `times` times for the items named in `busy`)."""
 
-    def __init__(self, refuse: set[str] = frozenset(), times: int = 1, throttle_calls: int = 0) -> None:
-        self.refuse, self.times, self.throttle_calls = set(refuse), times, throttle_calls
-        self.calls: list[int] = []
-        self.written: list[str] = []
+    def __init__(self, busy: set[str] = frozenset(), times: int = 1, conflicts: int = 0) -> None:
+        self.busy, self.times, self.conflicts = set(busy), times, conflicts
+        self.table: dict[str, dict[str, Any]] = {}
+        self.calls: list[str] = []
 
-    def batch_write_item(self, RequestItems: dict[str, Any]) -> dict[str, Any]:
-        ((table, requests),) = RequestItems.items()
-        assert len(requests) <= 25
-        self.calls.append(len(requests))
-        if self.throttle_calls > 0:
-            self.throttle_calls -= 1
-            raise ClientError({"Error": {"Code": "ProvisionedThroughputExceededException"}}, "BatchWriteItem")
-        left = []
-        for request in requests:
-            pk = request["PutRequest"]["Item"]["pk"]["S"]
-            if pk in self.refuse and self.times > 0:
-                left.append(request)
-            else:
-                self.written.append(pk)
-        if left:
+    def _refuse(self, pk: str) -> bool:
+        if pk in self.busy and self.times > 0:
             self.times -= 1
-        return {"UnprocessedItems": {table: left} if left else {}}
+            return True
+        return False
+
+    def put_item(self, TableName: str, Item: dict[str, Any], ConditionExpression: str) -> dict[str, Any]:
+        assert ConditionExpression == "attribute_not_exists(pk)"
+        pk = Item["pk"]["S"]
+        self.calls.append(f"put {pk}")
+        if self._refuse(pk):
+            raise _error("ProvisionedThroughputExceededException")
+        if pk in self.table:
+            raise _error("ConditionalCheckFailedException")
+        self.table[pk] = Item
+        return {}
+
+    def transact_write_items(self, TransactItems: list[dict[str, Any]]) -> dict[str, Any]:
+        items = [t["Put"] for t in TransactItems]
+        main = items[0]["Item"]["pk"]["S"]
+        self.calls.append(f"transact {main} +{len(items) - 1}")
+        assert items[0]["ConditionExpression"] == "attribute_not_exists(pk)"
+        assert all("ConditionExpression" not in t for t in items[1:])
+        if self.conflicts > 0:
+            self.conflicts -= 1
+            raise _error(
+                "TransactionCanceledException", ["TransactionConflict"] + ["None"] * (len(items) - 1)
+            )
+        if self._refuse(main):
+            raise _error("TransactionCanceledException", ["ThrottlingError"] + ["None"] * (len(items) - 1))
+        if main in self.table:
+            raise _error(
+                "TransactionCanceledException", ["ConditionalCheckFailed"] + ["None"] * (len(items) - 1)
+            )
+        for t in items:
+            self.table[t["Item"]["pk"]["S"]] = t["Item"]
+        return {}
 
 
 def store(client: Any, attempts: int = 4) -> tuple[DynamoEventStore, list[float]]:
@@ -59,42 +88,55 @@ def store(client: Any, attempts: int = 4) -> tuple[DynamoEventStore, list[float]
     return DynamoEventStore("events", client, Backoff(attempts=attempts, sleep=slept.append)), slept
 
 
-def test_unprocessed_items_are_retried_until_stored() -> None:
-    client = ScriptedClient(refuse={"acme#e3"}, times=2)
+def test_busy_writes_are_retried_until_stored() -> None:
+    client = ScriptedClient(busy={"acme#e3"}, times=2)
     events, slept = store(client)
-    assert events.put_events([record(i) for i in range(30)]) == set()
-    assert sorted(client.written) == sorted(f"acme#e{i}" for i in range(30))
+    assert events.put_events([record(i) for i in range(30)]) == WriteOutcome()
+    assert sorted(client.table) == sorted(f"acme#e{i}" for i in range(30))
     assert len(slept) == 2  # one backoff per retry
-    assert client.calls == [25, 1, 1, 5]
 
 
-def test_items_never_processed_are_reported_failed_and_nothing_else() -> None:
-    client = ScriptedClient(refuse={"acme#e1"}, times=99)
+def test_writes_still_busy_after_every_retry_are_reported_failed_and_nothing_else() -> None:
+    client = ScriptedClient(busy={"acme#e1"}, times=99)
     events, slept = store(client, attempts=4)
-    assert events.put_events([record(0), record(1), record(2)]) == {"e1"}
-    assert "acme#e1" not in client.written and {"acme#e0", "acme#e2"} <= set(client.written)
+    assert events.put_events([record(0), record(1), record(2)]) == WriteOutcome(failed=frozenset({"e1"}))
+    assert set(client.table) == {"acme#e0", "acme#e2"}
     assert len(slept) == 3
 
 
-def test_whole_call_throttling_backs_off_and_retries() -> None:
-    client = ScriptedClient(throttle_calls=2)
-    events, slept = store(client)
-    assert events.put_events([record(0)]) == set()
-    assert client.written == ["acme#e0"] and len(slept) == 2
-
-
-def test_extra_target_items_go_first_and_a_failed_extra_fails_its_event() -> None:
-    client = ScriptedClient(refuse={"acme#e0#1"}, times=99)
+def test_the_first_write_of_an_id_wins_and_a_later_one_is_taken_not_stored() -> None:
+    client = ScriptedClient()
     events, _ = store(client)
-    assert events.put_events([record(0, targets=2), record(1, targets=2)]) == {"e0"}
-    assert "acme#e0" not in client.written  # the event item is never written without its index items
-    assert client.written.index("acme#e1#1") < client.written.index("acme#e1")
+    first = record(0)
+    assert events.put_events([first]) == WriteOutcome()
+    other = dataclasses.replace(first, actor_id="someone-else", document='{"other": 1}')
+    assert events.put_events([other]) == WriteOutcome(taken=frozenset({"e0"}))
+    assert client.table["acme#e0"]["d"] == {"S": "{}"}  # the first copy stands
+
+
+def test_an_event_with_extra_targets_is_one_transaction_all_or_nothing() -> None:
+    client = ScriptedClient()
+    events, _ = store(client)
+    assert events.put_events([record(0, targets=3)]) == WriteOutcome()
+    assert client.calls == ["transact acme#e0 +2"]
+    assert set(client.table) == {"acme#e0", "acme#e0#1", "acme#e0#2"}
+    # a second copy with other targets loses whole: none of its index items is written
+    rival = record(0, targets=5)
+    assert events.put_events([rival]) == WriteOutcome(taken=frozenset({"e0"}))
+    assert set(client.table) == {"acme#e0", "acme#e0#1", "acme#e0#2"}
+
+
+def test_a_transaction_conflict_is_retried() -> None:
+    client = ScriptedClient(conflicts=2)
+    events, slept = store(client)
+    assert events.put_events([record(0, targets=2)]) == WriteOutcome()
+    assert len(slept) == 2 and "acme#e0#1" in client.table
 
 
 def test_other_errors_are_not_swallowed() -> None:
     class Broken:
-        def batch_write_item(self, **_: Any) -> Any:
-            raise ClientError({"Error": {"Code": "ValidationException"}}, "BatchWriteItem")
+        def put_item(self, **_: Any) -> Any:
+            raise ClientError({"Error": {"Code": "ValidationException"}}, "PutItem")
 
     events, _ = store(Broken())
     with pytest.raises(ClientError):

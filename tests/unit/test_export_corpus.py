@@ -23,7 +23,7 @@ from activitylog.logic.export_workflow import event_filters
 from activitylog.logic.ingest import Rules, prepare
 from activitylog.logic.query import QueryPorts, iter_events
 from activitylog.models.events import StoredEvent
-from activitylog.models.query import EventRecord
+from activitylog.models.query import EventRecord, WriteOutcome
 from activitylog.models.settings import TenantSettings
 
 from tests.fakes import FakeEventStore
@@ -162,7 +162,7 @@ def test_the_slice_writes_what_the_model_path_wrote(
 ) -> None:
     # Given the accepted corpus stored, and an export over it
     store = FakeEventStore()
-    assert store.put_events(records) == set()
+    assert store.put_events(records) == WriteOutcome()
     ports = QueryPorts(events=store, known_actions=lambda: {r.action for r in records})
     export = an_export(filters, kind)
     start, end = NOW - timedelta(days=100), NOW + timedelta(hours=1)

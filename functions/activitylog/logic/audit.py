@@ -43,6 +43,6 @@ def record(
     if event is None:
         raise ValueError(f"invalid audit event {action}: {rejection}")
     catalogue.add_actions(tenant, {action})  # so that `action=activitylog.*` finds it
-    if events.put_events([event]):
+    if events.put_events([event]).failed:
         raise StorageUnavailableError("the audit event could not be stored, retry later")
     return event.event_id

@@ -24,7 +24,7 @@ from activitylog.models.events import (
     EventResult,
     IngestResponse,
 )
-from activitylog.models.query import EventRecord
+from activitylog.models.query import EventRecord, WriteOutcome
 from activitylog.models.settings import ActionSelection, KeySelection, Reservation, TenantSettings
 from activitylog.models.text import format_time, to_millis
 
@@ -254,15 +254,18 @@ def ingest(
         ports.known_actions.update(unseen)
 
     try:
-        failed = ports.events.put_events(list(new.values())) if new else set()
+        outcome = ports.events.put_events(list(new.values())) if new else WriteOutcome()
     except Exception:
         if new:
             ports.usage.release(tenant, month, len(new))  # only a crash right here can leak a reservation
         raise
-    if failed:
-        ports.usage.release(tenant, month, len(failed))
+    # Not stored (failed), or stored first by a concurrent write of the same id (taken, counted by
+    # that write): neither counts here.
+    failed, uncounted = outcome.failed, len(outcome.failed) + len(outcome.taken)
+    if uncounted:
+        ports.usage.release(tenant, month, uncounted)
     if reservation is not None and reservation.total is not None:
-        stored = reservation.total - len(failed)
+        stored = reservation.total - uncounted
         _warn(ports, tenant, month, limit, stored, reservation, now)
     for index, record in records.items():
         if record.event_id in failed:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Protocol
 if TYPE_CHECKING:  # annotations only: importing the ports loads no model at cold start
     from activitylog.models.auth import ApiKeyRecord
     from activitylog.models.exports import Export, RunRecord
-    from activitylog.models.query import EventRecord, IndexPage, IndexRead, Stream
+    from activitylog.models.query import EventRecord, IndexPage, IndexRead, Stream, WriteOutcome
     from activitylog.models.schedules import Schedule
     from activitylog.models.settings import LoggingSettings, Reservation, TenantSettings
 
@@ -22,7 +22,10 @@ if TYPE_CHECKING:  # annotations only: importing the ports loads no model at col
 
 class EventStore(Protocol):
     def existing_ids(self, tenant: str, event_ids: Iterable[str]) -> set[str]: ...
-    def put_events(self, records: Sequence[EventRecord]) -> set[str]: ...
+    def put_events(self, records: Sequence[EventRecord]) -> WriteOutcome:
+        """New events, the first write of an id winning (models/query.py, WriteOutcome)."""
+        ...
+
     def query_index(self, tenant: str, stream: Stream, read: IndexRead) -> IndexPage:
         """The entries of one read of `stream`; `last_ts` says where to go on when it has more."""
         ...

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
+from typing import Literal, NamedTuple
 
 Dimension = Literal["time", "actor", "action", "target"]
 
@@ -71,3 +71,16 @@ class EventRecord:
     action: str
     targets: Sequence[tuple[str, str]]  # distinct (type, id) pairs
     document: str  # the StoredEvent as JSON
+
+
+class WriteOutcome(NamedTuple):
+    """What storing a batch of new events did, per id (the rest were stored by this write).
+
+    `failed`: not stored (busy after every retry): the client retries with the same id.
+    `taken`: another write of the same id was stored first (two requests at the same moment): that
+    copy stands, this one is not stored and not counted (the id is answered `accepted`, as any id
+    already stored is).
+    """
+
+    failed: frozenset[str] = frozenset()
+    taken: frozenset[str] = frozenset()
