@@ -7,17 +7,20 @@
 `activitylog tenants show T [--stack S]`            settings, limits, this month's usage, today's mail
 
 Targets the local stack when `.local/env` exists in the working directory (its emulation endpoint
-and table names), otherwise the deployed stack of the current AWS credentials (the control table
-from the `ControlTableName` output of `ActivityLog-Stateful`, or of `--stack`). The new key is
-printed alone on the last line of stdout; everything before it is for people.
+and table names), or when the shell has sourced one (`ACTIVITYLOG_CONTROL_TABLE` and
+`AWS_ENDPOINT_URL` set); otherwise the deployed stack of the current AWS credentials and region (the
+control table from the `ControlTableName` output of `ActivityLog-Stateful`, or of `--stack`). The
+new key is printed alone on the last line of stdout; everything before it is for people.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from activitylog_ops.local.envfile import ENV_FILE, read_env_file
@@ -59,11 +62,25 @@ def local_target(env: dict[str, str]) -> Target:
     return Target(description, table, dynamodb, env.get("ACTIVITYLOG_EVENTS_TABLE", ""))
 
 
+def no_target(missing: str) -> CliError:
+    return CliError(
+        f"no stack to work on: there is no {ENV_FILE} in {Path.cwd()} and {missing}.\n"
+        f"  The local stack: run this where `make local` runs (it writes {ENV_FILE} there), or first "
+        f"`source /path/to/the/project/{ENV_FILE}`.\n"
+        "  A deployed stack: AWS credentials and a region, e.g. `AWS_PROFILE=prod AWS_REGION=eu-west-1 "
+        f"activitylog ...` (--stack NAME if it is not {DEFAULT_STACK})."
+    )
+
+
 def deployed_target(stack: str) -> Target:
     import boto3
     from botocore.exceptions import BotoCoreError, ClientError
 
     session = boto3.session.Session()
+    if session.region_name is None:
+        raise no_target("no AWS region is configured (AWS_REGION, or a profile's region)")
+    if session.get_credentials() is None:
+        raise no_target("no AWS credentials were found")
     try:
         described = session.client("cloudformation").describe_stacks(StackName=stack)
     except (BotoCoreError, ClientError) as err:
@@ -80,8 +97,13 @@ def deployed_target(stack: str) -> Target:
     )
 
 
+SOURCED = ("AWS_ENDPOINT_URL", "ACTIVITYLOG_CONTROL_TABLE")  # what `source .local/env` exports
+
+
 def choose_target(stack: str | None) -> Target:
     env = read_env_file()
+    if stack is None and env is None and all(os.environ.get(name) for name in SOURCED):
+        env = {name: value for name, value in os.environ.items() if name.startswith(("ACTIVITYLOG_", "AWS_"))}
     if env is not None and stack is None:
         return local_target(env)
     return deployed_target(stack or DEFAULT_STACK)

@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import uuid
+from pathlib import Path
 
 import requests
 from activitylog_ops.local.envfile import read_env_file
@@ -122,3 +123,62 @@ def test_cli_raises_a_hot_tenants_write_shards_and_never_lowers_them(
     assert lowered.returncode == 1 and "may only grow: it is 4" in lowered.stderr
     assert too_many.returncode == 2 and "between 1 and 64" in too_many.stderr
     assert again.returncode == 0, again.stderr  # the same count again is fine
+
+
+def test_cli_elsewhere_says_where_it_looks_and_how_to_point_it(tmp_path: Path) -> None:
+    # Given a directory without .local/env, and no AWS region or credentials
+    env = {"PATH": os.environ.get("PATH", ""), "HOME": str(tmp_path)}
+    result = subprocess.run(
+        [sys.executable, "-m", "activitylog_ops.cli", "tenants", "show", "acme"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+    # Then it says what it looked for and how to point it at either stack (not "You must specify a region.")
+    assert result.returncode == 1
+    assert f".local/env in {tmp_path}" in result.stderr
+    assert "source " in result.stderr and "AWS_REGION" in result.stderr and "AWS_PROFILE" in result.stderr
+    assert "You must specify a region" not in result.stderr
+
+
+def test_cli_elsewhere_targets_the_local_stack_a_shell_has_sourced(
+    local_service: RunningLocalService, tmp_path: Path
+) -> None:
+    # Given a shell elsewhere that sourced the stack's .local/env
+    sourced = subprocess.run(  # noqa: S603 - bash sourcing our own file
+        ["/bin/bash", "-c", f"source {local_service.workdir / '.local' / 'env'} && exec env"],
+        env={"PATH": os.environ.get("PATH", ""), "HOME": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    env = dict(line.split("=", 1) for line in sourced.splitlines() if "=" in line)
+
+    # When it creates a key, then on the local stack
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "activitylog_ops.cli",
+            "keys",
+            "create",
+            "--tenant",
+            "acme",
+            "--scopes",
+            "events:read",
+        ],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    key = result.stdout.strip().splitlines()[-1]
+    headers = {"Authorization": f"Bearer {key}"}
+    assert requests.get(f"{local_service.url}/v1/events", headers=headers, timeout=30).status_code == 200
