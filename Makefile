@@ -39,9 +39,16 @@ $(NODE_STAMP): package.json package-lock.json
 $(LAYER_STAMP): pyproject.toml layers/build.py | $(PY_STAMP)
 	$(PY) layers/build.py
 
+# The Swagger UI browser test drives Debian's chromium through Playwright (never `playwright install`).
+CHROMIUM_STAMP := $(VENV)/.chromium
+$(CHROMIUM_STAMP): | $(PY_STAMP)
+	command -v chromium >/dev/null || { SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium; }
+	touch $@
+
 # The Lambda layer only for what packages it (synth, deploy, the audit, the infrastructure tests):
 # local mode, unit and integration tests run the functions with the virtualenv's packages.
-install: $(PY_STAMP)
+install: $(PY_STAMP) $(CHROMIUM_STAMP)
 
 layer: $(LAYER_STAMP)
 
