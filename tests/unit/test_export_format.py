@@ -184,7 +184,10 @@ def test_jsonl_is_the_api_json_of_each_event() -> None:
     assert len(lines) == len(TRICKY)
     for event, line in zip(TRICKY, lines, strict=True):
         assert line.endswith(b"\n") and line.count(b"\n") == 1
-        assert line[:-1].decode("utf-8") == event.model_dump_json()
+        # the API's JSON, with the line breaks other than \n escaped (one record, one line)
+        api = event.model_dump_json()
+        escaped = api.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029").replace("\u0085", "\\u0085")
+        assert line[:-1].decode("utf-8") == escaped
         assert StoredEvent.model_validate_json(line) == event
 
 
@@ -230,3 +233,19 @@ def test_file_name_extensions_and_content_types() -> None:
     assert fmt.content_type("jsonl", "none") == "application/x-ndjson"
     assert fmt.content_type("csv", "gzip") == "application/gzip"
     assert fmt.content_type("jsonl", "gzip") == "application/gzip"
+
+
+def test_a_jsonl_record_is_one_line_for_every_line_splitter() -> None:
+    # Given an event whose text holds every line break Python's splitlines() knows besides \n
+    breaks = "\u2028\u2029\u0085\r\x0b\x0c\x1c\x1d\x1e"
+    event = make_event(description=f"a{breaks}b", metadata={"k": breaks}, actor={"id": f"u{breaks}"})
+    for lines in (
+        list(fmt.jsonl_rows([event])),
+        list(fmt.render_documents([event.model_dump_json()], "jsonl")),
+    ):
+        (line,) = lines
+        text = line.decode("utf-8")
+        # Then it is one line however it is split, and parses back to the same values
+        assert text.splitlines() == [text.rstrip("\n")]
+        assert json.loads(text)["description"] == f"a{breaks}b"
+        assert "\\u2028" in text and "\u2028" not in text

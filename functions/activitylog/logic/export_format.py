@@ -226,9 +226,20 @@ def csv_rows(events: Iterable[StoredEvent]) -> Iterator[bytes]:
     return _csv_lines(map(_model_dict, events))
 
 
+# Line separators other than \n that `str.splitlines()` (and many line readers) split on: inside a
+# JSON string they may stand raw, so one record would read as several lines. Written as \u escapes
+# (API.md, JSONL): the same JSON value, one line per event for every line splitter. They only ever
+# occur inside strings (JSON's own syntax is ASCII), so the replacement keeps the JSON valid.
+_LINE_BREAKS = str.maketrans({"\u2028": "\\u2028", "\u2029": "\\u2029", "\u0085": "\\u0085"})
+
+
+def _one_line(line: str) -> bytes:
+    return line.translate(_LINE_BREAKS).encode("utf-8") + b"\n"
+
+
 def jsonl_rows(events: Iterable[StoredEvent]) -> Iterator[bytes]:
     for event in events:
-        yield event.model_dump_json().encode("utf-8") + b"\n"
+        yield _one_line(event.model_dump_json())
 
 
 def render(events: Iterable[StoredEvent], fmt: Format) -> Iterator[bytes]:
@@ -263,7 +274,7 @@ def _csv_rows_parsed(documents: Iterable[tuple[str, dict[str, Any]]]) -> Iterato
 
 def _jsonl_rows_parsed(documents: Iterable[tuple[str, dict[str, Any]]]) -> Iterator[bytes]:
     for document, parsed in documents:
-        yield (_jsonl_line(document, parsed) + "\n").encode("utf-8")
+        yield _one_line(_jsonl_line(document, parsed))
 
 
 def render_parsed(documents: Iterable[tuple[str, dict[str, Any]]], fmt: Format) -> Iterator[bytes]:
