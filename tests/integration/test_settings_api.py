@@ -216,6 +216,23 @@ def test_api_keys_are_per_tenant_and_never_escalate(keys: Keys) -> None:
     assert no_manage.request("GET", "/v1/api-keys").status_code == 403
 
 
+def test_a_key_cannot_revoke_a_key_with_more_power_than_it_holds(keys: Keys) -> None:
+    # Given a tenant's full admin key and a narrower admin key of the same tenant
+    full = keys.api()
+    narrow = keys.api(tenant=full.tenant, scopes=["keys:manage", "events:read"])
+    strong = full.request("POST", "/v1/api-keys", json={"name": "ingest", "scopes": ["events:write"]}).json()
+    reader = full.request(
+        "POST", "/v1/api-keys", json={"name": "self", "scopes": ["events:read"], "actor_id": "u"}
+    )
+    # When the narrow key tries to revoke the key holding events:write / Then 403, and it still works
+    refused = narrow.request("DELETE", f"/v1/api-keys/{strong['id']}")
+    assert refused.status_code == 403 and refused.json()["error"]["details"] == ["events:write"]
+    assert Api(full.url, strong["key"], full.tenant).post_events([]).status_code != 401
+    # But it may revoke a key within its own power (events:read covers events:read:self)
+    assert narrow.request("DELETE", f"/v1/api-keys/{reader.json()['id']}").status_code == 204
+    assert full.request("DELETE", f"/v1/api-keys/{strong['id']}").status_code == 204
+
+
 def test_pagination_of_keys(keys: Keys) -> None:
     admin = keys.api()
     for i in range(4):

@@ -72,8 +72,8 @@ class ApiKeysMixin(ControlBase):
         more = answer.get("LastEvaluatedKey") is not None
         return records, (records[-1].id if more and records else None)
 
-    def delete_api_key(self, tenant: str, key_id: str) -> ApiKeyRecord | None:
-        """Revoke: the item goes, so the authorizer finds nothing. None if the tenant has no such key."""
+    def find_api_key(self, tenant: str, key_id: str) -> ApiKeyRecord | None:
+        """The tenant's key with this id (its record, never its secret), or None."""
         answer = self._call(
             self._ddb.query,
             IndexName=OWNER_INDEX,
@@ -82,7 +82,13 @@ class ApiKeysMixin(ControlBase):
         )
         if not answer["Items"]:
             return None
-        record = ApiKeyRecord.model_validate_json(answer["Items"][0]["doc"]["S"])
+        return ApiKeyRecord.model_validate_json(answer["Items"][0]["doc"]["S"])
+
+    def delete_api_key(self, tenant: str, key_id: str) -> ApiKeyRecord | None:
+        """Revoke: the item goes, so the authorizer finds nothing. None if the tenant has no such key."""
+        record = self.find_api_key(tenant, key_id)
+        if record is None:
+            return None
         deleted = self._conditional(
             self._ddb.delete_item,
             Key={"pk": {"S": f"KEY#{record.secret_hash}"}, "sk": {"S": "KEY"}},

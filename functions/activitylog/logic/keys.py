@@ -132,7 +132,16 @@ def list_keys(
 def revoke_key(principal: Principal, store: KeyAdmin, key_id: str) -> ApiKeyRecord:
     if not principal.can(Scope.KEYS_MANAGE):
         raise ForbiddenError("this key lacks the keys:manage scope")
-    record = store.delete_api_key(principal.tenant, key_id) if len(key_id) <= 64 else None
+    found = store.find_api_key(principal.tenant, key_id) if len(key_id) <= 64 else None
+    if found is None:
+        raise NotFoundError("no such API key")
+    # As with creating (no escalation): a key may revoke only keys whose power it holds itself,
+    # so a narrower admin key cannot lock the tenant out of a broader one.
+    if missing := sorted(s.value for s in found.scopes if not holds(principal, s)):
+        raise ForbiddenError(
+            f"this key cannot revoke a key with scopes it does not hold: {', '.join(missing)}", details=missing
+        )
+    record = store.delete_api_key(principal.tenant, key_id)
     if record is None:
         raise NotFoundError("no such API key")
     return record
