@@ -139,7 +139,8 @@ def revoke_key(principal: Principal, store: KeyAdmin, key_id: str) -> ApiKeyReco
     # so a narrower admin key cannot lock the tenant out of a broader one.
     if missing := sorted(s.value for s in found.scopes if not holds(principal, s)):
         raise ForbiddenError(
-            f"this key cannot revoke a key with scopes it does not hold: {', '.join(missing)}", details=missing
+            f"this key cannot revoke a key with scopes it does not hold: {', '.join(missing)}",
+            details=missing,
         )
     record = store.delete_api_key(principal.tenant, key_id)
     if record is None:
