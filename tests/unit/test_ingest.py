@@ -103,6 +103,30 @@ def test_time_window_rules() -> None:
     assert [r.status for r in answer.results] == ["rejected", "accepted", "rejected"]
 
 
+def test_the_services_own_events_are_kept_a_year_whatever_the_tenants_retention() -> None:
+    from activitylog.logic import audit
+    from activitylog.models.auth import Principal
+
+    # Given a tenant keeping its events 1 day, which changes something the trail records
+    store, control = FakeEventStore(), FakeControl()
+    short = TenantSettings(logging=LoggingSettings(retention_days=1))
+    control.settings["acme"] = short
+    admin = Principal(tenant="acme", key_id="k1", scopes=frozenset({"logging:manage"}))
+    event_id = audit.record(
+        store,
+        control,
+        short,
+        tenant="acme",
+        action="activitylog.settings.updated",
+        actor=audit.key_actor(admin),
+        now=NOW,
+    )
+    run([event(id="own")], store, settings=short)
+    # Then the audit event expires in 365 days, the tenant's own event in 1
+    assert stored(store, "acme", event_id)["expires_at"] == "2027-11-23T10:00:00.000Z"
+    assert stored(store, "acme", "own")["expires_at"] == "2026-11-24T10:00:00.000Z"
+
+
 def test_expiry_follows_the_tenant_retention_in_whole_seconds() -> None:
     store = FakeEventStore()
     run(

@@ -43,6 +43,9 @@ class IngestPorts:
     warn: Callable[[QuotaWarning], None] = lambda _: None  # sends the 80% / 100% emails
 
 
+AUDIT_RETENTION_DAYS = 365
+
+
 def shard_of(event_id: str, shard_count: int) -> int:
     """The write shard of an event (docs/data-model.md, "Write sharding"): stable per id."""
     return 0 if shard_count == 1 else hashlib.sha256(event_id.encode()).digest()[0] % shard_count
@@ -171,8 +174,12 @@ def prepare(
     if selection is not None and not internal and event.metadata:
         event.metadata = {k: v for k, v in event.metadata.items() if selection.selects(k)}
     occurred = event.occurred_at or rules.now  # a given occurred_at is UTC milliseconds already
-    # Whole seconds, rounded up, so the TTL attribute and `expires_at` say exactly the same.
-    expires_epoch = math.ceil(occurred.timestamp()) + rules.retention_days * 86_400
+    # Whole seconds, rounded up, so the TTL attribute and `expires_at` say exactly the same. The
+    # service's own events are kept at least AUDIT_RETENTION_DAYS (API.md, settings): a tenant
+    # cannot shorten the trail of its own changes (`retention_days: 1` would expire the very event
+    # that records it).
+    days = max(rules.retention_days, AUDIT_RETENTION_DAYS) if internal else rules.retention_days
+    expires_epoch = math.ceil(occurred.timestamp()) + days * 86_400
     expires = format_time(datetime.fromtimestamp(expires_epoch, tz=UTC))
     document, size = stored_document(event, event_id, occurred, received=rules.received, expires=expires)
     if size > MAX_EVENT_BYTES:
