@@ -163,7 +163,10 @@ def proxy_event(
         "httpMethod": request.method,
         "extendedRequestId": request_id,
         "requestTime": now.strftime("%d/%b/%Y:%H:%M:%S +0000"),
-        "path": f"/{stage}{unquote(request.path)}",
+        # The path as the client called it: the local gateway has no `/<stage>` prefix in its URLs
+        # (like a custom domain without a base path), so the served OpenAPI document's server,
+        # derived from this, is the URL the client used.
+        "path": unquote(request.path),
         "accountId": ACCOUNT_ID,
         "protocol": "HTTP/1.1",
         "stage": stage,
