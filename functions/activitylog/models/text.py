@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import math
+import re
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, AwareDatetime, PlainSerializer, WithJsonSchema
+from pydantic import AfterValidator, AwareDatetime, BeforeValidator, PlainSerializer, WithJsonSchema
 
 MAX_JSON_DEPTH = 16
 
@@ -44,9 +45,27 @@ Unicode = AfterValidator(check_text)
 
 
 def to_millis(value: datetime) -> datetime:
-    """UTC, truncated to milliseconds (finer precision in a request is truncated)."""
-    value = value.astimezone(UTC)
+    """UTC, truncated to milliseconds (finer precision in a request is truncated).
+
+    A time whose UTC instant is outside years 1-9999 (`9999-12-31T23:59:59-01:00`) is refused as
+    invalid input, never an OverflowError (a 5xx that would have lost a whole batch)."""
+    try:
+        value = value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("the time in UTC is outside the years 1 to 9999") from None
     return value.replace(microsecond=value.microsecond // 1000 * 1000)
+
+
+# RFC 3339 `date-time`: a full date, `T`, a full time, an explicit offset. Not a number of seconds,
+# not a date alone, not a naive time (pydantic's lax mode would take those).
+_RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})")
+
+
+def rfc3339_only(value: Any) -> Any:
+    """Requests and stored documents carry times as RFC 3339 strings; code passes datetimes."""
+    if isinstance(value, datetime) or (isinstance(value, str) and _RFC3339.fullmatch(value)):
+        return value
+    raise ValueError("must be an RFC 3339 date-time with an offset, such as 2026-11-23T10:00:00Z")
 
 
 def format_time(value: datetime) -> str:
@@ -75,6 +94,7 @@ def from_epoch_millis(value: int) -> datetime:
 # not `-Input` and `-Output` twins that generated clients refuse (docs/api.md, "The document").
 Timestamp = Annotated[
     AwareDatetime,
+    BeforeValidator(rfc3339_only),
     AfterValidator(to_millis),
     PlainSerializer(format_time, return_type=str, when_used="json"),
     WithJsonSchema({"type": "string", "format": "date-time"}),

@@ -9,7 +9,7 @@ from typing import Annotated, Any, TypeVar
 
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.event_handler.router import Router
-from pydantic import AwareDatetime, ValidationError
+from pydantic import ValidationError
 
 from activitylog.handlers import wiring
 from activitylog.handlers.http import principal_of
@@ -20,6 +20,7 @@ from activitylog.models import filters as f
 from activitylog.models.errors import BadRequestError
 from activitylog.models.events import EventCount, EventPage, StoredEvent
 from activitylog.models.filters import EventFilter, Order, Outcome
+from activitylog.models.text import Timestamp
 
 router = Router()
 
@@ -33,8 +34,8 @@ Actions = Annotated[
 TargetType = Annotated[str | None, Query(min_length=1, max_length=f.TARGET_TYPE_LENGTH)]
 TargetId = Annotated[str | None, Query(min_length=1, max_length=f.TARGET_ID_LENGTH)]
 OutcomeParam = Annotated[Outcome | None, Query()]
-From = Annotated[AwareDatetime | None, Query(alias="from", description="inclusive, RFC 3339 with offset")]
-To = Annotated[AwareDatetime | None, Query(description="exclusive, RFC 3339 with offset")]
+From = Annotated[Timestamp | None, Query(alias="from", description="inclusive, RFC 3339 with offset")]
+To = Annotated[Timestamp | None, Query(description="exclusive, RFC 3339 with offset")]
 Text = Annotated[
     str | None, Query(min_length=1, max_length=f.TEXT_LENGTH, description="case-insensitive free text")
 ]
