@@ -78,6 +78,14 @@ def test_ip_is_normalised_and_ipv6_accepted() -> None:
     assert EventIn.model_validate(event(context={"ip": "2001:DB8::1"})).context.ip == "2001:db8::1"
 
 
+@pytest.mark.parametrize(
+    "ip", ["fe80::1%eth0", "fe80::1%\r\n<script>x</script>", "fe80::1%" + "x" * 5000, "::1%"]
+)
+def test_an_ipv6_zone_is_refused_whatever_it_holds(ip: str) -> None:
+    with pytest.raises(ValidationError, match="without a zone"):
+        EventIn.model_validate(event(context={"ip": ip}))
+
+
 def test_times_are_truncated_to_millis_and_rendered_in_utc() -> None:
     parsed = EventIn.model_validate(event(occurred_at="2026-11-23T11:00:00.123456+01:00"))
     assert parsed.model_dump(mode="json")["occurred_at"] == "2026-11-23T10:00:00.123Z"

@@ -86,6 +86,10 @@ class EventContext(_Strict):
     def _valid_ip(cls, value: str | None) -> str | None:
         if value is None:
             return None
+        # No IPv6 zone (`fe80::1%eth0`): Python takes any text after `%`, CR/LF and markup
+        # included, and a zone names a link on the client's own host, meaningless in an audit log.
+        if "%" in value:
+            raise ValueError("ip must be an IPv4 or IPv6 address without a zone (%...)")
         try:
             return str(ipaddress.ip_address(value))
         except ValueError:
