@@ -106,11 +106,14 @@ deploy: install layer $(NODE_STAMP)
 destroy: install layer $(NODE_STAMP)
 	npx cdk destroy --all
 
-# The same fuzz and property tests as in `make test`, with FUZZ_EXAMPLES examples per operation.
+# The same fuzz and property tests as in `make test`, with FUZZ_EXAMPLES examples per operation;
+# schemathesis's command line (every phase) gets FUZZ_SECONDS for its whole run (60 in make test).
 FUZZ_EXAMPLES ?= 500
+FUZZ_SECONDS ?= 900
 fuzz: install
-	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/pytest -p no:cacheprovider \
-		tests/integration/test_fuzz_api.py tests/integration/test_isolation_property.py
+	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) FUZZ_SECONDS=$(FUZZ_SECONDS) $(BIN)/pytest -p no:cacheprovider \
+		tests/integration/test_fuzz_api.py tests/integration/test_schemathesis_cli.py \
+		tests/integration/test_isolation_property.py
 
 bench: install layer  # the cold-start benchmark imports the layer's packages
 	$(PY) -m bench
