@@ -17,7 +17,7 @@ def test_the_clock_fires_a_due_schedule_through_the_same_target(
     api.post_events([{"action": "user.login", "actor": {"id": "u1"}}])
     export_id = create(api)["export"]["id"]
     schedule = {
-        "expression": "cron(* * * * ? *)",
+        "expression": "cron(0 * * * ? *)",  # hourly: the most often a schedule may fire
         "timezone": "Europe/Oslo",
         "window": "PT1H",
         "settle": "PT0S",
@@ -25,8 +25,8 @@ def test_the_clock_fires_a_due_schedule_through_the_same_target(
     assert api.request("PUT", f"/v1/exports/{export_id}/schedule", json=schedule).status_code == 200
     clock = local_stack.clock
     assert clock is not None
-    start = (datetime.now(UTC) - timedelta(days=1)).replace(second=30, microsecond=0)
-    moments = iter([start, start + timedelta(minutes=2)])
+    start = (datetime.now(UTC) - timedelta(days=1)).replace(minute=30, second=0, microsecond=0)
+    moments = iter([start, start + timedelta(hours=2)])
     saved = (clock.now, clock._last)
     clock.now, clock._last = (lambda: next(moments)), None
     try:
@@ -35,7 +35,7 @@ def test_the_clock_fires_a_due_schedule_through_the_same_target(
     finally:
         clock.now, clock._last = saved
     assert [r["scheduled_time"] for r in fired] == [
-        (start + timedelta(minutes=m)).strftime("%Y-%m-%dT%H:%M:00Z") for m in (1, 2)
+        (start.replace(minute=0) + timedelta(hours=h)).strftime("%Y-%m-%dT%H:00:00Z") for h in (1, 2)
     ]
     for result in fired:
         run = wait_for_run(api, export_id, result["result"]["run_id"])

@@ -55,6 +55,17 @@ def _range(run: RunRecord) -> str:
     return f"{format_time(run.range_from)} to {format_time(run.range_to)} (UTC, end exclusive)"
 
 
+SUBJECT_NAME_LENGTH = 60
+
+
+def subject_name(name: str) -> str:
+    """The export's name as a labelled, bounded value after the service's own words: the subject
+    reads as "Activity Log: export ready [name: ...]" whatever the tenant wrote, and a long name
+    (a sentence that could pass for the subject itself) is cut."""
+    short = name if len(name) <= SUBJECT_NAME_LENGTH else name[: SUBJECT_NAME_LENGTH - 1] + "\u2026"
+    return short.replace("[", "(").replace("]", ")")
+
+
 def compose(export: Export, run: RunRecord, *, tenant: str, key: bytes, base_url: str) -> Message:
     name = export.name
     if run.status == "succeeded" and run.finished_at is not None:
@@ -70,13 +81,13 @@ def compose(export: Export, run: RunRecord, *, tenant: str, key: bytes, base_url
             ("SHA-256", run.sha256 or ""),
             ("Link valid until", format_time(expires)),
         ]
-        subject = f'Export "{name}" is ready'
+        subject = f"Activity Log: export ready [name: {subject_name(name)}]"
         intro = f'Your export "{name}" is ready to download.'
         text_link = f"\nDownload: {link}\n"
         html_link = f'<p><a href="{html.escape(link)}">Download the file</a></p>'
     else:
         facts = [("Reason", run.error or "unknown"), ("Time range", _range(run))]
-        subject = f'Export "{name}" failed'
+        subject = f"Activity Log: export failed [name: {subject_name(name)}]"
         intro = f'Your export "{name}" failed; no file was produced. Start a new run to try again.'
         text_link = html_link = ""
     text = intro + "\n\n" + "".join(f"{k}: {v}\n" for k, v in facts) + text_link

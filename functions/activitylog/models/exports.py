@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
@@ -23,9 +24,16 @@ DOWNLOAD_WINDOW = timedelta(days=7)
 MAX_RECIPIENTS = 50
 
 
+# Bidirectional embeddings, overrides and isolates: they reorder how a name is shown
+# (`invoice\u202efdp.exe` reads as `invoiceexe.pdf`), in the email and in file names.
+BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069]")
+
+
 def _no_control(value: str) -> str:
     if CONTROL_CHARS.search(value):
         raise ValueError("must not contain control characters (CR, LF, tab, ...)")
+    if BIDI_CONTROLS.search(value):
+        raise ValueError("must not contain bidirectional-override characters (U+202A-U+202E, U+2066-U+2069)")
     return value
 
 

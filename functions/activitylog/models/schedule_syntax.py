@@ -40,6 +40,13 @@ _FIELDS = (
 )
 
 
+# API.md: every firing runs an export and may email its recipients.
+TOO_OFTEN = (
+    "a schedule fires at most once an hour: use a single minute in cron(...) (cron(0 * * * ? *)) "
+    "or rate(...) of 60 minutes or more"
+)
+
+
 def check_expression(value: str) -> str:
     """`value` unchanged if EventBridge Scheduler accepts it as a recurring schedule, else ValueError."""
     if value.startswith("at("):
@@ -64,6 +71,8 @@ def _check_rate(value: str) -> None:
     count, unit = int(match.group(1)), match.group(2)
     if (count == 1) != (not unit.endswith("s")):
         raise ValueError("rate(...) needs a singular unit for 1 (rate(1 hour)) and a plural one otherwise")
+    if unit.startswith("minute") and count < 60:
+        raise ValueError(TOO_OFTEN)
 
 
 def _check_cron(body: str) -> None:
@@ -75,6 +84,8 @@ def _check_cron(body: str) -> None:
         )
     for field, text in zip(_FIELDS, parts, strict=True):
         _check_field(field, text.upper())
+    if not _NUMBER.fullmatch(parts[0]):  # `*`, `0/15`, `0,30`, `0-5`: more than once in an hour
+        raise ValueError(TOO_OFTEN)
     dom, dow = parts[2], parts[4]
     if (dom == "?") == (dow == "?"):
         raise ValueError("cron(...) needs `?` in exactly one of day-of-month and day-of-week")
