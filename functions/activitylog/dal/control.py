@@ -95,6 +95,34 @@ class ControlTable(ApiKeysMixin, UsageMixin):
             ExpressionAttributeValues={":l": {"N": str(limit)}},
         )
 
+    def note_download(self, tenant: str, who: str, minute: str, *, expires: int) -> int | None:
+        """Count one download by `who` (an API key or a download link, of one run) in `minute`.
+
+        The first download of a minute starts it and returns how many downloads the previous minute
+        had after its first (0 if none): the caller records one audit event then. Every other
+        download of the same minute is only counted (None). Exact under concurrency: one
+        conditional update each (pk=TENANT#<t>, sk=DOWNLOADS#<who>, TTL `exp`)."""
+        key = {"pk": {"S": tenant_pk(tenant)}, "sk": {"S": f"DOWNLOADS#{who}"}}
+        started = self._conditional(
+            self._ddb.update_item,
+            Key=key,
+            UpdateExpression="SET #m = :m, #n = :zero, #e = :exp",
+            ConditionExpression="attribute_not_exists(#m) OR #m <> :m",
+            ExpressionAttributeNames={"#m": "minute", "#n": "more", "#e": "exp"},
+            ExpressionAttributeValues={":m": {"S": minute}, ":zero": {"N": "0"}, ":exp": {"N": str(expires)}},
+            ReturnValues="ALL_OLD",
+        )
+        if started is not None:
+            return int(started.get("Attributes", {}).get("more", {}).get("N", "0"))
+        self._call(
+            self._ddb.update_item,
+            Key=key,
+            UpdateExpression="ADD #n :one",
+            ExpressionAttributeNames={"#n": "more"},
+            ExpressionAttributeValues={":one": {"N": "1"}},
+        )
+        return None
+
     def raise_shard_count(self, tenant: str, count: int) -> bool:
         """Set the write shards to `count` unless that would lower them (reads query shards 0..N-1:
         a lower N would hide events written to the higher shards); False when refused."""
