@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from unittest import mock
@@ -88,3 +89,36 @@ def test_a_failing_success_email_leaves_the_run_succeeded_and_downloadable(seede
     assert run["status"] == "succeeded", run
     content = download(seeded, run)
     assert len(content) == run["bytes"] > 0
+
+
+def test_deleting_an_export_while_a_slice_writes_leaves_no_file_behind(
+    seeded: Api, local_stack: LocalService
+) -> None:
+    # Given an export whose first slice completes its temporary object just after the export is
+    # deleted (DELETE removes the files it finds; this object is written after it looked)
+    from activitylog.dal.export_files import S3MultipartSink
+
+    real_complete = S3MultipartSink.complete
+    state: dict[str, Any] = {}
+
+    def complete_after_the_delete(sink: S3MultipartSink, parts: list[tuple[int, str]]) -> None:
+        if sink.key.startswith("tmp/") and "deleted" not in state:
+            state["deleted"] = seeded.request("DELETE", f"/v1/exports/{state['export_id']}").status_code
+        real_complete(sink, parts)
+        state.setdefault("written", sink.key)
+
+    with mock.patch.object(S3MultipartSink, "complete", complete_after_the_delete):
+        answer = seeded.request(
+            "POST", "/v1/exports", json={"name": "deleted midway", "format": "csv", "run_now": False}
+        )
+        state["export_id"] = export_id = answer.json()["export"]["id"]
+        assert seeded.request("POST", f"/v1/exports/{export_id}/runs").status_code == 202
+        deadline = time.monotonic() + 60
+        while "written" not in state and time.monotonic() < deadline:
+            time.sleep(0.2)
+    assert state.get("deleted") == 204 and state["written"].startswith(f"tmp/{seeded.tenant}/{export_id}/")
+    # Then once the run's execution has ended (its Fail step), nothing of the export is in S3
+    deadline = time.monotonic() + 60
+    while objects(local_stack, seeded.tenant, export_id) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert objects(local_stack, seeded.tenant, export_id) == []

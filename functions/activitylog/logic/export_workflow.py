@@ -201,7 +201,13 @@ def reason(error: str, cause: str) -> str:
 def fail_run(inp: WorkflowInput, why: str, *, now: datetime, ports: WorkflowPorts) -> bool:
     """Mark a queued or running run failed and remove its partial objects; idempotent."""
     run = ports.store.get_run(inp.tenant, inp.export_id, inp.run_id)
-    if run is None or run.status not in ACTIVE:
+    if run is None:
+        # Deleted while it ran (DELETE /v1/exports/{id} removes the runs and their files): a step
+        # may have written its objects after that delete, so the run's prefixes are cleared again.
+        ports.files.delete_prefix(temp_prefix(inp.tenant, inp.export_id, inp.run_id))
+        ports.files.delete_prefix(file_prefix(inp.tenant, inp.export_id) + f"{inp.run_id}/")
+        return False
+    if run.status not in ACTIVE:
         return False
     failed = run.model_copy(update={"status": "failed", "finished_at": now, "error": why})
     changed = ports.store.update_run(inp.tenant, failed, expected=ACTIVE)
