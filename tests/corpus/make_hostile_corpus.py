@@ -123,6 +123,17 @@ def bad_events() -> list[dict[str, Any]]:
         ("lone surrogate in metadata key", {**GOOD, "metadata": {"\ud83d": "x"}}),
         ("lone surrogate in target id", {**GOOD, "targets": [{"type": "a", "id": "\ud800x"}]}),
         ("nul in actor id", {**GOOD, "actor": {"id": "a\x00b"}}),
+        # issue 18: times at the edge of the calendar (an OverflowError once), numbers as times
+        ("occurred_at past year 9999 in UTC", {**GOOD, "occurred_at": "9999-12-31T23:59:59-01:00"}),
+        ("occurred_at before year 1 in UTC", {**GOOD, "occurred_at": "0001-01-01T00:00:00+01:00"}),
+        ("occurred_at a number", {**GOOD, "occurred_at": 1796207427}),
+        ("occurred_at a numeric string", {**GOOD, "occurred_at": "1796207427"}),
+        ("occurred_at a date only", {**GOOD, "occurred_at": "2026-11-23"}),
+        ("occurred_at without offset", {**GOOD, "occurred_at": "2026-11-23T10:00:00"}),
+        # issue 18: IPv6 zone ids carry any text
+        ("ip zone with CRLF and markup", {**GOOD, "context": {"ip": "fe80::1%\r\n<script>x</script>"}}),
+        ("ip zone huge", {**GOOD, "context": {"ip": "fe80::1%" + "z" * 5000}}),
+        ("ip zone plain", {**GOOD, "context": {"ip": "fe80::1%eth0"}}),
         ("nul in description", {**GOOD, "description": "\x00"}),
         ("nul in metadata value", {**GOOD, "metadata": {"k": "v\x00"}}),
         ("nul in target name", {**GOOD, "targets": [{"type": "a", "id": "1", "name": "\x00"}]}),
@@ -208,6 +219,10 @@ def exports() -> list[dict[str, Any]]:
     cases += [
         ("name with CRLF", {**base, "name": "a\r\nBcc: x@y.z"}),
         ("name with nul", {**base, "name": "a\x00"}),
+        ("name with right-to-left override", {**base, "name": "invoice\u202efdp.exe"}),
+        ("name with bidi isolate", {**base, "name": "a\u2066b\u2069"}),
+        ("filters from past year 9999", {**base, "filters": {"from": "9999-12-31T23:59:59-01:00"}}),
+        ("filters to a number", {**base, "filters": {"to": 1796207427}}),
         ("name lone surrogate", {**base, "name": "\ud800"}),
         ("name empty", {**base, "name": ""}),
         ("name huge", {**base, "name": "n" * 10000}),
@@ -294,6 +309,9 @@ def queries_and_paths() -> list[dict[str, Any]]:
         "cursor=" + "A" * 5000,
         "cursor=..%2F..%2F",
         "limit=ten",
+        "from=9999-12-31T23:59:59-01:00",
+        "to=0001-01-01T00:00:00%2B01:00",
+        "from=1796207427",
     ]
     for q in queries:
         out.append(entry(f"list query {q[:40]}", "GET", f"/v1/events?{q}", None))
