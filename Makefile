@@ -14,7 +14,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export JSII_RUNTIME_PACKAGE_CACHE_ROOT := $(CURDIR)/.venv/jsii-cache
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help install layer local test lint audit format unit integration infra synth deploy diff destroy bench fuzz clean
+.PHONY: help install layer browser local test lint audit format unit integration infra synth deploy diff destroy bench fuzz clean
 
 help:
 	@echo "make local   - start the whole service locally (embedded AWS emulation)"
@@ -48,7 +48,10 @@ $(CHROMIUM_STAMP): | $(PY_STAMP)
 
 # The Lambda layer only for what packages it (synth, deploy, the audit, the infrastructure tests):
 # local mode, unit and integration tests run the functions with the virtualenv's packages.
-install: $(PY_STAMP) $(CHROMIUM_STAMP)
+install: $(PY_STAMP)
+
+# Only for the tests that need a browser (make test, make integration): not for make local.
+browser: $(CHROMIUM_STAMP)
 
 layer: $(LAYER_STAMP)
 
@@ -76,13 +79,13 @@ format: $(PY_STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-test: install layer lint audit
+test: install layer browser lint audit
 	$(BIN)/pytest
 
 unit: install
 	$(BIN)/pytest tests/unit
 
-integration: install
+integration: install browser
 	$(BIN)/pytest tests/integration
 
 infra: install layer
