@@ -8,7 +8,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from aws_lambda_powertools.event_handler.router import Router
 
-from activitylog.handlers import auditing, wiring
+from activitylog.handlers import auditing, http, wiring
 from activitylog.handlers.http import principal_of
 from activitylog.handlers.routes.answers import BEARER, answers, ok
 from activitylog.logic import audit, clock
@@ -53,6 +53,7 @@ def get_settings() -> LoggingSettings:
         why={409: "the settings were being changed concurrently: retry"},
     ),
 )
+@http.requires(Scope.LOGGING_MANAGE)
 def put_settings(body: Annotated[SettingsUpdate, Body()]) -> LoggingSettings:
     principal = principal_of(router)
     if not principal.can(Scope.LOGGING_MANAGE):
@@ -102,6 +103,7 @@ def _view(record: ApiKeyRecord) -> ApiKeyView:
         },
     ),
 )
+@http.requires(Scope.KEYS_MANAGE)
 def post_api_key(body: Annotated[ApiKeyCreate, Body()]) -> Response[ApiKeyCreated]:
     principal = principal_of(router)
     created = create_key_for(

@@ -7,7 +7,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from aws_lambda_powertools.event_handler.router import Router
 
-from activitylog.handlers import auditing, wiring
+from activitylog.handlers import auditing, http, wiring
 from activitylog.handlers.http import principal_of
 from activitylog.handlers.routes.answers import BEARER, answers, ok, redirect
 from activitylog.logic import audit, clock
@@ -76,6 +76,7 @@ def _redirect(url: str) -> Response[None]:
         why={503: "the data store stayed busy, or the export workflow could not be started: retry later"},
     ),
 )
+@http.requires(Scope.EXPORTS_MANAGE)
 def create_route(body: Annotated[ExportCreate, Body()]) -> Response[ExportCreated]:
     principal = _principal()
     created = logic.create_export(principal.tenant, body, now=clock.now(), ports=_ports())
@@ -133,6 +134,7 @@ def delete_route(export_id: Id) -> Response[None]:
         why={503: "the data store stayed busy, or the export workflow could not be started: retry later"},
     ),
 )
+@http.requires(Scope.EXPORTS_MANAGE)
 def start_route(export_id: Id) -> Response[Run]:
     principal = _principal()
     run = logic.start_run(principal.tenant, export_id, now=clock.now(), ports=_ports())
@@ -199,6 +201,7 @@ def download_route(export_id: Id, run_id: Id) -> Response[None]:
         why={422: "the request is not valid, or the expression fires more often than once an hour"},
     ),
 )
+@http.requires(Scope.EXPORTS_MANAGE)
 def put_schedule_route(export_id: Id, body: Annotated[ScheduleRequest, Body()]) -> Schedule:
     principal = _principal()
     schedule = schedule_logic.put_schedule(

@@ -16,7 +16,7 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
     IdempotencyValidationError,
 )
 
-from activitylog.handlers import metrics, wiring
+from activitylog.handlers import http, metrics, wiring
 from activitylog.handlers.http import principal_of
 from activitylog.handlers.log import logger
 from activitylog.handlers.routes.answers import BEARER, answers, ok
@@ -118,6 +118,7 @@ def _idempotent_run(layer: DynamoDBPersistenceLayer) -> tuple[IdempotencyConfig,
         },
     ),
 )
+@http.requires(Scope.EVENTS_WRITE)
 def post_events(
     body: Annotated[IngestRequest, Body()],
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=128)] = None,
