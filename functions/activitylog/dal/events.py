@@ -185,8 +185,11 @@ class DynamoEventStore:
         built = [(r.event_id, to_items(r)) for r in records]  # once: each item hashes 2-3 keys
         if not built:
             return WriteOutcome()
-        with ThreadPoolExecutor(max_workers=min(WRITE_THREADS, len(built))) as pool:
-            outcomes = list(pool.map(lambda b: (b[0], self._put_first(b[1])), built))
+        if len(built) == 1:  # batch 1, the hot path of single-event producers: no thread to start
+            outcomes = [(built[0][0], self._put_first(built[0][1]))]
+        else:
+            with ThreadPoolExecutor(max_workers=min(WRITE_THREADS, len(built))) as pool:
+                outcomes = list(pool.map(lambda b: (b[0], self._put_first(b[1])), built))
         return WriteOutcome(
             failed=frozenset(i for i, o in outcomes if o == "failed"),
             taken=frozenset(i for i, o in outcomes if o == "taken"),
