@@ -14,7 +14,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export JSII_RUNTIME_PACKAGE_CACHE_ROOT := $(CURDIR)/.venv/jsii-cache
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help install layer browser local test lint audit format unit integration infra synth deploy diff destroy bench fuzz clean
+.PHONY: help install layer browser console console-test local test lint audit format unit integration infra synth deploy diff destroy bench fuzz clean
 
 help:
 	@echo "make local   - start the whole service locally (embedded AWS emulation)"
@@ -38,6 +38,24 @@ $(NODE_STAMP): package.json package-lock.json
 
 $(LAYER_STAMP): pyproject.toml layers/build.py | $(PY_STAMP)
 	$(PY) layers/build.py
+
+# The web console (console/): its own lockfile, `npm ci` when it changes, built into console/dist/
+# (served at /console/) when a source changes.
+CONSOLE_DEPS := console/node_modules/.installed
+CONSOLE_STAMP := console/dist/.built
+$(CONSOLE_DEPS): console/package.json console/package-lock.json
+	cd console && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+$(CONSOLE_STAMP): $(CONSOLE_DEPS) console/build.mjs $(shell find console/src -type f 2>/dev/null)
+	cd console && npm run --silent build
+	touch $@
+
+console: $(CONSOLE_STAMP)
+
+# The console's own logic (filters <-> URL, date presets across DST) under node's test runner.
+console-test: $(CONSOLE_DEPS)
+	cd console && node --test test/
 
 # The Swagger UI browser test drives Debian's chromium through Playwright (never `playwright install`).
 CHROMIUM_STAMP := $(VENV)/.chromium
@@ -79,30 +97,30 @@ format: $(PY_STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-test: install layer browser lint audit
+test: install layer browser console console-test lint audit
 	$(BIN)/pytest
 
 unit: install
 	$(BIN)/pytest tests/unit
 
-integration: install browser
+integration: install browser console
 	$(BIN)/pytest tests/integration
 
-infra: install layer
+infra: install layer console
 	$(BIN)/pytest tests/infrastructure
 
-local: install
+local: install console
 	PORT=$(PORT) $(PY) -m activitylog_ops.local
 
-synth: install layer $(NODE_STAMP)
+synth: install layer console $(NODE_STAMP)
 	npx cdk synth --quiet
 
 # Both go through the pre-deploy checks (ops/activitylog_ops/deploy.py): real sender, alarm topic,
 # account settings; CI=true deploys without stopping for approval.
-diff: install layer $(NODE_STAMP)
+diff: install layer console $(NODE_STAMP)
 	$(PY) -m activitylog_ops.deploy diff
 
-deploy: install layer $(NODE_STAMP)
+deploy: install layer console $(NODE_STAMP)
 	$(PY) -m activitylog_ops.deploy deploy
 
 # Tables, the exports bucket and the signing secret are retained (docs/operations.md, "Tearing down").
@@ -122,4 +140,4 @@ bench: install layer  # the cold-start benchmark imports the layer's packages
 	$(PY) -m bench
 
 clean:
-	rm -rf cdk.out .audit.out .local layers/runtime .mypy_cache .ruff_cache .pytest_cache
+	rm -rf cdk.out .audit.out .local layers/runtime console/dist .mypy_cache .ruff_cache .pytest_cache

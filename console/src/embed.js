@@ -1,0 +1,2 @@
+import { html, render } from "lit";
+render(html`<p>feed</p>`, document.body);
