@@ -88,10 +88,12 @@ def seed(stack: Any, tenant: str, count: int, now: datetime) -> float:
 def export_once(stack: Any, tenant: str, timeout: float) -> tuple[float, dict[str, Any]]:
     import requests
     from activitylog_ops.local.service import create_key
+    from activitylog_ops.throttle import local_throttles
 
     key = create_key(
         stack.env["ACTIVITYLOG_CONTROL_TABLE"],
         _client(stack, "dynamodb"),
+        throttles=local_throttles(stack.env),
         tenant=tenant,
         scopes=["exports:manage", "events:read"],
         name="bench",

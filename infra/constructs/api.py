@@ -21,9 +21,16 @@ from infra.constructs.gateway_responses import JSON, add_gateway_responses, enve
 from infra.nag import acknowledge
 
 STAGE_NAME = "prod"
-# Stage-wide token bucket (requests per second / burst); see docs/infrastructure.md.
-THROTTLE_RATE = 50
-THROTTLE_BURST = 100
+# Each tenant's own token bucket (requests per second / burst): the default usage plan, which every
+# tenant's API Gateway key joins when the tenant gets its first credential (logic/throttle.py). An
+# operator raises one tenant's limit with `activitylog tenants set-rate-limit` (docs/operations.md).
+TENANT_RATE = 50
+TENANT_BURST = 100
+# The stage's bucket, shared by everything reaching the stage (tenants, refused keys, public routes):
+# half of the account's regional default (10,000 requests/s, burst 5,000), so that 100 tenants at
+# their default limit fit, and room is left for the account's other APIs. docs/infrastructure.md.
+STAGE_RATE = 5000
+STAGE_BURST = 2500
 # How long API Gateway caches the authorizer's answer per Authorization header value: a revoked key
 # keeps working for at most this long (API.md: "revocation takes effect within the cache time").
 AUTHORIZER_CACHE_TTL = Duration.seconds(60)
@@ -86,6 +93,9 @@ class ActivityLogApi(Construct):
             "RestApi",
             description="Activity Log HTTP API v1",
             endpoint_types=[apigw.EndpointType.REGIONAL],
+            # API Gateway keys come from the authorizer's `usageIdentifierKey` (the tenant's), never
+            # from callers: usage plans then throttle each tenant on its own (logic/throttle.py).
+            api_key_source_type=apigw.ApiKeySourceType.AUTHORIZER,
             # The region-wide API Gateway logging role is an account setting: set only when asked
             # (infra/config.py; `make deploy` asks when the account has none). Retained on teardown, so
             # the account setting never points at a deleted role.
@@ -93,8 +103,8 @@ class ActivityLogApi(Construct):
             cloud_watch_role_removal_policy=RemovalPolicy.RETAIN if set_role else None,
             deploy_options=apigw.StageOptions(
                 stage_name=STAGE_NAME,
-                throttling_rate_limit=THROTTLE_RATE,
-                throttling_burst_limit=THROTTLE_BURST,
+                throttling_rate_limit=STAGE_RATE,
+                throttling_burst_limit=STAGE_BURST,
                 tracing_enabled=True,
                 metrics_enabled=True,
                 # Execution logs at ERROR only, and never request/response bodies: events hold PII.
@@ -116,6 +126,15 @@ class ActivityLogApi(Construct):
             handler=authorizer_function,
             identity_source=apigw.IdentitySource.header("Authorization"),
             results_cache_ttl=AUTHORIZER_CACHE_TTL,
+        )
+        # Tenants' keys join this plan (created by the operator's tools, not by this stack): no
+        # quota here, the monthly event quota is the service's own (API.md "Settings, usage").
+        self.tenant_plan = self.rest_api.add_usage_plan(
+            "TenantDefault",
+            name=f"{Aws.STACK_NAME}-tenant-default",
+            description="Each tenant's default rate limit (one token bucket per tenant)",
+            throttle=apigw.ThrottleSettings(rate_limit=TENANT_RATE, burst_limit=TENANT_BURST),
+            api_stages=[apigw.UsagePlanPerApiStage(api=self.rest_api, stage=self.rest_api.deployment_stage)],
         )
         add_gateway_responses(self.rest_api)
         self._acknowledge_api()
@@ -204,6 +223,7 @@ class ActivityLogApi(Construct):
                 integration,
                 authorization_type=apigw.AuthorizationType.CUSTOM,
                 authorizer=self.authorizer,
+                api_key_required=True,  # the tenant's usage plan key, named by the authorizer
             )
         acknowledge(
             method,

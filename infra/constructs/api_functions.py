@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from aws_cdk import Aws
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from constructs import Construct
@@ -73,7 +74,11 @@ class ApiFunctions(Construct):
         events_base = base_table_only(self, "EventsTableBase", events_table)
 
         events, control = table_environment(events=events_table), table_environment(control=control_table)
-        self.authorizer = factory.create(AUTHORIZER, environment={**control, **METRICS_ENVIRONMENT})
+        # The tenant's API Gateway key is named after this stack (functions' logic/throttle.py).
+        self.authorizer = factory.create(
+            AUTHORIZER,
+            environment={**control, "THROTTLE_NAMESPACE": Aws.STACK_NAME, **METRICS_ENVIRONMENT},
+        )
         control_base.grant_read_data(self.authorizer)
         control_base.grant(self.authorizer, "dynamodb:UpdateItem")  # a key's last_used_at, hourly
 

@@ -41,6 +41,16 @@ ENVELOPES = (
         message="This API key may not perform this request.",
     ),
     Envelope(
+        # The authorizer named a tenant whose API Gateway key is missing or in no plan of this stage
+        # (the tenant's first credential was not made with the operator's tools): an operator's fix,
+        # `activitylog tenants sync-rate-limits` (docs/operations.md).
+        construct_id="InvalidUsageKey",
+        type=apigw.ResponseType.INVALID_API_KEY,
+        status="403",
+        code="forbidden",
+        message="This tenant has no rate limit configured; ask the service's operator.",
+    ),
+    Envelope(
         construct_id="UnknownRoute",
         type=apigw.ResponseType.MISSING_AUTHENTICATION_TOKEN,
         status="404",

@@ -105,6 +105,12 @@ class StatelessStack(Stack):
             state_machine=workflow.state_machine,
         )
         CfnOutput(self, "ApiUrl", value=api.url, description="Base URL; routes start with /v1")
+        CfnOutput(
+            self,
+            "TenantUsagePlanId",
+            value=api.tenant_plan.usage_plan_id,
+            description="Usage plan tenants' rate-limit keys join (activitylog tenants set-rate-limit)",
+        )
         self.api = api
         self.functions = functions
         self.exports = workflow

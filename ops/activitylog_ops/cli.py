@@ -4,13 +4,18 @@
 `activitylog tenants set-quota T N [--stack S]`     the monthly quota of accepted events
 `activitylog tenants set-mail-limit T N [--stack S]`  notification emails per UTC day (export runs)
 `activitylog tenants set-shards T N [--stack S]`    write shards of a hot tenant (may only grow)
+`activitylog tenants set-rate-limit T (--rate R --burst B | --default) [--api-stack S]`  requests/s
+`activitylog tenants sync-rate-limits [--stack S] [--api-stack S]`  every tenant with a key gets its
+                                                    rate-limit key (after an upgrade that added them)
 `activitylog tenants show T [--stack S]`            settings, limits, this month's usage, today's mail
 
 Targets the local stack when `.local/env` exists in the working directory (its emulation endpoint
 and table names), or when the shell has sourced one (`ACTIVITYLOG_CONTROL_TABLE` and
 `AWS_ENDPOINT_URL` set); otherwise the deployed stack of the current AWS credentials and region (the
-control table from the `ControlTableName` output of `ActivityLog-Stateful`, or of `--stack`). The
-new key is printed alone on the last line of stdout; everything before it is for people.
+control table from the `ControlTableName` output of `ActivityLog-Stateful`, or of `--stack`; the
+tenants' usage plans from the `TenantUsagePlanId` output of `ActivityLog-Stateless`, or of
+`--api-stack`). The new key is printed alone on the last line of stdout; everything before it is for
+people.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,8 +31,12 @@ from typing import Any
 from activitylog_ops.local.envfile import ENV_FILE, read_env_file
 
 DEFAULT_STACK = "ActivityLog-Stateful"
+DEFAULT_API_STACK = "ActivityLog-Stateless"
 EXIT_USAGE = 2
 EXIT_FAILURE = 1
+
+
+API_STACK_HELP = f"deployed API stack, whose usage plans throttle tenants (default {DEFAULT_API_STACK})"
 
 
 class CliError(Exception):
@@ -42,6 +51,13 @@ class Target:
     control_table: str
     dynamodb: Any
     events_table: str = ""
+    # The stack's tenants' rate limits (API Gateway usage plans), read only by the commands that need them.
+    throttles: Callable[[], Any] | None = None
+
+    def rate_limits(self) -> Any:
+        if self.throttles is None:
+            raise CliError(f"{self.description}: its API's usage plans are unknown")
+        return self.throttles()
 
 
 def local_target(env: dict[str, str]) -> Target:
@@ -59,7 +75,15 @@ def local_target(env: dict[str, str]) -> Target:
         aws_secret_access_key="testing",  # noqa: S106 - the local emulation's dummy credentials
     )
     description = f"local stack ({env.get('ACTIVITYLOG_API_URL', endpoint)})"
-    return Target(description, table, dynamodb, env.get("ACTIVITYLOG_EVENTS_TABLE", ""))
+
+    def throttles() -> Any:
+        from activitylog_ops.throttle import ENV_PLAN, local_throttles
+
+        if ENV_PLAN not in env:
+            raise CliError(f"{ENV_FILE} lacks {ENV_PLAN}; restart `make local`")
+        return local_throttles(env)
+
+    return Target(description, table, dynamodb, env.get("ACTIVITYLOG_EVENTS_TABLE", ""), throttles)
 
 
 def no_target(missing: str) -> CliError:
@@ -72,41 +96,56 @@ def no_target(missing: str) -> CliError:
     )
 
 
-def deployed_target(stack: str) -> Target:
-    import boto3
+def _outputs(session: Any, stack: str) -> dict[str, str]:
     from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        described = session.client("cloudformation").describe_stacks(StackName=stack)
+    except (BotoCoreError, ClientError) as err:
+        raise CliError(f"cannot read stack {stack}: {err}") from None
+    return {o["OutputKey"]: o["OutputValue"] for o in described["Stacks"][0].get("Outputs", [])}
+
+
+def deployed_target(stack: str, api_stack: str = DEFAULT_API_STACK) -> Target:
+    import boto3
 
     session = boto3.session.Session()
     if session.region_name is None:
         raise no_target("no AWS region is configured (AWS_REGION, or a profile's region)")
     if session.get_credentials() is None:
         raise no_target("no AWS credentials were found")
-    try:
-        described = session.client("cloudformation").describe_stacks(StackName=stack)
-    except (BotoCoreError, ClientError) as err:
-        raise CliError(f"cannot read stack {stack}: {err}") from None
-    outputs = {o["OutputKey"]: o["OutputValue"] for o in described["Stacks"][0].get("Outputs", [])}
+    outputs = _outputs(session, stack)
     if "ControlTableName" not in outputs:
         raise CliError(f"stack {stack} has no ControlTableName output")
     region = session.region_name or "default region"
+
+    def throttles() -> Any:
+        from activitylog_ops.throttle import TenantThrottles
+
+        plan = _outputs(session, api_stack).get("TenantUsagePlanId")
+        if not plan:
+            raise CliError(f"stack {api_stack} has no TenantUsagePlanId output (--api-stack?)")
+        return TenantThrottles(session.client("apigateway"), default_plan_id=plan, namespace=api_stack)
+
     return Target(
         f"stack {stack} ({region})",
         outputs["ControlTableName"],
         session.client("dynamodb"),
         outputs.get("EventsTableName", ""),
+        throttles,
     )
 
 
 SOURCED = ("AWS_ENDPOINT_URL", "ACTIVITYLOG_CONTROL_TABLE")  # what `source .local/env` exports
 
 
-def choose_target(stack: str | None) -> Target:
+def choose_target(stack: str | None, api_stack: str | None = None) -> Target:
     env = read_env_file()
     if stack is None and env is None and all(os.environ.get(name) for name in SOURCED):
         env = {name: value for name, value in os.environ.items() if name.startswith(("ACTIVITYLOG_", "AWS_"))}
-    if env is not None and stack is None:
+    if env is not None and stack is None and api_stack is None:
         return local_target(env)
-    return deployed_target(stack or DEFAULT_STACK)
+    return deployed_target(stack or DEFAULT_STACK, api_stack or DEFAULT_API_STACK)
 
 
 def validate_tenant(tenant: str) -> None:
@@ -142,11 +181,12 @@ def keys_create(args: argparse.Namespace) -> int:
     from activitylog_ops.local.service import create_key
 
     scopes = validate(args.tenant, args.scopes)
-    target = choose_target(args.stack)
+    target = choose_target(args.stack, args.api_stack)
     try:
         created = create_key(
             target.control_table,
             target.dynamodb,
+            throttles=target.rate_limits(),
             tenant=args.tenant,
             scopes=scopes,
             actor_id=args.actor_id,
@@ -248,13 +288,54 @@ def tenants_set_shards(args: argparse.Namespace) -> int:
     return 0
 
 
+def _describe(limit: Any) -> str:
+    where = "its own plan" if limit.custom else "the default plan"
+    return f"{limit.rate:g} requests/s, burst {limit.burst:,} ({where} {limit.plan_name})"
+
+
+def tenants_set_rate_limit(args: argparse.Namespace) -> int:
+    from activitylog_ops.throttle import RateLimitError
+
+    validate_tenant(args.tenant)
+    if args.default == (args.rate is not None or args.burst is not None):
+        raise CliError("give --rate and --burst, or --default", EXIT_USAGE)
+    if not args.default and (args.rate is None or args.burst is None):
+        raise CliError("give both --rate and --burst", EXIT_USAGE)
+    target = choose_target(args.stack, args.api_stack)
+    throttles = target.rate_limits()
+    try:
+        limit = (
+            throttles.reset(args.tenant)
+            if args.default
+            else throttles.set_limit(args.tenant, rate=args.rate, burst=args.burst)
+        )
+    except RateLimitError as err:
+        raise CliError(str(err), EXIT_USAGE) from None
+    print(f"target: {target.description}")
+    print(f"tenant {args.tenant}: {_describe(limit)}; API Gateway applies it within about a minute")
+    return 0
+
+
+def tenants_sync_rate_limits(args: argparse.Namespace) -> int:
+    from activitylog_ops.throttle import tenants_with_keys
+
+    target = choose_target(args.stack, args.api_stack)
+    throttles = target.rate_limits()
+    tenants = tenants_with_keys(target.dynamodb, target.control_table)
+    print(f"target: {target.description}")
+    for tenant in tenants:
+        print(f"tenant {tenant}: {_describe(throttles.ensure(tenant))}")
+    print(f"{len(tenants)} tenants have their rate-limit key")
+    return 0
+
+
 def tenants_show(args: argparse.Namespace) -> int:
     from datetime import UTC, datetime
 
     from activitylog.logic.settings import usage
 
     validate_tenant(args.tenant)
-    target = choose_target(args.stack)
+    target = choose_target(args.stack, args.api_stack)
     control, _ = _stores(target)
     settings = control.get_settings(args.tenant)
     now = datetime.now(UTC)
@@ -264,6 +345,8 @@ def tenants_show(args: argparse.Namespace) -> int:
     day = now.strftime("%Y-%m-%d")
     sent = control.mails_sent(args.tenant, day)
     print(f"notification emails {day} (UTC): {sent:,} of {settings.limits.daily_mail_limit:,}")
+    limit = target.rate_limits().limit_of(args.tenant)
+    print(f"rate limit: {_describe(limit) if limit else 'none (activitylog tenants sync-rate-limits)'}")
     return 0
 
 
@@ -277,6 +360,7 @@ def parser() -> argparse.ArgumentParser:
     create.add_argument("--actor-id", default=None, help="restrict the key to one actor's own events")
     create.add_argument("--name", default="", help="a label for people")
     create.add_argument("--stack", default=None, help=f"deployed stateful stack (default {DEFAULT_STACK})")
+    create.add_argument("--api-stack", default=None, help=API_STACK_HELP)
     create.set_defaults(run=keys_create)
     tenants = areas.add_parser("tenants", help="tenant limits").add_subparsers(dest="command", required=True)
     quota = tenants.add_parser("set-quota", help="set a tenant's monthly quota of accepted events")
@@ -294,9 +378,22 @@ def parser() -> argparse.ArgumentParser:
     shards.add_argument("shards", type=int, help="write shards, 1-64 (docs/data-model.md, 'Hot tenants')")
     shards.add_argument("--stack", default=None, help=f"deployed stateful stack (default {DEFAULT_STACK})")
     shards.set_defaults(run=tenants_set_shards)
+    rate = tenants.add_parser("set-rate-limit", help="a tenant's own requests/s and burst, or the default")
+    rate.add_argument("tenant", help="tenant id, e.g. acme")
+    rate.add_argument("--rate", type=float, default=None, help="steady requests per second, e.g. 500")
+    rate.add_argument("--burst", type=int, default=None, help="requests at once, e.g. 1000")
+    rate.add_argument("--default", action="store_true", help="back to the default plan's limit")
+    rate.add_argument("--stack", default=None, help=f"deployed stateful stack (default {DEFAULT_STACK})")
+    rate.add_argument("--api-stack", default=None, help=API_STACK_HELP)
+    rate.set_defaults(run=tenants_set_rate_limit)
+    sync = tenants.add_parser("sync-rate-limits", help="give every tenant with a key its rate-limit key")
+    sync.add_argument("--stack", default=None, help=f"deployed stateful stack (default {DEFAULT_STACK})")
+    sync.add_argument("--api-stack", default=None, help=API_STACK_HELP)
+    sync.set_defaults(run=tenants_sync_rate_limits)
     show = tenants.add_parser("show", help="a tenant's settings, limits and usage")
     show.add_argument("tenant", help="tenant id")
     show.add_argument("--stack", default=None, help=f"deployed stateful stack (default {DEFAULT_STACK})")
+    show.add_argument("--api-stack", default=None, help=API_STACK_HELP)
     show.set_defaults(run=tenants_show)
     return root
 

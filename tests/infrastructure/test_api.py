@@ -49,6 +49,7 @@ GATEWAY_RESPONSES = {
     # type: (status code or None to keep API Gateway's, envelope code)
     "UNAUTHORIZED": ("401", "unauthorized"),
     "ACCESS_DENIED": ("403", "forbidden"),
+    "INVALID_API_KEY": ("403", "forbidden"),  # the tenant's rate-limit key is missing (test_rate_limits.py)
     "MISSING_AUTHENTICATION_TOKEN": ("404", "not_found"),
     "RESOURCE_NOT_FOUND": ("404", "not_found"),
     "REQUEST_TOO_LARGE": ("413", "payload_too_large"),
@@ -137,7 +138,8 @@ def test_stage_prod_with_throttling_tracing_and_access_logs(stateless: dict[str,
     assert {"requestId", "status", "tenant"} <= set(fields)
     (settings,) = props["MethodSettings"]
     assert settings["ResourcePath"] == "/*" and settings["HttpMethod"] == "*"
-    assert settings["ThrottlingRateLimit"] == 50 and settings["ThrottlingBurstLimit"] == 100
+    # The stage's shared bucket, sized for the service; each tenant has its own (test_rate_limits.py).
+    assert settings["ThrottlingRateLimit"] == 5000 and settings["ThrottlingBurstLimit"] == 2500
     assert settings["LoggingLevel"] == "ERROR"
     assert settings["DataTraceEnabled"] is False  # bodies hold PII: never in execution logs
 
@@ -171,14 +173,15 @@ def test_throttling_answers_carry_retry_after(stateless: dict[str, Any]) -> None
 def test_api_url_output_is_the_stage_root(stateless: dict[str, Any]) -> None:
     value = stateless["Outputs"]["ApiUrl"]["Value"]["Fn::Join"][1]
     assert value[0] == "https://" and value[-1] == "/prod"
-    assert set(stateless["Outputs"]) == {"ApiUrl"}
+    assert {"ApiUrl", "TenantUsagePlanId"} <= set(stateless["Outputs"])
 
 
 def test_web_acl_refuses_oversized_bodies_with_the_envelope(stateless: dict[str, Any]) -> None:
     (acl,) = resources_of(stateless, "AWS::WAFv2::WebACL").values()
     props = acl["Properties"]
     assert props["Scope"] == "REGIONAL" and props["DefaultAction"] == {"Allow": {}}
-    (rule,) = props["Rules"]
+    (rule,) = [r for r in props["Rules"] if r["Name"] == "OversizedContentLength"]
+    assert rule["Priority"] == 0  # before the rate rules: a refused body is refused whatever its rate
     block = rule["Action"]["Block"]["CustomResponse"]
     assert block["ResponseCode"] == 413
     body = props["CustomResponseBodies"][block["CustomResponseBodyKey"]]

@@ -16,6 +16,7 @@ import boto3
 import pytest
 import requests
 from activitylog_ops.local.service import LocalService, create_key
+from activitylog_ops.throttle import local_throttles
 
 ALL_SCOPES = ["events:write", "events:read", "exports:manage", "logging:manage", "keys:manage"]
 _counter = itertools.count()
@@ -79,6 +80,7 @@ class Keys:
         created = create_key(
             self.stack.env["ACTIVITYLOG_CONTROL_TABLE"],
             dynamodb,
+            throttles=local_throttles(self.stack.env),
             tenant=tenant,
             scopes=scopes or ALL_SCOPES,
             actor_id=actor_id,

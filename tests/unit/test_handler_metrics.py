@@ -141,7 +141,7 @@ METRICS = {"POWERTOOLS_METRICS_NAMESPACE"}
 LINKS = {"DOWNLOAD_SIGNING_SECRET", "API_BASE_URL"}
 SCHEDULER = {"SCHEDULE_GROUP", "SCHEDULER_ROLE_ARN", "SCHEDULE_TARGET_ARN", "SCHEDULE_DLQ_ARN"}
 EXPECTED = {
-    "authorizer": COMMON | METRICS | {"CONTROL_TABLE"},
+    "authorizer": COMMON | METRICS | {"CONTROL_TABLE", "THROTTLE_NAMESPACE"},
     "ingest": COMMON | METRICS | {"EVENTS_TABLE", "CONTROL_TABLE", "IDEMPOTENCY_TABLE", "SENDER_EMAIL"},
     "query": COMMON | {"EVENTS_TABLE", "CONTROL_TABLE"},
     "admin": COMMON | {"EVENTS_TABLE", "CONTROL_TABLE"},
@@ -192,3 +192,31 @@ def test_a_workflow_step_runs_without_the_variables_it_does_not_read() -> None:
     ports = c.workflow_ports()  # builds without EVENTS_TABLE
     with pytest.raises(ConfigurationError):
         ports.query("acme")
+
+
+def test_the_authorizer_names_the_tenants_rate_limit_key(container: wiring.Container) -> None:
+    """API Gateway throttles on `usageIdentifierKey` (issue 18, item 1): the tenant's own key."""
+    from activitylog.logic.keys import create_api_key
+    from activitylog.logic.throttle import usage_key_value
+
+    keys = FakeControl()
+    container.override(api_keys=keys)
+    created = create_api_key(
+        keys, tenant="acme", scopes=["events:read"], actor_id=None, name="", now=datetime.now(UTC)
+    )
+    other = create_api_key(
+        keys, tenant="other", scopes=["events:read"], actor_id=None, name="", now=datetime.now(UTC)
+    )
+    handler = handler_of("authorizer")
+    answers = [
+        handler(
+            {
+                "authorizationToken": f"Bearer {k.key}",
+                "methodArn": "arn:aws:execute-api:r:a:api/prod/GET/v1/x",
+            },
+            Context(),
+        )
+        for k in (created, other)
+    ]
+    assert answers[0]["usageIdentifierKey"] == usage_key_value(ENV["THROTTLE_NAMESPACE"], "acme")
+    assert answers[1]["usageIdentifierKey"] == usage_key_value(ENV["THROTTLE_NAMESPACE"], "other")

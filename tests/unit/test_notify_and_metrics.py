@@ -31,6 +31,7 @@ ENV = {
     "EXPORT_STATE_MACHINE": "arn:aws:states:us-east-1:1:stateMachine:x",
     "POWERTOOLS_METRICS_NAMESPACE": "ActivityLog",
     "POWERTOOLS_SERVICE_NAME": "activitylog",
+    "THROTTLE_NAMESPACE": "ActivityLog-Stateless",
 }
 
 

@@ -15,7 +15,8 @@ from activitylog.handlers import metrics, wiring
 from activitylog.handlers.log import logger
 from activitylog.logic import clock
 from activitylog.logic.keys import hash_secret, resolve_api_key
-from activitylog.models.env import AuthorizerEnv
+from activitylog.logic.throttle import usage_key_value
+from activitylog.models.env import AuthorizerEnv, ThrottleEnv
 from activitylog.models.errors import UnauthorizedError
 
 ENVIRONMENT = AuthorizerEnv  # what this function is given (docs/components.md, "Environment")
@@ -52,6 +53,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     except Exception:  # `last_used_at` is informative: never refuse a valid key over it
         logger.exception("last_used_at not recorded")
     logger.append_keys(tenant=principal.tenant, key_id=principal.key_id)
+    namespace = wiring.container().env(ThrottleEnv).throttle_namespace
     return {
         "principalId": f"{principal.tenant}/{principal.key_id}",
         "policyDocument": {
@@ -64,6 +66,8 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
                 }
             ],
         },
+        # API Gateway throttles on the tenant's own usage plan key (logic/throttle.py).
+        "usageIdentifierKey": usage_key_value(namespace, principal.tenant),
         "context": {
             "tenant": principal.tenant,
             "scopes": " ".join(sorted(principal.scopes)),

@@ -90,7 +90,13 @@ class SchedulerEnv(Env):
 # variables of its model (tests/infrastructure/test_function_env.py), nothing "just in case".
 
 
-class AuthorizerEnv(ControlEnv, MetricsEnv, PowertoolsEnv):
+class ThrottleEnv(Env):
+    """Whose API Gateway key names the tenant (logic/throttle.py): the API's stack name."""
+
+    throttle_namespace: str = Field(alias="THROTTLE_NAMESPACE", min_length=1)
+
+
+class AuthorizerEnv(ControlEnv, ThrottleEnv, MetricsEnv, PowertoolsEnv):
     pass
 
 

@@ -119,8 +119,10 @@ def _role(iam: Any) -> str:
         return str(created["Role"]["Arn"])
 
 
-def create_resources(deployment: Deployment, client: Any) -> None:
-    """Create the stacks' resources on the emulation; `client(service)` returns a boto3 client."""
+def create_resources(deployment: Deployment, client: Any) -> dict[str, str]:
+    """Create the stacks' resources on the emulation; `client(service)` returns a boto3 client.
+    Returns the emulation's ids of what it names itself: `{"<stack>/<logical id>": id}` of the usage
+    plans (the local gateway enforces their throttles, activitylog_ops.local.rate_limits)."""
     dynamodb = client("dynamodb")
     for table in deployment.tables():
         dynamodb.create_table(**table_request(table.name, table.properties))
@@ -171,12 +173,26 @@ def create_resources(deployment: Deployment, client: Any) -> None:
             roleArn=role_arn,
             type=properties.get("StateMachineType", "STANDARD"),
         )
+    created: dict[str, str] = {}
+    apigateway = client("apigateway")
+    for stack, logical_id, resource in deployment.of_type("AWS::ApiGateway::UsagePlan"):
+        properties = deployment.resolve(stack, resource["Properties"])
+        throttle = properties.get("Throttle", {})
+        plan = apigateway.create_usage_plan(
+            name=str(properties.get("UsagePlanName", logical_id)),
+            apiStages=[
+                {"apiId": str(s["ApiId"]), "stage": str(s["Stage"])} for s in properties.get("ApiStages", [])
+            ],
+            throttle={"rateLimit": float(throttle["RateLimit"]), "burstLimit": int(throttle["BurstLimit"])},
+        )
+        created[f"{stack}/{logical_id}"] = plan["id"]
     log.info(
         "deployed %d tables, %d functions, %d routes",
         len(deployment.tables()),
         len(deployment.functions()),
         len(deployment.routes()),
     )
+    return created
 
 
 def output(deployment: Deployment, stack: str, name: str) -> str:

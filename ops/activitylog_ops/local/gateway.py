@@ -32,6 +32,7 @@ from activitylog_ops.local.proxy import (
     policy_allows,
     proxy_event,
 )
+from activitylog_ops.local.rate_limits import Admission, LocalRateLimits
 from activitylog_ops.local.schedules import FIRE_PREFIX, ScheduleNotFound
 from activitylog_ops.local.template import Route
 
@@ -70,6 +71,7 @@ class Gateway(ListeningServer):
         stage: str = "prod",
         mail: Callable[[], list[dict[str, Any]]] | None = None,
         fire: Callable[[str, str | None], dict[str, Any]] | None = None,
+        rate_limits: LocalRateLimits | None = None,  # None: no usage plans (the gateway's own tests)
         host: str = "127.0.0.1",
         port: int = 0,
     ) -> None:
@@ -78,6 +80,7 @@ class Gateway(ListeningServer):
         self.stage = stage
         self._mail = mail or (lambda: [])
         self._fire = fire
+        self.rate_limits = rate_limits
         self._address = (host, port)
         self._host = host
         self._server: ThreadingHTTPServer | None = None
@@ -174,7 +177,28 @@ class Gateway(ListeningServer):
             return refusal(500, "internal_error", "Authorizer failure"), None
         if not isinstance(result, dict) or not policy_allows(result.get("policyDocument") or {}, arn):
             return refusal(403, "forbidden", "User is not authorized to access this resource"), None
+        if route.api_key_required and self.rate_limits is not None:
+            refused = self._throttle(result.get("usageIdentifierKey"))
+            if refused is not None:
+                return refused, None
         return None, authorizer_context(result)
+
+    def _throttle(self, usage_key: Any) -> Response | None:
+        """The usage plan's bucket of the tenant's key, as API Gateway applies it after authorizing
+        (infra/constructs/gateway_responses.py: THROTTLED and INVALID_API_KEY)."""
+        assert self.rate_limits is not None
+        admission = self.rate_limits.admit(usage_key if isinstance(usage_key, str) else None)
+        if admission is Admission.THROTTLED:
+            answer = refusal(
+                429, "rate_limited", "Too many requests; retry after the number of seconds in Retry-After."
+            )
+            answer.headers.append(("Retry-After", "1"))
+            return answer
+        if admission is Admission.INVALID_KEY:
+            return refusal(
+                403, "forbidden", "This tenant has no rate limit configured; ask the service's operator."
+            )
+        return None
 
     def _proxy_response(self, function: str, result: Any) -> Response:
         if not isinstance(result, dict) or not isinstance(result.get("statusCode"), int):

@@ -17,9 +17,11 @@ from activitylog_ops.local.envfile import ENV_FILE, write_env_file
 from activitylog_ops.local.gateway import Gateway
 from activitylog_ops.local.invoker import InProcessInvoker
 from activitylog_ops.local.moto_server import DUMMY_CREDENTIALS, EmbeddedMoto, apply_environment
+from activitylog_ops.local.rate_limits import LocalRateLimits
 from activitylog_ops.local.schedule_clock import ScheduleClock
 from activitylog_ops.local.schedules import LocalScheduler
 from activitylog_ops.local.template import Deployment
+from activitylog_ops.throttle import ENV_NAMESPACE, ENV_PLAN, TenantThrottles
 
 log = logging.getLogger(__name__)
 
@@ -42,15 +44,19 @@ def create_key(
     control_table: str,
     dynamodb: Any,
     *,
+    throttles: TenantThrottles,
     tenant: str,
     scopes: list[str],
     actor_id: str | None = None,
     name: str = "",
 ) -> Any:
-    """A new API key through the project's own logic (the secret is in `.key`)."""
+    """A new API key through the project's own logic (the secret is in `.key`). The tenant's rate
+    limit key is made with its first credential (`throttles`: the stack's usage plans); without it
+    API Gateway would refuse every request of the tenant."""
     from activitylog.handlers.wiring import Container
     from activitylog.logic.keys import create_api_key
 
+    throttles.ensure(tenant)
     return create_api_key(
         Container(environ={"CONTROL_TABLE": control_table}, clients={"dynamodb": dynamodb}).control,
         tenant=tenant,
@@ -110,7 +116,11 @@ class LocalService:
         invoker = InProcessInvoker(self.deployment.functions())
         self._invoker = invoker
         moto_lambda.install(invoker)
-        create_resources(self.deployment, _client_factory(self.moto.url))
+        created = create_resources(self.deployment, _client_factory(self.moto.url))
+        plan_stack, plan_id = _tenant_plan(created)
+        throttles = TenantThrottles(
+            _client_factory(self.moto.url)("apigateway"), default_plan_id=plan_id, namespace=plan_stack
+        )
         local_scheduler = LocalScheduler(lambda: _client_factory(self.moto.url)("scheduler"), invoker.invoke)
         self.gateway = Gateway(
             self.deployment.routes(),
@@ -118,6 +128,7 @@ class LocalService:
             stage=self.deployment.stage_name(),
             mail=self.moto.mail.messages,
             fire=local_scheduler.fire,
+            rate_limits=LocalRateLimits(throttles),
             port=self.port,
         )
         self.gateway.start()
@@ -131,7 +142,12 @@ class LocalService:
         events = output(self.deployment, STATEFUL, "EventsTableName")
         dynamodb = _client_factory(self.moto.url)("dynamodb")
         demo = create_key(
-            control, dynamodb, tenant=DEMO_TENANT, scopes=list(DEMO_SCOPES), name="local demo key"
+            control,
+            dynamodb,
+            throttles=throttles,
+            tenant=DEMO_TENANT,
+            scopes=list(DEMO_SCOPES),
+            name="local demo key",
         )
         self.env = {
             "ACTIVITYLOG_API_URL": self.gateway.url,
@@ -139,6 +155,8 @@ class LocalService:
             "AWS_ENDPOINT_URL": self.moto.url,
             "ACTIVITYLOG_CONTROL_TABLE": control,
             "ACTIVITYLOG_EVENTS_TABLE": events,
+            ENV_PLAN: plan_id,
+            ENV_NAMESPACE: plan_stack,
         }
         if self.env_file is not None:
             write_env_file(self.env, self.env_file)
@@ -164,6 +182,17 @@ class LocalService:
             _forget_cached_configuration()
         if _running is self:
             _running = None
+
+
+def _tenant_plan(created: Mapping[str, str]) -> tuple[str, str]:
+    """(the API's stack, the emulation's id of its default tenant plan): the stack's only usage plan."""
+    plans = sorted(created.items())
+    if len(plans) != 1:
+        raise RuntimeError(
+            f"expected one usage plan (the tenants' default) in the template, found {len(plans)}"
+        )
+    ((where, plan_id),) = plans
+    return where.split("/", 1)[0], plan_id
 
 
 def _restore(before: dict[str, str]) -> None:

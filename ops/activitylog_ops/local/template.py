@@ -66,6 +66,7 @@ class Route:
     function: str  # function name
     authorizer: str | None = None  # authorizer function name, for CUSTOM authorization
     identity_header: str = "Authorization"  # the TOKEN authorizer's identity source
+    api_key_required: bool = False  # throttled by the usage plan of the authorizer's usageIdentifierKey
 
 
 @dataclass
@@ -343,6 +344,13 @@ def collect_routes(deployment: Deployment) -> list[Route]:
                 source = str(authorizer_props.get("IdentitySource", "method.request.header.Authorization"))
                 header = source.removeprefix("method.request.header.")
             routes.append(
-                Route(props["HttpMethod"].upper(), paths[resource_id], function.name, authorizer, header)
+                Route(
+                    props["HttpMethod"].upper(),
+                    paths[resource_id],
+                    function.name,
+                    authorizer,
+                    header,
+                    api_key_required=bool(props.get("ApiKeyRequired", False)),
+                )
             )
     return routes

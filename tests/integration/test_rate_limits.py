@@ -1,0 +1,147 @@
+"""Per-tenant rate limits end to end through local mode (issue 18, item 1; API.md "Rate limits").
+
+"each key is throttled (documented steady rate and burst), and one tenant's traffic (or anyone's
+invalid keys) never uses up another tenant's limit; over it → 429 `rate_limited` with `Retry-After`".
+The local gateway applies the usage plans the operator's tools keep on the emulation, as API Gateway
+applies them (ops/activitylog_ops/local/rate_limits.py), and the operator changes them with the CLI.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from activitylog_ops import cli
+from activitylog_ops.local.service import LocalService
+from activitylog_ops.throttle import local_throttles
+
+from tests.integration.conftest import Api, Keys
+
+REFRESH = 1.2  # the local gateway re-reads a key's plan every second
+
+
+@pytest.fixture
+def operator(local_stack: LocalService, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Any]:
+    """Runs the operator CLI against the local stack (as after `source .local/env`)."""
+    monkeypatch.chdir(tmp_path)  # no .local/env here: the CLI takes the sourced variables
+    for name, value in local_stack.env.items():
+        monkeypatch.setenv(name, value)
+
+    def run(*args: str) -> int:
+        return cli.main(list(args))
+
+    yield run
+
+
+def burst(api: Api, count: int) -> tuple[list[int], float, list[Any]]:
+    started = time.monotonic()
+    answers = [api.request("GET", "/v1/events/count") for _ in range(count)]
+    return [a.status_code for a in answers], time.monotonic() - started, answers
+
+
+def test_a_tenant_over_its_limit_gets_429_while_another_tenant_is_served(
+    keys: Keys, operator: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    hot, quiet = keys.api(), keys.api()
+    assert operator("tenants", "set-rate-limit", hot.tenant, "--rate", "1", "--burst", "3") == 0
+    assert f"tenant {hot.tenant}: 1 requests/s, burst 3 (its own plan" in capsys.readouterr().out
+    time.sleep(REFRESH)
+
+    with ThreadPoolExecutor(2) as pool:
+        hot_run = pool.submit(burst, hot, 12)
+        quiet_run = pool.submit(burst, quiet, 12)
+        hot_codes, elapsed, hot_answers = hot_run.result()
+        quiet_codes, _, _ = quiet_run.result()
+
+    assert hot_codes[:3] == [200, 200, 200]  # the burst
+    # Beyond it, one request per second of the run at most (plus the token being refilled).
+    assert hot_codes.count(200) <= 3 + int(elapsed) + 1, (hot_codes, elapsed)
+    assert 429 in hot_codes
+    refused = next(a for a in hot_answers if a.status_code == 429)
+    assert refused.json()["error"]["code"] == "rate_limited"
+    assert int(refused.headers["Retry-After"]) >= 1
+    assert quiet_codes == [200] * 12  # the default limit (50/s, burst 100), its own bucket
+
+
+def test_invalid_keys_never_use_up_a_tenants_limit(keys: Keys, operator: Any, anonymous: Api) -> None:
+    tenant = keys.api()
+    assert operator("tenants", "set-rate-limit", tenant.tenant, "--rate", "1", "--burst", "5") == 0
+    time.sleep(REFRESH)
+    forged = Api(anonymous.url, "alk_" + "x" * 43, tenant.tenant)
+    assert {forged.request("GET", "/v1/events/count").status_code for _ in range(40)} == {401}
+    codes, _, _ = burst(tenant, 5)
+    assert codes == [200] * 5  # its whole burst is still there
+
+
+def test_an_operator_raises_and_resets_a_limit(
+    keys: Keys, operator: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    tenant = keys.api()
+    assert operator("tenants", "set-rate-limit", tenant.tenant, "--rate", "1", "--burst", "2") == 0
+    time.sleep(REFRESH)
+    assert 429 in burst(tenant, 6)[0]
+    assert operator("tenants", "set-rate-limit", tenant.tenant, "--rate", "500", "--burst", "1000") == 0
+    time.sleep(REFRESH)
+    assert burst(tenant, 30)[0] == [200] * 30
+    assert operator("tenants", "set-rate-limit", tenant.tenant, "--default") == 0
+    assert "50 requests/s, burst 100 (the default plan" in capsys.readouterr().out
+    assert operator("tenants", "show", tenant.tenant) == 0
+    assert "rate limit: 50 requests/s, burst 100 (the default plan" in capsys.readouterr().out
+    throttles = local_throttles(keys.stack.env)
+    own_plans = [
+        p for p in throttles._api.get_usage_plans()["items"] if p["name"].endswith(f"-plan-{tenant.tenant}")
+    ]
+    assert own_plans == []  # deleted with the reset
+
+
+def test_the_cli_refuses_meaningless_limits(
+    keys: Keys, operator: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    tenant = keys.api()
+    assert (
+        operator("tenants", "set-rate-limit", tenant.tenant, "--rate", "0", "--burst", "5") == cli.EXIT_USAGE
+    )
+    assert operator("tenants", "set-rate-limit", tenant.tenant, "--rate", "5") == cli.EXIT_USAGE
+    assert operator("tenants", "set-rate-limit", tenant.tenant, "--default", "--rate", "5") == cli.EXIT_USAGE
+    assert "rate must be in" in capsys.readouterr().err
+
+
+def test_a_tenant_without_its_rate_limit_key_is_refused_until_synced(
+    local_stack: LocalService, operator: Any, anonymous: Api, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A key made without the operator's tools (as before this change): API Gateway would answer
+    INVALID_API_KEY (403); `sync-rate-limits` gives every tenant with a key its rate-limit key."""
+    from datetime import UTC, datetime
+
+    from activitylog.handlers.wiring import Container
+    from activitylog.logic.keys import create_api_key
+
+    from tests.integration.conftest import new_tenant
+
+    tenant = new_tenant()
+    dynamodb = boto3.client("dynamodb", endpoint_url=local_stack.env["AWS_ENDPOINT_URL"])
+    control = Container(
+        environ={"CONTROL_TABLE": local_stack.env["ACTIVITYLOG_CONTROL_TABLE"]},
+        clients={"dynamodb": dynamodb},
+    )
+    created = create_api_key(
+        control.control,
+        tenant=tenant,
+        scopes=["events:read"],
+        actor_id=None,
+        name="old",
+        now=datetime.now(UTC),
+    )
+    api = Api(anonymous.url, created.key, tenant)
+    answer = api.request("GET", "/v1/events/count")
+    assert answer.status_code == 403, answer.text
+    assert answer.json()["error"]["code"] == "forbidden"
+    assert operator("tenants", "sync-rate-limits") == 0
+    assert f"tenant {tenant}: 50 requests/s" in capsys.readouterr().out
+    time.sleep(REFRESH)
+    assert api.request("GET", "/v1/events/count").status_code == 200
