@@ -294,6 +294,10 @@ def _describe(limit: Any) -> str:
 
 
 def tenants_set_rate_limit(args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime
+
+    from activitylog.logic.settings import record_rate_limit_change
+
     from activitylog_ops.throttle import RateLimitError
 
     validate_tenant(args.tenant)
@@ -311,6 +315,10 @@ def tenants_set_rate_limit(args: argparse.Namespace) -> int:
         )
     except RateLimitError as err:
         raise CliError(str(err), EXIT_USAGE) from None
+    control, events = _stores(target)
+    record_rate_limit_change(
+        control, events, args.tenant, rate=limit.rate, burst=limit.burst, now=datetime.now(UTC)
+    )
     print(f"target: {target.description}")
     print(f"tenant {args.tenant}: {_describe(limit)}; API Gateway applies it within about a minute")
     return 0

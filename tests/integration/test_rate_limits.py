@@ -97,6 +97,12 @@ def test_an_operator_raises_and_resets_a_limit(
         p for p in throttles._api.get_usage_plans()["items"] if p["name"].endswith(f"-plan-{tenant.tenant}")
     ]
     assert own_plans == []  # deleted with the reset
+    # Each change is in the tenant's audit trail, as the other operator changes of its limits are.
+    answer = tenant.events(action="activitylog.rate_limit.updated", limit=10)
+    assert answer.status_code == 200, answer.text
+    changes = [(e["metadata"]["rate_limit"], e["metadata"]["burst_limit"]) for e in answer.json()["events"]]
+    assert changes == [(50, 100), (500, 1000), (1, 2)]  # newest first
+    assert {e["actor"]["type"] for e in answer.json()["events"]} == {"operator"}
 
 
 def test_the_cli_refuses_meaningless_limits(

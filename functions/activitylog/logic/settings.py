@@ -39,7 +39,12 @@ def usage(store: UsageStore, limits: TenantLimits, tenant: str, now: datetime) -
 
 
 def _record_operator_change(
-    store: LimitsAdmin, events: EventStore, tenant: str, action: str, change: dict[str, int], now: datetime
+    store: LimitsAdmin,
+    events: EventStore,
+    tenant: str,
+    action: str,
+    change: dict[str, int | float],
+    now: datetime,
 ) -> None:
     """The tenant's audit trail records every operator change of its limits."""
     audit.record(
@@ -52,6 +57,20 @@ def _record_operator_change(
         now=now,
         targets=[{"type": "tenant", "id": tenant}],
         metadata=change,
+    )
+
+
+def record_rate_limit_change(
+    store: LimitsAdmin, events: EventStore, tenant: str, *, rate: float, burst: int, now: datetime
+) -> None:
+    """Operator only (the CLI changes the tenant's usage plan on API Gateway, then records it here)."""
+    _record_operator_change(
+        store,
+        events,
+        tenant,
+        "activitylog.rate_limit.updated",
+        {"rate_limit": rate, "burst_limit": burst},
+        now,
     )
 
 
