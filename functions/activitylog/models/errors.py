@@ -29,6 +29,13 @@ class InvalidInputError(ServiceError):
     code = "validation_error"
 
 
+class DestinationNotAllowedError(ServiceError):
+    """A webhook URL whose host is, or resolves to, an address the service never connects to."""
+
+    status = 422
+    code = "destination_not_allowed"
+
+
 class UnauthorizedError(ServiceError):
     status = 401
     code = "unauthorized"
