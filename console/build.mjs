@@ -1,25 +1,22 @@
 // `npm run build`: bundles the console into dist/ (index.html, embed.html, app.js, embed.js, app.css).
-// Same-origin files only: no CDN, no inline script (the CSP is `default-src 'self'`).
+// Same-origin files only: no CDN, no inline script or style (the CSP is `default-src 'self'`).
 import { build } from "esbuild";
-import { copyFileSync, mkdirSync, renameSync, rmSync } from "node:fs";
+import { copyFileSync, mkdirSync, rmSync } from "node:fs";
 
 const out = "dist";
 rmSync(out, { recursive: true, force: true });
 mkdirSync(out, { recursive: true });
 
+const common = { bundle: true, minify: true, target: ["es2022"], legalComments: "none", logLevel: "warning" };
+// The scripts: ES modules; embed.js carries the stylesheet as text for its shadow root.
 await build({
-  entryPoints: { app: "src/app.js", embed: "src/embed.js", "app.css": "src/app.css" },
+  ...common,
+  entryPoints: { app: "src/app.js", embed: "src/embed.js" },
   outdir: out,
-  entryNames: "[name]",
-  bundle: true,
-  minify: true,
   format: "esm",
-  target: ["es2022"],
-  legalComments: "none",
-  loader: { ".css": "css" },
-  logLevel: "warning",
+  loader: { ".css": "text" },
 });
-// The "app.css" entry above is written as app.css.css: give it its plain name.
-renameSync(`${out}/app.css.css`, `${out}/app.css`);
-for (const page of ["index.html", "embed.html"]) copyFileSync(`src/${page}`, `${out}/${page}`);
+// The stylesheet of the console's pages.
+await build({ ...common, entryPoints: ["src/app.css"], outfile: `${out}/app.css` });
+for (const page of ["index.html", "embed.html", "favicon.svg"]) copyFileSync(`src/${page}`, `${out}/${page}`);
 console.log(`console built into ${out}/`);

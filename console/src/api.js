@@ -1,0 +1,93 @@
+// The public API, with the signed-in credential as a bearer token. Errors carry the API's message.
+
+export class ApiError extends Error {
+  constructor(status, code, message, details) {
+    super(message);
+    this.status = status;
+    this.code = code;
+    this.details = details || [];
+  }
+}
+
+export class Api {
+  /** base: the API's origin ("" = this origin); credential: an API key or a vt_ viewer token. */
+  constructor(base, credential, { onUnauthorized } = {}) {
+    this.base = (base || "").replace(/\/+$/, "");
+    this.credential = credential;
+    this.onUnauthorized = onUnauthorized || (() => {});
+  }
+
+  url(path, params) {
+    const qs = params ? new URLSearchParams(params).toString() : "";
+    return `${this.base}${path}${qs ? `?${qs}` : ""}`;
+  }
+
+  async request(method, path, { params, body, quiet401 = false } = {}) {
+    const headers = { Authorization: `Bearer ${this.credential}`, Accept: "application/json" };
+    if (body !== undefined) headers["Content-Type"] = "application/json";
+    let response;
+    try {
+      response = await fetch(this.url(path, params), {
+        method,
+        headers,
+        body: body === undefined ? undefined : JSON.stringify(body),
+        credentials: "omit",
+        cache: "no-store",
+      });
+    } catch (err) {
+      throw new ApiError(0, "network_error", `The API could not be reached (${err.message}).`);
+    }
+    if (response.status === 204) return null;
+    const text = await response.text();
+    let data = null;
+    try {
+      data = text ? JSON.parse(text) : null;
+    } catch {
+      data = null;
+    }
+    if (!response.ok) {
+      const e = (data && data.error) || {};
+      const err = new ApiError(response.status, e.code || `http_${response.status}`,
+        e.message || `The API answered ${response.status}.`, e.details);
+      if (response.status === 401 && !quiet401) this.onUnauthorized(err);
+      throw err;
+    }
+    return data;
+  }
+
+  get(path, params, opts) { return this.request("GET", path, { params, ...opts }); }
+  post(path, body) { return this.request("POST", path, { body }); }
+  put(path, body) { return this.request("PUT", path, { body }); }
+  del(path) { return this.request("DELETE", path); }
+
+  /** GET /v1/events/count, adding up partial counts (at most `rounds` calls). */
+  async count(params, rounds = 20) {
+    let total = 0;
+    let cursor = null;
+    for (let i = 0; i < rounds; i += 1) {
+      const page = await this.get("/v1/events/count", cursor ? [...params, ["cursor", cursor]] : params);
+      total += page.count;
+      if (page.complete !== false || !page.next_cursor) return { count: total, complete: true };
+      cursor = page.next_cursor;
+    }
+    return { count: total, complete: false };
+  }
+
+  /** A run's file: the download route answers 302 to a presigned URL; the file comes back as a blob. */
+  async download(url) {
+    let response;
+    try {
+      response = await fetch(url, {
+        headers: { Authorization: `Bearer ${this.credential}` }, credentials: "omit", redirect: "follow",
+      });
+    } catch (err) {
+      throw new ApiError(0, "network_error", `The file could not be fetched (${err.message}).`);
+    }
+    if (!response.ok) {
+      let message = `The download answered ${response.status}.`;
+      try { message = (await response.json()).error.message || message; } catch { /* not JSON */ }
+      throw new ApiError(response.status, "download_failed", message);
+    }
+    return response.blob();
+  }
+}
