@@ -20,7 +20,9 @@ from infra.grants import (
 from infra.nag import acknowledge
 
 AUTHORIZER = FunctionSpec(
-    "Authorizer", "authorizer", "REST API token authorizer: resolves an API key to tenant, scopes and actor"
+    "Authorizer",
+    "authorizer",
+    "REST API token authorizer: resolves an API key or viewer token to tenant, scopes and restriction",
 )
 INGEST = FunctionSpec("Ingest", "ingest", "POST /v1/events", memory_size=1024, timeout_seconds=25)
 QUERY = FunctionSpec(
@@ -30,7 +32,9 @@ QUERY = FunctionSpec(
     memory_size=1024,
     timeout_seconds=25,
 )
-ADMIN = FunctionSpec("Admin", "admin", "/v1/settings, /v1/usage, /v1/api-keys", timeout_seconds=15)
+ADMIN = FunctionSpec(
+    "Admin", "admin", "/v1/settings, /v1/usage, /v1/api-keys, /v1/viewer-tokens", timeout_seconds=15
+)
 DOCS = FunctionSpec("Docs", "docs", "GET /v1/health, /v1/openapi.json, /v1/docs (public, no data access)")
 
 
@@ -137,6 +141,7 @@ class ApiFunctions(Construct):
             Route(path="/v1/api-keys", method="POST", function=self.admin),
             Route(path="/v1/api-keys", method="GET", function=self.admin),
             Route(path="/v1/api-keys/{key_id}", method="DELETE", function=self.admin),
+            Route(path="/v1/viewer-tokens", method="POST", function=self.admin),
             Route(path="/v1/health", method="GET", function=self.docs, public=True),
             Route(path="/v1/openapi.json", method="GET", function=self.docs, public=True),
             Route(path="/v1/docs", method="GET", function=self.docs, public=True),

@@ -171,7 +171,9 @@ def validate(tenant: str, scopes: str) -> list[str]:
     try:
         return [scope.value for scope in parse_scopes(scopes.split(","))]
     except InvalidInputError as err:
-        allowed = "events:write, events:read, events:read:self, exports:manage, logging:manage, keys:manage"
+        from activitylog.models.auth import Scope
+
+        allowed = ", ".join(scope.value for scope in Scope)
         raise CliError(f"invalid scopes: {err.message} (allowed: {allowed})", EXIT_USAGE) from None
 
 

@@ -284,6 +284,61 @@ def api_keys() -> list[dict[str, Any]]:
     return [entry(f"api-keys: {n}", "POST", "/v1/api-keys", enc(b)) for n, b in cases]
 
 
+def viewer_tokens() -> list[dict[str, Any]]:
+    """POST /v1/viewer-tokens (the corpus' key holds tokens:create, so each body reaches validation)."""
+    ok = {"scopes": ["events:read"]}
+    cases: list[tuple[str, Any]] = [
+        ("scope outside the token set", {"scopes": ["events:write"]}),
+        ("scope tokens:create", {"scopes": ["tokens:create"]}),
+        ("scope keys:manage", {"scopes": ["events:read", "keys:manage"]}),
+        ("scope star", {"scopes": ["*"]}),
+        ("scopes empty", {"scopes": []}),
+        ("scopes string", {"scopes": "events:read"}),
+        ("read self without actor", {"scopes": ["events:read:self"]}),
+        ("ttl 59", {**ok, "ttl_seconds": 59}),
+        ("ttl 86401", {**ok, "ttl_seconds": 86_401}),
+        ("ttl huge int", {**ok, "ttl_seconds": 10**30}),
+        ("ttl negative", {**ok, "ttl_seconds": -900}),
+        ("ttl float", {**ok, "ttl_seconds": 900.5}),
+        ("ttl string", {**ok, "ttl_seconds": "900"}),
+        ("ttl bool", {**ok, "ttl_seconds": True}),
+        ("actor empty", {**ok, "actor_id": ""}),
+        ("actor too long", {**ok, "actor_id": "a" * 257}),
+        ("actor nul", {**ok, "actor_id": "u\x00"}),
+        ("actor lone surrogate", {**ok, "actor_id": "\ud800"}),
+        ("target without id", {**ok, "target": {"type": "asset"}}),
+        ("target string", {**ok, "target": "asset:7"}),
+        ("target list", {**ok, "target": [{"type": "asset", "id": "7"}]}),
+        ("target extra field", {**ok, "target": {"type": "asset", "id": "7", "tenant": "other"}}),
+        ("target id nul", {**ok, "target": {"type": "asset", "id": "\x00"}}),
+        ("target type lone surrogate", {**ok, "target": {"type": "\udfff", "id": "7"}}),
+        ("label empty", {**ok, "label": ""}),
+        ("label too long", {**ok, "label": "x" * 201}),
+        ("label nul", {**ok, "label": "a\x00b"}),
+        ("tenant field", {**ok, "tenant": "other"}),
+        ("token field", {**ok, "token": "vt_chosen"}),
+        ("expires_at field", {**ok, "expires_at": "9999-12-31T00:00:00Z"}),
+        ("empty object", {}),
+    ]
+    out = [entry(f"viewer-tokens: {n}", "POST", "/v1/viewer-tokens", enc(b)) for n, b in cases]
+    for i, wrong in enumerate(WRONG_TYPES):
+        out.append(
+            entry(
+                f"viewer-tokens: wrong type scopes={i}", "POST", "/v1/viewer-tokens", enc({"scopes": wrong})
+            )
+        )
+    out.append(entry("viewer-tokens: deep nesting", "POST", "/v1/viewer-tokens", b'{"scopes":' + b"[" * 5000))
+    out.append(
+        entry(
+            "viewer-tokens: invalid utf-8",
+            "POST",
+            "/v1/viewer-tokens",
+            b'{"scopes":["events:read"],"label":"\xff"}',
+        )
+    )
+    return out
+
+
 def queries_and_paths() -> list[dict[str, Any]]:
     out = []
     queries = [
@@ -329,6 +384,7 @@ def queries_and_paths() -> list[dict[str, Any]]:
 
 def main() -> None:
     corpus = events_envelope() + bad_events() + exports() + settings() + api_keys() + queries_and_paths()
+    corpus += viewer_tokens()
     names = [c["name"] for c in corpus]
     assert len(names) == len(set(names)), "corpus names must be unique"
     OUT.write_text("".join(json.dumps(c, ensure_ascii=True) + "\n" for c in corpus))

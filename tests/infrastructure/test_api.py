@@ -22,6 +22,7 @@ ROUTES = {
     ("POST", "/v1/api-keys"): "admin",
     ("GET", "/v1/api-keys"): "admin",
     ("DELETE", "/v1/api-keys/{key_id}"): "admin",
+    ("POST", "/v1/viewer-tokens"): "admin",
     ("GET", "/v1/health"): "docs",
     ("GET", "/v1/openapi.json"): "docs",
     ("GET", "/v1/docs"): "docs",

@@ -27,6 +27,7 @@ OPERATION_IDS = {
     ("post", "/v1/api-keys"): "createApiKey",
     ("get", "/v1/api-keys"): "listApiKeys",
     ("delete", "/v1/api-keys/{key_id}"): "revokeApiKey",
+    ("post", "/v1/viewer-tokens"): "createViewerToken",
     ("post", "/v1/exports"): "createExport",
     ("get", "/v1/exports"): "listExports",
     ("get", "/v1/exports/{export_id}"): "getExport",

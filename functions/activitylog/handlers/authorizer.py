@@ -1,5 +1,8 @@
 """Lambda `Authorizer`: a REST API TOKEN authorizer resolving `Bearer <key>` to tenant and scopes.
 
+A viewer token (`Bearer vt_...`, logic/viewer_tokens.py) resolves the same way, with its target and
+expiry added to the context (handlers re-check the expiry: API Gateway caches this answer).
+
 It allows the whole API (a cached policy applies to every route) and hands `{tenant, scopes,
 actor_id, key_id}` to the handlers, which check their route's scope. Raising "Unauthorized" makes
 API Gateway answer 401 (with our envelope, from the gateway response).
@@ -16,8 +19,11 @@ from activitylog.handlers.log import logger
 from activitylog.logic import clock
 from activitylog.logic.keys import hash_secret, resolve_api_key
 from activitylog.logic.throttle import usage_key_value
+from activitylog.logic.viewer_tokens import TOKEN_PREFIX, resolve_viewer_token
+from activitylog.models.auth import Principal
 from activitylog.models.env import AuthorizerEnv, ThrottleEnv
 from activitylog.models.errors import UnauthorizedError
+from activitylog.models.text import epoch_millis
 
 ENVIRONMENT = AuthorizerEnv  # what this function is given (docs/components.md, "Environment")
 wiring.require(ENVIRONMENT)  # when the module loads: a missing variable fails the cold start
@@ -37,19 +43,37 @@ def bearer_token(header: str | None) -> str:
     return token.strip()
 
 
+def restriction_context(principal: Principal) -> dict[str, str]:
+    """A viewer token's target and expiry (handlers/http.py `principal_of` reads them back)."""
+    if not principal.token:
+        return {}
+    expires = str(epoch_millis(principal.expires_at)) if principal.expires_at else ""
+    target = principal.target
+    return {
+        "credential": "viewer_token",
+        "target_type": target.type if target else "",
+        "target_id": target.id if target else "",
+        "expires_at": expires,
+    }
+
+
 @metrics.flushed
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     keys = wiring.container().api_keys
     try:
         token = bearer_token(event.get("authorizationToken"))
-        principal = resolve_api_key(keys, token)
+        if token.startswith(TOKEN_PREFIX):  # a viewer token (logic/viewer_tokens.py)
+            principal = resolve_viewer_token(wiring.container().viewer_tokens, token, now=clock.now())
+        else:
+            principal = resolve_api_key(keys, token)
     except UnauthorizedError:
         logger.info("api key refused")  # never log the key itself
         metrics.add(metrics.AUTHORIZER_DENIALS)
         raise Exception("Unauthorized") from None  # the exact text API Gateway expects
     try:
-        keys.touch_api_key(hash_secret(token), int(clock.now().timestamp()))
+        if not principal.token:
+            keys.touch_api_key(hash_secret(token), int(clock.now().timestamp()))
     except Exception:  # `last_used_at` is informative: never refuse a valid key over it
         logger.exception("last_used_at not recorded")
     logger.append_keys(tenant=principal.tenant, key_id=principal.key_id)
@@ -73,5 +97,6 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
             "scopes": " ".join(sorted(principal.scopes)),
             "actor_id": principal.actor_id or "",
             "key_id": principal.key_id,
+            **restriction_context(principal),
         },
     }

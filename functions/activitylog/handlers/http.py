@@ -15,9 +15,11 @@ from aws_lambda_powertools.shared.json_encoder import Encoder
 
 from activitylog.handlers import wiring
 from activitylog.handlers.log import logger
-from activitylog.models.auth import Principal, Scope
+from activitylog.logic import clock
+from activitylog.models.auth import Principal, Scope, TargetRef
 from activitylog.models.env import Env
 from activitylog.models.errors import ServiceError, UnauthorizedError
+from activitylog.models.text import epoch_millis, from_epoch_millis
 
 __all__ = [
     "api_function",
@@ -156,11 +158,40 @@ def requires(scope: Scope) -> Callable[[F], F]:
     return mark
 
 
+def _authorizer_context(app: APIGatewayRestResolver | Router) -> dict[str, Any]:
+    context = (app.current_event.raw_event.get("requestContext") or {}).get("authorizer") or {}
+    return context if isinstance(context, dict) else {}
+
+
+def _expiry(context: dict[str, Any]) -> int | None:
+    """A viewer token's expiry (epoch ms) from the authorizer's context; None for an API key.
+    Anything unreadable counts as already expired (a token is refused rather than kept alive)."""
+    if context.get("credential") != "viewer_token" and not context.get("expires_at"):
+        return None
+    try:
+        return int(str(context.get("expires_at", "")))
+    except ValueError:
+        return 0
+
+
+def _expired(context: dict[str, Any]) -> bool:
+    """API Gateway caches the authorizer's answer (60 s per Authorization value): a viewer token is
+    refused from its `expires_at` on here, whatever the cache still says (API.md "Viewer tokens")."""
+    expiry = _expiry(context)
+    return expiry is not None and epoch_millis(clock.now()) >= expiry
+
+
+def _token_expired(app: APIGatewayRestResolver) -> Response | None:
+    if _expired(_authorizer_context(app)):
+        return envelope(401, "unauthorized", "this viewer token has expired")
+    return None
+
+
 def _missing_scope(app: APIGatewayRestResolver, route: Route) -> Response | None:
     scope: Scope | None = getattr(route.func, "required_scope", None)
     if scope is None:
         return None
-    context = (app.current_event.raw_event.get("requestContext") or {}).get("authorizer") or {}
+    context = _authorizer_context(app)
     if scope.value in str(context.get("scopes", "")).split():
         return None
     return envelope(403, "forbidden", f"this key lacks the {scope.value} scope")
@@ -173,7 +204,8 @@ class ApiResolver(APIGatewayRestResolver):
 
     def _call_route(self, route: Route, route_arguments: dict[str, str]) -> ResponseBuilder:
         refused = (
-            _missing_scope(self, route)
+            _token_expired(self)
+            or _missing_scope(self, route)
             or unsupported_body(self.current_event, route)
             or unknown_parameters(self.current_event, route)
         )
@@ -206,16 +238,24 @@ def build_resolver(*routers: Router) -> APIGatewayRestResolver:
 
 
 def principal_of(app: APIGatewayRestResolver | Router) -> Principal:
-    """The caller, from the authorizer's context only (never from the path, query or body)."""
-    context = (app.current_event.raw_event.get("requestContext") or {}).get("authorizer") or {}
+    """The caller, from the authorizer's context only (never from the path, query or body), with
+    a viewer token's restriction; an expired token is refused (401) whatever the cache says."""
+    context = _authorizer_context(app)
     tenant = context.get("tenant")
     if not tenant:
         raise UnauthorizedError("missing authorizer context")
+    if _expired(context):
+        raise UnauthorizedError("this viewer token has expired")
+    expiry = _expiry(context)
+    target_type, target_id = str(context.get("target_type") or ""), str(context.get("target_id") or "")
     return Principal(
         tenant=str(tenant),
         key_id=str(context.get("key_id", "")),
         scopes=frozenset(str(context.get("scopes", "")).split()),
         actor_id=str(context.get("actor_id") or "") or None,
+        target=TargetRef(target_type, target_id) if target_type and target_id else None,
+        expires_at=from_epoch_millis(expiry) if expiry is not None else None,
+        token=expiry is not None,
     )
 
 

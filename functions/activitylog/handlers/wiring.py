@@ -44,6 +44,7 @@ if TYPE_CHECKING:
     from activitylog.dal.mail import SesMailer
     from activitylog.dal.schedules import DynamoScheduleStore, EventBridgeSchedules
     from activitylog.dal.secrets import SigningKey
+    from activitylog.dal.viewer_tokens import ViewerTokenTable
     from activitylog.dal.workflow import StepFunctionsWorkflow
     from activitylog.logic.export_assembly import AssemblyResult
     from activitylog.logic.export_notify import Message, NotifyPorts
@@ -121,6 +122,13 @@ class Container:
         from activitylog.dal.api_keys import ApiKeyTable
 
         return self._on_control_table(ApiKeyTable)
+
+    @cached_property
+    def viewer_tokens(self) -> ViewerTokenTable:
+        """The control table's viewer tokens (the authorizer resolves them, Admin mints them)."""
+        from activitylog.dal.viewer_tokens import ViewerTokenTable
+
+        return self._on_control_table(ViewerTokenTable)
 
     @cached_property
     def export_store(self) -> DynamoExportStore:

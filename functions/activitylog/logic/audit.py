@@ -16,7 +16,8 @@ OPERATOR = {"id": "operator", "type": "operator"}
 
 
 def key_actor(principal: Principal) -> dict[str, str]:
-    return {"id": principal.key_id, "type": "api_key"}
+    """The credential that made a change: an API key, or a viewer token (its id, never its secret)."""
+    return {"id": principal.key_id, "type": "viewer_token" if principal.token else "api_key"}
 
 
 def record(

@@ -2,6 +2,11 @@
 
 The tenant always comes from the caller's principal (or a verified download token); every read is
 keyed by it, so another tenant's export, run or file is simply "not found".
+
+A restricted caller (`within`: a viewer token with an actor or target restriction) creates exports
+whose stored filters carry its restriction, so their runs' files hold nothing outside it; it sees,
+runs, downloads and deletes only exports whose filters lie within its restriction, and any other
+export of the tenant is "not found" to it (docs/security.md, "Viewer tokens").
 """
 
 from __future__ import annotations
@@ -18,10 +23,13 @@ from activitylog.logic import cursor as cursors
 from activitylog.logic import download_tokens
 from activitylog.logic.export_format import file_name
 from activitylog.logic.ports import ExportStore
+from activitylog.logic.query_plan import restrict
+from activitylog.models.auth import Principal
 from activitylog.models.errors import (
     BadRequestError,
     ConflictError,
     GoneError,
+    InvalidInputError,
     NotFoundError,
     StorageUnavailableError,
 )
@@ -67,28 +75,48 @@ def _check_id(value: str, what: str) -> str:
     return value
 
 
-def _export(tenant: str, export_id: str, ports: ExportPorts) -> Export:
+def visible_to(export: Export, within: Principal | None) -> bool:
+    """Whether a caller sees this export: always, unless it is restricted; then only when the
+    export's filters already lie within its restriction (so its files hold nothing outside it)."""
+    return within is None or not within.restricted or restrict(within, export.filters) == export.filters
+
+
+def _export(tenant: str, export_id: str, ports: ExportPorts, within: Principal | None = None) -> Export:
     export = ports.store.get_export(tenant, _check_id(export_id, "export"))
-    if export is None:
+    if export is None or not visible_to(export, within):
         raise NotFoundError("no such export")
     return export
 
 
-def _run(tenant: str, export_id: str, run_id: str, ports: ExportPorts) -> RunRecord:
-    _export(tenant, export_id, ports)
+def _run(
+    tenant: str, export_id: str, run_id: str, ports: ExportPorts, within: Principal | None = None
+) -> RunRecord:
+    _export(tenant, export_id, ports, within)
     run = ports.store.get_run(tenant, export_id, _check_id(run_id, "run"))
     if run is None:
         raise NotFoundError("no such run")
     return run
 
 
-def create_export(tenant: str, request: ExportCreate, *, now: datetime, ports: ExportPorts) -> ExportCreated:
+def create_export(
+    tenant: str,
+    request: ExportCreate,
+    *,
+    now: datetime,
+    ports: ExportPorts,
+    within: Principal | None = None,
+) -> ExportCreated:
+    filters = restrict(within, request.filters) if within is not None else request.filters
+    if filters is None:
+        raise InvalidInputError(
+            "the filters ask for events outside this credential's restriction (its actor_id or target)"
+        )
     export = Export(
         id=str(ULID.from_datetime(now)),
         name=request.name,
         format=request.format,
         compression=request.compression,
-        filters=request.filters,
+        filters=filters,
         recipients=request.recipients,
         created_at=now,
     )
@@ -97,8 +125,10 @@ def create_export(tenant: str, request: ExportCreate, *, now: datetime, ports: E
     return ExportCreated(export=export, run=run)
 
 
-def start_run(tenant: str, export_id: str, *, now: datetime, ports: ExportPorts) -> Run:
-    return _start(tenant, _export(tenant, export_id, ports), now=now, ports=ports)
+def start_run(
+    tenant: str, export_id: str, *, now: datetime, ports: ExportPorts, within: Principal | None = None
+) -> Run:
+    return _start(tenant, _export(tenant, export_id, ports, within), now=now, ports=ports)
 
 
 def _start(tenant: str, export: Export, *, now: datetime, ports: ExportPorts) -> Run:
@@ -121,20 +151,27 @@ def _start(tenant: str, export: Export, *, now: datetime, ports: ExportPorts) ->
     return Run.of(run, now=now, base_url=ports.base_url)
 
 
-def get_export(tenant: str, export_id: str, *, ports: ExportPorts) -> Export:
-    return _export(tenant, export_id, ports)
+def get_export(tenant: str, export_id: str, *, ports: ExportPorts, within: Principal | None = None) -> Export:
+    return _export(tenant, export_id, ports, within)
 
 
-def list_exports(tenant: str, *, limit: int, cursor: str | None, ports: ExportPorts) -> ExportPage:
-    fp = cursors.fingerprint(tenant, "exports", {})
+def list_exports(
+    tenant: str, *, limit: int, cursor: str | None, ports: ExportPorts, within: Principal | None = None
+) -> ExportPage:
+    """A restricted caller's pages hold only the exports it sees (a page may be short, even empty,
+    while `next_cursor` is set: API.md "Lists")."""
+    restricted = within is not None and within.restricted
+    fp = cursors.fingerprint(tenant, f"exports:{within.key_id}" if restricted and within else "exports", {})
     after = _check_cursor_id(cursors.position_str(cursors.decode(cursor, fp), "p")) if cursor else None
     exports, more = ports.store.list_exports(tenant, limit=limit, after=after)
     next_cursor = cursors.encode(fp, {"p": exports[-1].id}) if more and exports else None
-    return ExportPage(exports=exports, next_cursor=next_cursor)
+    return ExportPage(exports=[e for e in exports if visible_to(e, within)], next_cursor=next_cursor)
 
 
-def delete_export(tenant: str, export_id: str, *, ports: ExportPorts) -> None:
-    export = _export(tenant, export_id, ports)
+def delete_export(
+    tenant: str, export_id: str, *, ports: ExportPorts, within: Principal | None = None
+) -> None:
+    export = _export(tenant, export_id, ports, within)
     ports.remove_schedule(tenant, export.id)
     ports.delete_files(file_prefix(tenant, export.id))
     ports.delete_files(temp_prefix(tenant, export.id))
@@ -142,9 +179,16 @@ def delete_export(tenant: str, export_id: str, *, ports: ExportPorts) -> None:
 
 
 def list_runs(
-    tenant: str, export_id: str, *, limit: int, cursor: str | None, now: datetime, ports: ExportPorts
+    tenant: str,
+    export_id: str,
+    *,
+    limit: int,
+    cursor: str | None,
+    now: datetime,
+    ports: ExportPorts,
+    within: Principal | None = None,
 ) -> RunPage:
-    export = _export(tenant, export_id, ports)
+    export = _export(tenant, export_id, ports, within)
     fp = cursors.fingerprint(tenant, "runs", {"export": export.id})
     before = _check_run_position(cursors.position_str(cursors.decode(cursor, fp), "r")) if cursor else None
     runs, more = ports.store.list_runs(tenant, export.id, limit=limit, before=before)
@@ -152,14 +196,30 @@ def list_runs(
     return RunPage(runs=[Run.of(r, now=now, base_url=ports.base_url) for r in runs], next_cursor=next_cursor)
 
 
-def get_run(tenant: str, export_id: str, run_id: str, *, now: datetime, ports: ExportPorts) -> Run:
-    return Run.of(_run(tenant, export_id, run_id, ports), now=now, base_url=ports.base_url)
+def get_run(
+    tenant: str,
+    export_id: str,
+    run_id: str,
+    *,
+    now: datetime,
+    ports: ExportPorts,
+    within: Principal | None = None,
+) -> Run:
+    return Run.of(_run(tenant, export_id, run_id, ports, within), now=now, base_url=ports.base_url)
 
 
-def download_url(tenant: str, export_id: str, run_id: str, *, now: datetime, ports: ExportPorts) -> str:
+def download_url(
+    tenant: str,
+    export_id: str,
+    run_id: str,
+    *,
+    now: datetime,
+    ports: ExportPorts,
+    within: Principal | None = None,
+) -> str:
     """A fresh presigned URL of the run's file: 409 while not succeeded, 410 once expired."""
-    export = _export(tenant, export_id, ports)
-    run = _run(tenant, export_id, run_id, ports)
+    export = _export(tenant, export_id, ports, within)
+    run = _run(tenant, export_id, run_id, ports, within)
     if run.expired(now):
         raise GoneError("the file of this run has expired (files are kept 7 days)")
     if run.status != "succeeded" or run.key is None:

@@ -21,6 +21,9 @@ from activitylog.models.errors import ForbiddenError, InvalidInputError, NotFoun
 
 KEY_PREFIX = "alk_"
 READ_SCOPES = {Scope.EVENTS_READ, Scope.EVENTS_READ_SELF}
+# What a key restricted to one actor may hold: that actor's events, and minting viewer tokens
+# restricted to the same actor (logic/viewer_tokens.py).
+ACTOR_KEY_SCOPES = READ_SCOPES | {Scope.TOKENS_CREATE}
 PREFIX_SHOWN = 12
 _TENANT = re.compile(TENANT_PATTERN)
 
@@ -54,10 +57,13 @@ def create_api_key(
     if actor_id is not None:
         if not actor_id or len(actor_id) > 256:
             raise InvalidInputError("actor_id must be 1-256 characters")
-        # A key restricted to one actor is read-only: it reads that actor's own events, nothing else.
-        if not set(granted) <= READ_SCOPES:
-            raise InvalidInputError("a key with actor_id can only have the scope events:read:self")
-        granted = [Scope.EVENTS_READ_SELF]
+        # A key restricted to one actor is read-only: it reads that actor's own events (and may
+        # mint viewer tokens of that actor), nothing else.
+        if not set(granted) <= ACTOR_KEY_SCOPES:
+            raise InvalidInputError(
+                "a key with actor_id can only have the scopes events:read:self and tokens:create"
+            )
+        granted = _actor_key_scopes(granted)
     key = KEY_PREFIX + secrets.token_urlsafe(32)
     record = ApiKeyRecord(
         id=str(ULID.from_datetime(now)),
@@ -71,6 +77,13 @@ def create_api_key(
     )
     store.put_api_key(record)
     return CreatedKey(id=record.id, key=key, prefix=record.prefix, record=record, created_at=now)
+
+
+def _actor_key_scopes(scopes: Iterable[Scope]) -> list[Scope]:
+    """An actor key's scopes: any read scope is events:read:self (its actor's events only)."""
+    wanted = set(scopes)
+    granted = {Scope.EVENTS_READ_SELF} if wanted & READ_SCOPES else set()
+    return sorted(granted | (wanted & {Scope.TOKENS_CREATE}))
 
 
 def resolve_api_key(store: KeyStore, key: str) -> Principal:
@@ -106,8 +119,8 @@ def create_key_for(
     if not principal.can(Scope.KEYS_MANAGE):
         raise ForbiddenError("this key lacks the keys:manage scope")
     wanted = parse_scopes(scopes)
-    if actor_id is not None and set(wanted) <= READ_SCOPES:
-        wanted = [Scope.EVENTS_READ_SELF]
+    if actor_id is not None and set(wanted) <= ACTOR_KEY_SCOPES:
+        wanted = _actor_key_scopes(wanted)
     missing = sorted(s.value for s in wanted if not holds(principal, s))
     if missing:
         raise ForbiddenError(

@@ -113,7 +113,11 @@ class _Walk:
 
 
 def _scope_key(principal: Principal) -> str:
-    return f"{principal.key_id if principal.actor_id else 'tenant'}:{principal.actor_id or ''}"
+    """A restricted caller's cursors are its own (a key's or a viewer token's)."""
+    if not principal.restricted:
+        return "tenant:"
+    target = f":{principal.target.type}\x1f{principal.target.id}" if principal.target else ""
+    return f"{principal.key_id}:{principal.actor_id or ''}{target}"
 
 
 def _filters_key(filters: EventFilter, order: Order) -> dict[str, object]:

@@ -28,16 +28,24 @@ class Plan:
 
 
 def visible_filters(principal: Principal, filters: EventFilter) -> EventFilter | None:
-    """Apply the key's actor restriction; None means the caller can see nothing of this query."""
-    if principal.can(Scope.EVENTS_READ):
-        return filters
-    if not principal.can(Scope.EVENTS_READ_SELF):
-        raise ForbiddenError("this key lacks the events:read or events:read:self scope")
-    if not principal.actor_id:
-        raise ForbiddenError("events:read:self needs a key restricted to an actor")
-    if filters.actor_id is not None and filters.actor_id != principal.actor_id:
-        return None
-    return filters.model_copy(update={"actor_id": principal.actor_id})
+    """Apply the caller's restriction (a key's actor; a viewer token's actor and target); None means
+    the caller can see nothing of this query (the request asks outside the restriction)."""
+    if not principal.can(Scope.EVENTS_READ):
+        if not principal.can(Scope.EVENTS_READ_SELF):
+            raise ForbiddenError("this key lacks the events:read or events:read:self scope")
+        if not principal.actor_id:
+            raise ForbiddenError("events:read:self needs a key restricted to an actor")
+    return restrict(principal, filters)
+
+
+def restrict(principal: Principal, filters: EventFilter) -> EventFilter | None:
+    """`filters` within what the principal may see, whatever its scopes (exports use it too)."""
+    target = principal.target
+    return filters.within(
+        actor_id=principal.actor_id,
+        target_type=target.type if target else None,
+        target_id=target.id if target else None,
+    )
 
 
 def expand_actions(patterns: Sequence[str], known: Callable[[], set[str]]) -> list[str]:

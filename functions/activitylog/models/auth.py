@@ -22,22 +22,49 @@ class Scope(StrEnum):
     EXPORTS_MANAGE = "exports:manage"
     LOGGING_MANAGE = "logging:manage"
     KEYS_MANAGE = "keys:manage"
+    # Part 2 (API.md): alerts, streaming destinations, minting viewer tokens.
+    ALERTS_MANAGE = "alerts:manage"
+    STREAMS_MANAGE = "streams:manage"
+    TOKENS_CREATE = "tokens:create"
 
 
 ALL_SCOPES = frozenset(Scope)
 
 
 @dataclass(frozen=True, slots=True)
+class TargetRef:
+    """One target (`type` + `id`): a viewer token's restriction to one resource's history."""
+
+    type: str
+    id: str
+
+
+@dataclass(frozen=True, slots=True)
 class Principal:
-    """Who is calling: resolved by the authorizer, never taken from the request."""
+    """Who is calling: resolved by the authorizer, never taken from the request.
+
+    `actor_id` and `target` restrict what it sees (every read, count and export is narrowed by them:
+    logic/query_plan.py `visible_filters`); `expires_at` is set for a viewer token (`token`), which
+    stops working at that instant whatever a cache says (handlers/http.py checks it again).
+    """
 
     tenant: str
     key_id: str
     scopes: frozenset[str]
     actor_id: str | None = None
+    target: TargetRef | None = None
+    expires_at: datetime | None = None
+    token: bool = False  # a viewer token (key_id is then the token's id)
 
     def can(self, scope: Scope) -> bool:
         return scope.value in self.scopes
+
+    @property
+    def restricted(self) -> bool:
+        return self.actor_id is not None or self.target is not None
+
+    def expired(self, now: datetime) -> bool:
+        return self.expires_at is not None and now >= self.expires_at
 
 
 class ApiKeyRecord(BaseModel):

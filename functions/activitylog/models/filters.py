@@ -67,3 +67,23 @@ class EventFilter(BaseModel):
         if self.from_ is not None and self.to is not None and self.from_ >= self.to:
             raise ValueError("`from` must be earlier than `to`")
         return self
+
+    def within(
+        self, *, actor_id: str | None = None, target_type: str | None = None, target_id: str | None = None
+    ) -> EventFilter | None:
+        """This filter narrowed to a restriction (a key's actor, a viewer token's actor and target);
+        None when the two ask for different things, so that nothing can match (never a wider answer).
+
+        The filter names one target: a request for another target than the restriction's gets
+        nothing, also for an event that carries both (docs/security.md, "Viewer tokens")."""
+        update: dict[str, str] = {}
+        if actor_id is not None:
+            if self.actor_id is not None and self.actor_id != actor_id:
+                return None
+            update["actor_id"] = actor_id
+        if target_type is not None and target_id is not None:
+            asked = (self.target_type, self.target_id)
+            if self.target_type is not None and asked != (target_type, target_id):
+                return None
+            update |= {"target_type": target_type, "target_id": target_id}
+        return self.model_copy(update=update) if update else self

@@ -1,4 +1,5 @@
-"""GET/PUT /v1/settings, GET /v1/usage, POST/GET/DELETE /v1/api-keys (the `Admin` function)."""
+"""GET/PUT /v1/settings, GET /v1/usage, POST/GET/DELETE /v1/api-keys, POST /v1/viewer-tokens
+(the `Admin` function)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from aws_lambda_powertools.event_handler.router import Router
 
 from activitylog.handlers import auditing, http, wiring
 from activitylog.handlers.http import principal_of
+from activitylog.handlers.routes import viewer_tokens
 from activitylog.handlers.routes.answers import BEARER, answers, ok
 from activitylog.logic import audit, clock
 from activitylog.logic.keys import create_key_for, list_keys, revoke_key
@@ -20,6 +22,17 @@ from activitylog.models.keys import ApiKeyCreate, ApiKeyCreated, ApiKeyPage, Api
 from activitylog.models.settings import LoggingSettings, SettingsUpdate, Usage
 
 router = Router()
+viewer_tokens.register(router)  # POST /v1/viewer-tokens (routes/viewer_tokens.py)
+
+
+def _key_holder() -> Principal:
+    """The caller of a route any valid key may call, but no viewer token: a token embedded in a
+    vendor's page reads its slice of events and exports, never the tenant's settings (the
+    notification addresses) or usage."""
+    principal = principal_of(router)
+    if principal.token:
+        raise ForbiddenError("a viewer token reads events and exports only")
+    return principal
 
 
 def _audit(principal: Principal, action: str, **details: Any) -> None:
@@ -29,13 +42,15 @@ def _audit(principal: Principal, action: str, **details: Any) -> None:
 @router.get(
     "/v1/settings",
     summary="The tenant's logging settings",
-    description="Any valid key.",
+    description="Any valid key (not a viewer token).",
     operation_id="getSettings",
     security=BEARER,
-    responses=answers(ok(200, "the settings", LoggingSettings)),
+    responses=answers(
+        ok(200, "the settings", LoggingSettings), 403, why={403: "a viewer token (`forbidden`)"}
+    ),
 )
 def get_settings() -> LoggingSettings:
-    return wiring.container().control.get_logging_settings(principal_of(router).tenant)[0]
+    return wiring.container().control.get_logging_settings(_key_holder().tenant)[0]
 
 
 @router.put(
@@ -72,13 +87,13 @@ def put_settings(body: Annotated[SettingsUpdate, Body()]) -> LoggingSettings:
 @router.get(
     "/v1/usage",
     summary="This month's accepted events and quota",
-    description="Any valid key.",
+    description="Any valid key (not a viewer token).",
     operation_id="getUsage",
     security=BEARER,
-    responses=answers(ok(200, "this month's usage", Usage)),
+    responses=answers(ok(200, "this month's usage", Usage), 403, why={403: "a viewer token (`forbidden`)"}),
 )
 def get_usage() -> Usage:
-    tenant, control = principal_of(router).tenant, wiring.container().control
+    tenant, control = _key_holder().tenant, wiring.container().control
     return usage(control, control.get_limits(tenant), tenant, clock.now())
 
 

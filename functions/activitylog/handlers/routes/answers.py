@@ -18,7 +18,7 @@ BEARER: list[dict[str, list[str]]] = [{"bearer": []}]
 WHY = {
     400: "bad request: an unknown query parameter (named in the message), a malformed value in the "
     "URL, an invalid cursor, or a body that is not JSON",
-    401: "missing, unknown or revoked API key (`unauthorized`)",
+    401: "missing, unknown or revoked API key, or an unknown or expired viewer token (`unauthorized`)",
     403: "the key lacks this route's scope (`forbidden`)",
     404: "not found",
     409: "conflict",

@@ -39,8 +39,12 @@ def _principal() -> Principal:
     return principal
 
 
-def _tenant() -> str:
-    return _principal().tenant
+def _visible(export_id: str) -> Principal:
+    """The caller, once it is known to see this export (a restricted token: 404 for any other)."""
+    principal = _principal()
+    if principal.restricted:
+        logic.get_export(principal.tenant, export_id, ports=_ports(), within=principal)
+    return principal
 
 
 def _audit(principal: Principal, action: str, export_id: str, run_id: str | None = None) -> None:
@@ -79,7 +83,7 @@ def _redirect(url: str) -> Response[None]:
 @http.requires(Scope.EXPORTS_MANAGE)
 def create_route(body: Annotated[ExportCreate, Body()]) -> Response[ExportCreated]:
     principal = _principal()
-    created = logic.create_export(principal.tenant, body, now=clock.now(), ports=_ports())
+    created = logic.create_export(principal.tenant, body, now=clock.now(), ports=_ports(), within=principal)
     run_id = created.run.id if created.run else None
     _audit(principal, "activitylog.export.created", created.export.id, run_id)
     status = 202 if created.run else 201
@@ -94,7 +98,8 @@ def create_route(body: Annotated[ExportCreate, Body()]) -> Response[ExportCreate
     responses=answers(ok(200, "a page of exports", ExportPage), 403, 422),
 )
 def list_route(limit: Limit = 50, cursor: Cursor = None) -> ExportPage:
-    return logic.list_exports(_tenant(), limit=limit, cursor=cursor, ports=_ports())
+    principal = _principal()
+    return logic.list_exports(principal.tenant, limit=limit, cursor=cursor, ports=_ports(), within=principal)
 
 
 @router.get(
@@ -105,7 +110,8 @@ def list_route(limit: Limit = 50, cursor: Cursor = None) -> ExportPage:
     responses=answers(ok(200, "the export", Export), 403, 404, 422),
 )
 def get_route(export_id: Id) -> Export:
-    return logic.get_export(_tenant(), export_id, ports=_ports())
+    principal = _principal()
+    return logic.get_export(principal.tenant, export_id, ports=_ports(), within=principal)
 
 
 @router.delete(
@@ -117,7 +123,7 @@ def get_route(export_id: Id) -> Export:
 )
 def delete_route(export_id: Id) -> Response[None]:
     principal = _principal()
-    logic.delete_export(principal.tenant, export_id, ports=_ports())
+    logic.delete_export(principal.tenant, export_id, ports=_ports(), within=principal)
     return _deleted(principal, "activitylog.export.deleted", export_id)
 
 
@@ -137,7 +143,7 @@ def delete_route(export_id: Id) -> Response[None]:
 @http.requires(Scope.EXPORTS_MANAGE)
 def start_route(export_id: Id) -> Response[Run]:
     principal = _principal()
-    run = logic.start_run(principal.tenant, export_id, now=clock.now(), ports=_ports())
+    run = logic.start_run(principal.tenant, export_id, now=clock.now(), ports=_ports(), within=principal)
     _audit(principal, "activitylog.export.run_started", export_id, run.id)
     return Response(status_code=202, content_type="application/json", body=run)
 
@@ -150,8 +156,16 @@ def start_route(export_id: Id) -> Response[Run]:
     responses=answers(ok(200, "a page of runs", RunPage), 403, 404, 422),
 )
 def runs_route(export_id: Id, limit: Limit = 50, cursor: Cursor = None) -> RunPage:
-    tenant = _tenant()
-    return logic.list_runs(tenant, export_id, limit=limit, cursor=cursor, now=clock.now(), ports=_ports())
+    principal = _principal()
+    return logic.list_runs(
+        principal.tenant,
+        export_id,
+        limit=limit,
+        cursor=cursor,
+        now=clock.now(),
+        ports=_ports(),
+        within=principal,
+    )
 
 
 @router.get(
@@ -162,7 +176,10 @@ def runs_route(export_id: Id, limit: Limit = 50, cursor: Cursor = None) -> RunPa
     responses=answers(ok(200, "the run", Run), 403, 404, 422),
 )
 def run_route(export_id: Id, run_id: Id) -> Run:
-    return logic.get_run(_tenant(), export_id, run_id, now=clock.now(), ports=_ports())
+    principal = _principal()
+    return logic.get_run(
+        principal.tenant, export_id, run_id, now=clock.now(), ports=_ports(), within=principal
+    )
 
 
 @router.get(
@@ -182,7 +199,9 @@ def run_route(export_id: Id, run_id: Id) -> Run:
 )
 def download_route(export_id: Id, run_id: Id) -> Response[None]:
     principal = _principal()
-    url = logic.download_url(principal.tenant, export_id, run_id, now=clock.now(), ports=_ports())
+    url = logic.download_url(
+        principal.tenant, export_id, run_id, now=clock.now(), ports=_ports(), within=principal
+    )
     actor = audit.key_actor(principal)
     _audit_download(principal.tenant, f"key:{principal.key_id}:{run_id}", actor, export_id, run_id)
     return _redirect(url)
@@ -203,7 +222,7 @@ def download_route(export_id: Id, run_id: Id) -> Response[None]:
 )
 @http.requires(Scope.EXPORTS_MANAGE)
 def put_schedule_route(export_id: Id, body: Annotated[ScheduleRequest, Body()]) -> Schedule:
-    principal = _principal()
+    principal = _visible(export_id)
     schedule = schedule_logic.put_schedule(
         principal.tenant, export_id, body, now=clock.now(), ports=_schedule_ports()
     )
@@ -219,7 +238,7 @@ def put_schedule_route(export_id: Id, body: Annotated[ScheduleRequest, Body()]) 
     responses=answers(ok(200, "the schedule", Schedule), 403, 404, 422),
 )
 def get_schedule_route(export_id: Id) -> Schedule:
-    return schedule_logic.get_schedule(_tenant(), export_id, ports=_schedule_ports())
+    return schedule_logic.get_schedule(_visible(export_id).tenant, export_id, ports=_schedule_ports())
 
 
 @router.delete(
@@ -230,7 +249,7 @@ def get_schedule_route(export_id: Id) -> Schedule:
     responses=answers(ok(204, "deleted"), 403, 404, 422),
 )
 def delete_schedule_route(export_id: Id) -> Response[None]:
-    principal = _principal()
+    principal = _visible(export_id)
     schedule_logic.delete_schedule(principal.tenant, export_id, ports=_schedule_ports())
     return _deleted(principal, "activitylog.export.schedule_deleted", export_id)
 
