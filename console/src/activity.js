@@ -210,6 +210,7 @@ export class AlActivity extends LightElement {
         <datalist id="type-options">${this.types.map((t) => html`<option value=${t}></option>`)}</datalist>
         <datalist id="target-options">${this.targets.map((t) => html`<option value=${t.id}>${t.name || t.id}</option>`)}</datalist>
       </form>
+      ${f.target_type && !f.target_id ? html`<p class="hint" role="status">Type alone does not filter: pick one ${f.target_type} in Resource to see its history.</p>` : nothing}
       <al-feed .api=${this.api} .filters=${f} .eventId=${this.eventId} .nav=${this.nav} .heading=${heading}></al-feed>`;
   }
 }

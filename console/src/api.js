@@ -81,7 +81,9 @@ export class Api {
         headers: { Authorization: `Bearer ${this.credential}` }, credentials: "omit", redirect: "follow",
       });
     } catch (err) {
-      throw new ApiError(0, "network_error", `The file could not be fetched (${err.message}).`);
+      throw new ApiError(0, "network_error", `The file could not be fetched from its storage address (${err.message}): `
+        + "the browser refused it (the console's Content-Security-Policy or the storage's CORS). The link in the "
+        + "export's email works without the console.");
     }
     if (!response.ok) {
       let message = `The download answered ${response.status}.`;

@@ -37,6 +37,10 @@ export class AlApp extends LightElement {
     if (credential) this.signIn(credential);
     else this.status = "signed-out";
     window.addEventListener("popstate", () => { this.route = this.readRoute(); });
+    window.addEventListener("hashchange", () => {
+      const next = tokenFromHash();
+      if (next) this.signIn(next);
+    });
   }
 
   readRoute() {

@@ -40,7 +40,25 @@ export class ActivityLogFeed extends LitElement {
 
   connectedCallback() {
     super.connectedCallback();
-    if (!this.token) this.token = tokenFromHash() || "";
+    if (!this.token) {
+      // embed.html: the token comes in the fragment, also when the framing page changes it later
+      this._fromHash = true;
+      this.token = tokenFromHash() || "";
+      this._onHash = () => {
+        const token = tokenFromHash();
+        if (token) {
+          this.error = "";
+          this.view = { filters: parseQuery(""), eventId: null };
+          this.token = token;
+        }
+      };
+      window.addEventListener("hashchange", this._onHash);
+    }
+  }
+
+  disconnectedCallback() {
+    super.disconnectedCallback();
+    if (this._onHash) window.removeEventListener("hashchange", this._onHash);
   }
 
   willUpdate(changed) {

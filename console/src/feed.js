@@ -45,7 +45,7 @@ export class AlFeed extends LightElement {
     if (!this.api || !this.filters) return;
     const key = toQuery(this.filters);
     if (changed.has("filters") || changed.has("api")) {
-      if (key !== this._loadedKey) {
+      if (key !== this._loadedKey || (changed.has("api") && changed.get("api") !== undefined)) {
         this._loadedKey = key;
         this.reload();
       }
@@ -141,11 +141,15 @@ export class AlFeed extends LightElement {
       this.dataset.state = "ready";
     }
     if (changed.has("detail") && this.detail) {
-      performance.mark("detail-rendered");
-      if (this._focusDetail) {
-        this._focusDetail = false;
-        this.querySelector("#event-detail-heading")?.focus();
-      }
+      const panel = this.querySelector("al-event-detail");
+      panel?.updateComplete.then(() => {
+        performance.mark("detail-rendered");
+        panel.dataset.state = "ready";
+        if (this._focusDetail) {
+          this._focusDetail = false;
+          this.querySelector("#event-detail-heading")?.focus();
+        }
+      });
     }
   }
 

@@ -104,8 +104,8 @@ export function apiParams(f, now) {
   const out = [];
   if (f.actor_id) out.push(["actor_id", f.actor_id]);
   for (const a of f.actions || []) out.push(["action", a]);
-  if (f.target_type) out.push(["target_type", f.target_type]);
-  if (f.target_type && f.target_id) out.push(["target_id", f.target_id]);
+  // The API takes a resource as type and id together: a type alone only narrows the Resource picker.
+  if (f.target_type && f.target_id) out.push(["target_type", f.target_type], ["target_id", f.target_id]);
   if (f.outcome) out.push(["outcome", f.outcome]);
   if (f.q) out.push(["q", f.q]);
   const { from, to } = timeRange(f, now);
@@ -120,7 +120,7 @@ export function exportFilters(f, now) {
   return {
     actions: [...(f.actions || [])],
     actor_id: f.actor_id || null,
-    target_type: f.target_type || null,
+    target_type: (f.target_type && f.target_id && f.target_type) || null,
     target_id: (f.target_type && f.target_id) || null,
     outcome: f.outcome || null,
     q: f.q || null,

@@ -15,7 +15,7 @@ export function localTime(iso) {
 export function utcTitle(iso) {
   if (!iso) return "";
   const d = new Date(iso);
-  return Number.isNaN(d.getTime()) ? String(iso) : `${d.toISOString().replace("T", " ").replace(".000Z", "Z")} UTC`;
+  return Number.isNaN(d.getTime()) ? String(iso) : `${d.toISOString().replace("T", " ")} UTC`;
 }
 
 export function bytes(n) {

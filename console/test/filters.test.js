@@ -140,6 +140,13 @@ test("the API and export parameters of a view", () => {
   });
 });
 
+test("a resource type alone is kept in the URL but not sent: the API takes type and id together", () => {
+  const f = parseQuery("target_type=asset");
+  assert.equal(toQuery(f), "target_type=asset");
+  assert.deepEqual(apiParams(f, new Date()), []);
+  assert.equal(exportFilters(f, new Date()).target_type, null);
+});
+
 test("actions are grouped by prefix, with prefix.* selectable", () => {
   assert.deepEqual(groupActions(["user.login", "asset.downloaded", "search", "asset.updated", "user.logout"]), [
     { prefix: "asset", wildcard: "asset.*", actions: ["asset.downloaded", "asset.updated"] },
