@@ -18,7 +18,14 @@ import requests
 from activitylog_ops.local.service import LocalService, create_key
 from activitylog_ops.throttle import local_throttles
 
-ALL_SCOPES = ["events:write", "events:read", "exports:manage", "logging:manage", "keys:manage"]
+ALL_SCOPES = [
+    "events:write",
+    "events:read",
+    "exports:manage",
+    "logging:manage",
+    "keys:manage",
+    "tokens:create",
+]
 _counter = itertools.count()
 
 

@@ -28,6 +28,7 @@ BODY_OF = {
     "/v1/api-keys": {"name": "n", "scopes": ["events:read"]},
     "/v1/settings": {"retention_days": 30},
     "/v1/exports/{export_id}/schedule": {"expression": "rate(1 day)"},
+    "/v1/viewer-tokens": {"scopes": ["events:read"], "ttl_seconds": 900},
 }
 WRONG_TYPES = [
     "text/plain",
