@@ -136,7 +136,7 @@ fuzz: install
 		tests/integration/test_fuzz_api.py tests/integration/test_schemathesis_cli.py \
 		tests/integration/test_isolation_property.py
 
-bench: install layer  # the cold-start benchmark imports the layer's packages
+bench: install layer console browser  # cold-start imports the layer's packages; console: a browser
 	$(PY) -m bench
 
 clean:

@@ -39,8 +39,10 @@ export class AlActivity extends LightElement {
     this.suggestTargets = debounce((q) => this.loadTargets(q), 150);
   }
 
-  connectedCallback() {
-    super.connectedCallback();
+  /** The pickers' lists, once the feed is shown (they are not what a person waits for first). */
+  loadCatalogue() {
+    if (this._catalogue) return;
+    this._catalogue = true;
     if (this.caps.catalogue) {
       this.api.get("/v1/actions").then((r) => { this.actions = r.actions.map((a) => a.action); }, () => {});
       this.loadActors("");
@@ -48,11 +50,12 @@ export class AlActivity extends LightElement {
         (r) => { this.types = [...new Set(r.targets.map((t) => t.type))].sort(); },
         () => {},
       );
+      if (this.filters.target_type) this.loadTargets("");
     }
   }
 
   willUpdate(changed) {
-    if (changed.has("filters") && this.caps.catalogue && this.filters.target_type) {
+    if (changed.has("filters") && this._catalogue && this.caps.catalogue && this.filters.target_type) {
       const before = changed.get("filters");
       if (!before || before.target_type !== this.filters.target_type) this.loadTargets("");
     }
@@ -211,7 +214,7 @@ export class AlActivity extends LightElement {
         <datalist id="target-options">${this.targets.map((t) => html`<option value=${t.id}>${t.name || t.id}</option>`)}</datalist>
       </form>
       ${f.target_type && !f.target_id ? html`<p class="hint" role="status">Type alone does not filter: pick one ${f.target_type} in Resource to see its history.</p>` : nothing}
-      <al-feed .api=${this.api} .filters=${f} .eventId=${this.eventId} .nav=${this.nav} .heading=${heading}></al-feed>`;
+      <al-feed @feed-ready=${() => this.loadCatalogue()} .api=${this.api} .filters=${f} .eventId=${this.eventId} .nav=${this.nav} .heading=${heading}></al-feed>`;
   }
 }
 customElements.define("al-activity", AlActivity);

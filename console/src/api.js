@@ -55,6 +55,18 @@ export class Api {
     return data;
   }
 
+  /** The first page of the feed, asked for while the scopes are probed (see app.js). */
+  prefetch(key, params) {
+    this.prefetched = { key, promise: this.get("/v1/events", params, { quiet401: true }) };
+    return this.prefetched.promise;
+  }
+
+  takePrefetched() {
+    const { promise } = this.prefetched;
+    this.prefetched = null;
+    return promise;
+  }
+
   get(path, params, opts) { return this.request("GET", path, { params, ...opts }); }
   post(path, body) { return this.request("POST", path, { body }); }
   put(path, body) { return this.request("PUT", path, { body }); }

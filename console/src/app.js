@@ -3,7 +3,8 @@
 import { html, nothing } from "lit";
 import { LightElement } from "./base.js";
 import { Api } from "./api.js";
-import { parseQuery } from "./filters.js";
+import { apiParams, parseQuery, problem, toQuery } from "./filters.js";
+import { PAGE_SIZE } from "./feed.js";
 import { capabilities, forgetCredential, storeCredential, storedCredential, tokenFromHash } from "./session.js";
 import "./activity.js";
 import "./exports.js";
@@ -66,8 +67,14 @@ export class AlApp extends LightElement {
   async signIn(credential) {
     this.status = "checking";
     const api = new Api("", credential, { onUnauthorized: () => this.expired() });
+    // The activity page's first page of events doubles as the events:read probe.
+    const { page, filters } = this.route;
+    const feed = page === "activity" && !problem(filters, new Date())
+      ? api.prefetch(toQuery(filters), [...apiParams(filters, new Date()), ["limit", String(PAGE_SIZE)]])
+      : null;
+    feed?.catch(() => {});
     try {
-      this.caps = await capabilities(api);
+      this.caps = await capabilities(api, feed);
       this.api = api;
       storeCredential(credential);
       this.message = "";

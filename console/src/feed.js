@@ -6,7 +6,7 @@ import { apiParams, problem, toQuery } from "./filters.js";
 import { actorLabel, localTime, targetLabel, timeZone, utcTitle } from "./format.js";
 import "./detail.js";
 
-export const PAGE_SIZE = 100;
+export const PAGE_SIZE = 200;
 
 export class AlFeed extends LightElement {
   static properties = {
@@ -64,23 +64,37 @@ export class AlFeed extends LightElement {
     this.countError = "";
     if (wrong) return;
     this._params = apiParams(this.filters, now);
-    this.loadPage(generation, null);
-    this.api.count(this._params).then(
-      (c) => { if (generation === this._generation) this.count = c; },
-      (err) => { if (generation === this._generation) this.countError = err.message; },
-    );
+    // The count after the first page: in local mode the functions answer one at a time, and the
+    // table is what a person waits for.
+    this.loadPage(generation, null).then(() => {
+      if (generation !== this._generation) return;
+      this.api.count(this._params).then(
+        (c) => { if (generation === this._generation) this.count = c; },
+        (err) => { if (generation === this._generation) this.countError = err.message; },
+      );
+    });
   }
 
+  /** One "page" of the feed: API pages until PAGE_SIZE more events are shown or the list ends (an
+   * API page may hold fewer events than asked, even none, while next_cursor is set). */
   async loadPage(generation, cursor) {
     this.loading = true;
     this.error = "";
+    let added = 0;
     try {
-      const params = [...this._params, ["limit", String(PAGE_SIZE)]];
-      if (cursor) params.push(["cursor", cursor]);
-      const page = await this.api.get("/v1/events", params);
-      if (generation !== this._generation) return;
-      this.events = cursor ? [...this.events, ...page.events] : page.events;
-      this.nextCursor = page.next_cursor;
+      for (let round = 0; round < 10; round += 1) {
+        const params = [...this._params, ["limit", String(PAGE_SIZE - added)]];
+        if (cursor) params.push(["cursor", cursor]);
+        const page = !cursor && this.api.prefetched?.key === this._loadedKey
+          ? await this.api.takePrefetched()
+          : await this.api.get("/v1/events", params);
+        if (generation !== this._generation) return;
+        this.events = cursor || added ? [...this.events, ...page.events] : page.events;
+        this.nextCursor = page.next_cursor;
+        added += page.events.length;
+        cursor = page.next_cursor;
+        if (!cursor || added >= PAGE_SIZE) break;
+      }
     } catch (err) {
       if (generation === this._generation) this.error = err.message;
     } finally {
@@ -136,9 +150,12 @@ export class AlFeed extends LightElement {
   }
 
   updated(changed) {
-    if (changed.has("events") && this.events.length && !this.loading) {
+    if ((changed.has("events") || changed.has("loading")) && !this.loading && this._params && !this.error) {
       performance.mark("feed-rendered");
-      this.dataset.state = "ready";
+      if (this.dataset.state !== "ready") {
+        this.dataset.state = "ready";
+        this.dispatchEvent(new CustomEvent("feed-ready", { bubbles: true }));
+      }
     }
     if (changed.has("detail") && this.detail) {
       const panel = this.querySelector("al-event-detail");

@@ -43,7 +43,7 @@ const allowed = (promise) =>
  *   held) or 403 (the scope is checked before the body); nothing is ever written;
  * - actorId: the credential's actor restriction when the API tells it (the key's own entry in
  *   GET /v1/api-keys), or, for a credential that sees a single actor and manages no keys, that actor. */
-export async function capabilities(api) {
+export async function capabilities(api, feed = null) {
   const keysPage = api.get("/v1/api-keys", { limit: 200 }, { quiet401: true }).catch((err) => {
     if (err.status === 401) throw err;
     return null;
@@ -62,7 +62,7 @@ export async function capabilities(api) {
     return null;
   });
   const [events, catalogue, exportsOk, keys, loggingOk, actorPage] = await Promise.all([
-    allowed(api.get("/v1/events", { limit: 1 }, { quiet401: true })),
+    allowed(feed || api.get("/v1/events", { limit: 1 }, { quiet401: true })),
     allowed(api.get("/v1/actions", undefined, { quiet401: true })),
     allowed(api.get("/v1/exports", { limit: 1 }, { quiet401: true })),
     keysPage,
