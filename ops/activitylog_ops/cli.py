@@ -125,7 +125,12 @@ def deployed_target(stack: str, api_stack: str = DEFAULT_API_STACK) -> Target:
         plan = _outputs(session, api_stack).get("TenantUsagePlanId")
         if not plan:
             raise CliError(f"stack {api_stack} has no TenantUsagePlanId output (--api-stack?)")
-        return TenantThrottles(session.client("apigateway"), default_plan_id=plan, namespace=api_stack)
+        from botocore.config import Config
+
+        # API Gateway's control plane allows a few calls a second (CreateApiKey 5/s, UpdateUsagePlan one
+        # per 20 s): the adaptive retry mode waits out its throttling (sync-rate-limits, many tenants).
+        client = session.client("apigateway", config=Config(retries={"mode": "adaptive", "max_attempts": 10}))
+        return TenantThrottles(client, default_plan_id=plan, namespace=api_stack)
 
     return Target(
         f"stack {stack} ({region})",
