@@ -34,6 +34,9 @@ DEMO_SCOPES = (
     "exports:manage",
     "logging:manage",
     "keys:manage",
+    "alerts:manage",  # Part 2 (API.md): "a key for tenant demo with every scope"
+    "streams:manage",
+    "tokens:create",
 )
 
 Templates = Mapping[str, Mapping[str, Any]]
