@@ -83,6 +83,9 @@ def table_request(name: str, properties: Mapping[str, Any]) -> dict[str, Any]:
     ]
     if local:
         request["LocalSecondaryIndexes"] = local
+    stream = properties.get("StreamSpecification")
+    if stream:  # read by local mode's stream pollers (activitylog_ops.local.streams)
+        request["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": stream["StreamViewType"]}
     return request
 
 
