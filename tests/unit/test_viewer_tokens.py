@@ -9,20 +9,29 @@ from unittest import mock
 
 import pytest
 from activitylog.handlers.http import build_resolver, principal_of
-from activitylog.logic.exports import visible_to
+from activitylog.logic.exports import (
+    ExportPorts,
+    create_export,
+    download_url,
+    get_export,
+    get_run,
+    list_exports,
+    start_run,
+    visible_to,
+)
 from activitylog.logic.keys import create_key_for, hash_secret
 from activitylog.logic.query_plan import visible_filters
 from activitylog.logic.viewer_tokens import audit_metadata, mint, resolve_viewer_token
 from activitylog.models.auth import Principal, TargetRef
-from activitylog.models.errors import ForbiddenError, InvalidInputError, UnauthorizedError
-from activitylog.models.exports import Export, ExportFilters
+from activitylog.models.errors import ForbiddenError, InvalidInputError, NotFoundError, UnauthorizedError
+from activitylog.models.exports import Export, ExportCreate, ExportFilters
 from activitylog.models.filters import EventFilter
 from activitylog.models.text import epoch_millis
 from activitylog.models.viewer_tokens import ViewerTokenCreate, ViewerTokenRecord
 from aws_lambda_powertools.event_handler.router import Router
 from pydantic import ValidationError
 
-from tests.fakes import FakeControl
+from tests.fakes import FakeControl, FakeExports
 
 NOW = datetime(2026, 12, 2, 10, 0, tzinfo=UTC)
 MINTER = Principal(
@@ -274,3 +283,65 @@ def test_an_actor_key_may_mint_tokens_but_nothing_else_new() -> None:
     assert [s.value for s in made.record.scopes] == ["events:read:self", "tokens:create"]
     with pytest.raises(InvalidInputError):
         create_key_for(admin, FakeControl(), name="n", scopes=["keys:manage"], actor_id="u1", now=NOW)
+
+
+# --- exports of a restricted token (logic/exports.py, with fakes) -----------------------------------
+
+
+class _ExportStore(FakeExports):
+    def put_export(self, tenant: str, export: Export) -> None:
+        self.exports[(tenant, export.id)] = export
+
+    def list_exports(self, tenant: str, *, limit: int, after: str | None) -> tuple[list[Export], bool]:
+        mine = sorted((e for (t, _), e in self.exports.items() if t == tenant), key=lambda e: e.id)
+        mine = [e for e in mine if after is None or e.id > after]
+        return mine[:limit], len(mine) > limit
+
+
+def _export_ports(store: _ExportStore) -> ExportPorts:
+    return ExportPorts(
+        store=store,
+        start_workflow=lambda _: None,
+        presign=lambda key, name: f"https://files/{key}",
+        delete_files=lambda _: None,
+        verification_keys=lambda: [b"k"],
+        base_url="https://api",
+        remove_schedule=lambda *_: None,
+    )
+
+
+def test_a_restricted_token_export_carries_its_restriction_and_sees_only_its_kind() -> None:
+    store = _ExportStore()
+    ports = _export_ports(store)
+    everything = create_export(
+        "acme", ExportCreate(name="all", format="csv"), now=NOW, ports=ports, within=MINTER
+    ).export
+    assert everything.filters == ExportFilters()  # an unrestricted key's export is as asked
+    body = ExportCreate.model_validate({"name": "a7", "format": "csv", "filters": {"outcome": "failure"}})
+    mine = create_export(
+        "acme", body, now=NOW + timedelta(seconds=1), ports=ports, within=TARGET_TOKEN
+    ).export
+    assert mine.filters == ExportFilters(outcome="failure", target_type="asset", target_id="7")
+    assert store.exports[("acme", mine.id)].filters == mine.filters  # stored with the restriction
+    conflicting = ExportCreate.model_validate(
+        {"name": "a8", "format": "csv", "filters": {"target_type": "asset", "target_id": "8"}}
+    )
+    with pytest.raises(InvalidInputError):
+        create_export("acme", conflicting, now=NOW, ports=ports, within=TARGET_TOKEN)
+
+    page = list_exports("acme", limit=50, cursor=None, ports=ports, within=TARGET_TOKEN)
+    assert [e.id for e in page.exports] == [mine.id]
+    assert {e.id for e in list_exports("acme", limit=50, cursor=None, ports=ports).exports} == {
+        everything.id,
+        mine.id,
+    }
+    assert get_export("acme", mine.id, ports=ports, within=TARGET_TOKEN) == mine
+    with pytest.raises(NotFoundError):
+        get_export("acme", everything.id, ports=ports, within=TARGET_TOKEN)
+    run = start_run("acme", mine.id, now=NOW, ports=ports, within=TARGET_TOKEN)
+    with pytest.raises(NotFoundError):
+        start_run("acme", everything.id, now=NOW, ports=ports, within=TARGET_TOKEN)
+    with pytest.raises(NotFoundError):
+        get_run("acme", everything.id, run.id, now=NOW, ports=ports, within=TARGET_TOKEN)
+    with pytest.raises(NotFoundError):
+        download_url("acme", everything.id, run.id, now=NOW, ports=ports, within=TARGET_TOKEN)
