@@ -18,5 +18,5 @@ await build({
 });
 // The stylesheet of the console's pages.
 await build({ ...common, entryPoints: ["src/app.css"], outfile: `${out}/app.css` });
-for (const page of ["index.html", "embed.html", "favicon.svg"]) copyFileSync(`src/${page}`, `${out}/${page}`);
+for (const page of ["index.html", "embed.html", "favicon.svg", "sw.js"]) copyFileSync(`src/${page}`, `${out}/${page}`);
 console.log(`console built into ${out}/`);

@@ -85,23 +85,23 @@ export class Api {
     return { count: total, complete: false };
   }
 
-  /** A run's file: the download route answers 302 to a presigned URL; the file comes back as a blob. */
+  /** A run's file, saved by the browser: see sw.js (the service worker answers the navigation
+   * with the API's redirect to the presigned URL). */
   async download(url) {
-    let response;
-    try {
-      response = await fetch(url, {
-        headers: { Authorization: `Bearer ${this.credential}` }, credentials: "omit", redirect: "follow",
-      });
-    } catch (err) {
-      throw new ApiError(0, "network_error", `The file could not be fetched from its storage address (${err.message}): `
-        + "the browser refused it (the console's Content-Security-Policy or the storage's CORS). The link in the "
-        + "export's email works without the console.");
+    if (!("serviceWorker" in navigator)) {
+      throw new ApiError(0, "download_failed", "This browser cannot download from the console (no service workers): use the link in the export's email.");
     }
-    if (!response.ok) {
-      let message = `The download answered ${response.status}.`;
-      try { message = (await response.json()).error.message || message; } catch { /* not JSON */ }
-      throw new ApiError(response.status, "download_failed", message);
-    }
-    return response.blob();
+    const registration = await navigator.serviceWorker.register("sw.js");
+    await navigator.serviceWorker.ready;
+    const worker = registration.active || navigator.serviceWorker.controller;
+    const target = new URL(url, location.origin);
+    const id = crypto.randomUUID();
+    await new Promise((resolve, reject) => {
+      const channel = new MessageChannel();
+      const timer = setTimeout(() => reject(new ApiError(0, "download_failed", "The download could not be prepared.")), 5000);
+      channel.port1.onmessage = () => { clearTimeout(timer); resolve(); };
+      worker.postMessage({ id, path: target.pathname, credential: this.credential }, [channel.port2]);
+    });
+    window.location.assign(new URL(`download?id=${encodeURIComponent(id)}`, registration.scope).href);
   }
 }

@@ -113,16 +113,7 @@ export class AlExports extends LightElement {
   async download(x, run) {
     this.error = "";
     try {
-      const blob = await this.api.download(run.download_url);
-      const ext = `${x.format === "jsonl" ? "jsonl" : x.format}${x.compression === "gzip" ? ".gz" : ""}`;
-      const slug = x.name.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-|-$/g, "") || "export";
-      const a = document.createElement("a");
-      a.href = URL.createObjectURL(blob);
-      a.download = `${slug}-${run.id}.${ext}`;
-      document.body.append(a);
-      a.click();
-      a.remove();
-      setTimeout(() => URL.revokeObjectURL(a.href), 60_000);
+      await this.api.download(run.download_url);
     } catch (err) {
       this.error = err.message;
     }

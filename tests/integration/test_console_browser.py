@@ -280,6 +280,7 @@ def test_a_revoked_key_returns_to_sign_in_with_a_message(console: Console, keys:
     deadline = time.monotonic() + 90  # the authorizer's cache time (docs/api.md)
     while time.monotonic() < deadline:
         page.reload()
+        page.locator("al-feed[data-state=ready], #api-key").first.wait_for()
         if page.get_by_label("API key").count():
             break
         time.sleep(2)
@@ -527,15 +528,16 @@ def test_event_detail_changes_raw_json_and_click_through(console: Console, keys:
         "pro",
     ]:
         expect(detail).to_contain_text(text)
+    page.set_viewport_size({"width": 1400, "height": 1100})
+    page.evaluate("() => window.scrollTo(0, 0)")
+    page.screenshot(path=str(IMAGES / "console-event-detail.png"))
+    page.set_viewport_size({"width": 1400, "height": 900})
     raw = json.loads(detail.locator("pre.raw").inner_text())
     assert raw == api.request("GET", "/v1/events/ev-20d").json()
     console.context.grant_permissions(["clipboard-read", "clipboard-write"])
     detail.get_by_role("button", name="Copy JSON").click()
     expect(detail.get_by_role("status")).to_have_text("Copied to the clipboard.")
     assert json.loads(page.evaluate("() => navigator.clipboard.readText()")) == raw
-    page.set_viewport_size({"width": 1400, "height": 1300})
-    page.screenshot(path=str(IMAGES / "console-event-detail.png"))
-    page.set_viewport_size({"width": 1400, "height": 900})
 
     # the actor -> that user's activity
     detail.get_by_role("link", name="All activity of Bob Builder").click()
@@ -630,7 +632,8 @@ def test_export_this_view_through_to_a_downloaded_file(
     assert cells[2] == "2" and cells[3].endswith("B")
     assert axe_violations(page) == []
 
-    # the download: the API's 302 to the presigned URL of the local S3 emulation (its own origin)
+    # the download: the console's service worker answers a navigation with the API's 302 to the
+    # presigned URL of the local S3 emulation (its own origin), which the browser saves
     console.allowed_origins.add(
         "{0.scheme}://{0.netloc}".format(urlsplit(local_stack.env["AWS_ENDPOINT_URL"]))
     )
