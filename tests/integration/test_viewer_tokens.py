@@ -118,6 +118,10 @@ def test_a_token_export_holds_only_the_restricted_events(
     assert finished["status"] == "succeeded" and finished["row_count"] == 2
     lines = download(token, finished).decode("utf-8").splitlines()
     assert sorted(json.loads(line)["id"] for line in lines) == ["a7-u1", "a7-u2"]
+    # The token's own changes are recorded with the token (its id) as the actor.
+    audit = tenant.events(action="activitylog.export.created").json()["events"]
+    (made,) = [e for e in audit if ("export", export["id"]) in {(t["type"], t["id"]) for t in e["targets"]}]
+    assert made["actor"]["type"] == "viewer_token" and made["actor"]["id"]
     # Asking outside the restriction is refused, not widened.
     outside = token.request(
         "POST",
@@ -165,7 +169,9 @@ def test_minting_is_recorded_without_the_token(tenant: Api) -> None:
     assert secret not in json.dumps(event) and secret[3:] not in json.dumps(event)
 
 
-def test_a_token_can_never_mint_tokens_create_keys_write_or_read_settings(asset7: tuple[Api, dict[str, Any]]) -> None:
+def test_a_token_can_never_mint_tokens_create_keys_write_or_read_settings(
+    asset7: tuple[Api, dict[str, Any]],
+) -> None:
     token, _ = asset7
     refused = [
         mint(token),
