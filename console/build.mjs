@@ -1,4 +1,5 @@
-// `npm run build`: bundles the console into dist/ (index.html, embed.html, app.js, embed.js, app.css).
+// `npm run build`: bundles the console into dist/ (index.html, embed.html, app.js, embed.js, app.css,
+// favicon.svg, sw.js).
 // Same-origin files only: no CDN, no inline script or style (the CSP is `default-src 'self'`).
 import { build } from "esbuild";
 import { copyFileSync, mkdirSync, rmSync } from "node:fs";
