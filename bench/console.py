@@ -54,7 +54,7 @@ def sizes() -> dict[str, dict[str, int]]:
 
 def seed(url: str, key: str) -> None:
     now = datetime.now(UTC)
-    events = [
+    events: list[dict[str, Any]] = [
         {
             "id": f"bench-{n:03d}",
             "action": ["user.login", "asset.downloaded", "asset.updated", "search"][n % 4],

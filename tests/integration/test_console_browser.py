@@ -102,8 +102,12 @@ class Console:
             "console",
             lambda m: self.errors.append(m.text) if m.type == "error" and "Refused" in m.text else None,
         )
-        page.on("dialog", lambda d: (self.errors.append(f"dialog opened: {d.message}"), d.dismiss()))
+        page.on("dialog", self._dialog)
         return page
+
+    def _dialog(self, dialog: Any) -> None:
+        self.errors.append(f"dialog opened: {dialog.message}")
+        dialog.dismiss()
 
     def open(self, query: str = "", page: Any = None) -> Any:
         page = page or self.page
@@ -188,7 +192,7 @@ def at(delta: timedelta) -> str:
 
 def seed_story(api: Api) -> dict[str, dict[str, Any]]:
     """Five events at known ages (now, 3, 20, 60 and 85 days ago), users, actions and resources."""
-    events = {
+    events: dict[str, dict[str, Any]] = {
         "ev-today": {
             "action": "user.login",
             "occurred_at": at(timedelta(minutes=2)),
@@ -1036,7 +1040,7 @@ def hostile_strings() -> list[str]:
 def test_hostile_corpus_strings_are_rendered_as_text(console: Console, keys: Keys) -> None:
     api = keys.api()
     strings = hostile_strings()
-    events = []
+    events: list[dict[str, Any]] = []
     for n, s in enumerate(strings):
         events.append(
             {
