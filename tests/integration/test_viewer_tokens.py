@@ -33,6 +33,7 @@ EVENTS = [
     event("a7-u2", "asset.edited", "u2", "7"),
     event("a8-u1", "asset.viewed", "u1", "8"),
     event("none-u3", "user.login", "u3"),
+    event("a8a7-u2", "asset.moved", "u2", "8", "7"),
 ]
 
 
@@ -80,18 +81,20 @@ def test_a_target_token_lists_counts_and_gets_only_that_targets_events(
     asset7: tuple[Api, dict[str, Any]],
 ) -> None:
     token, _ = asset7
-    assert sorted(token.all_ids()) == ["a7-u1", "a7-u2"]
+    assert sorted(token.all_ids()) == ["a7-u1", "a7-u2", "a8a7-u2"]
     counted = token.request("GET", "/v1/events/count").json()
-    assert counted == {"count": 2, "complete": True, "next_cursor": None}
+    assert counted == {"count": 3, "complete": True, "next_cursor": None}
     assert token.request("GET", "/v1/events/a7-u1").status_code == 200
     for outside in ("a8-u1", "none-u3", "no-such-event"):
         answer = token.request("GET", f"/v1/events/{outside}")
         assert answer.status_code == 404 and answer.json()["error"]["code"] == "not_found", outside
-    # A request filter within the restriction narrows it; one that conflicts gets nothing, never more.
+    # A request filter narrows the restriction, never widens it: another target means events that
+    # have both; a filter nothing in the restriction matches finds nothing.
     assert token.all_ids(actor_id="u1") == ["a7-u1"]
-    assert token.all_ids(target_type="asset", target_id="8") == []
+    assert token.all_ids(target_type="asset", target_id="8") == ["a8a7-u2"]
     count = token.request("GET", "/v1/events/count", params={"target_type": "asset", "target_id": "8"})
-    assert count.json()["count"] == 0 and count.json()["complete"] is True
+    assert count.json()["count"] == 1 and count.json()["complete"] is True
+    assert token.all_ids(target_type="asset", target_id="9") == []
     assert token.all_ids(action="user.login") == []
 
 
@@ -103,7 +106,7 @@ def test_an_actor_token_sees_only_that_actors_events(tenant: Api) -> None:
     assert token.all_ids(actor_id="u2") == []
     assert token.request("GET", "/v1/events/a7-u2").status_code == 404
     both = mint(tenant, actor_id="u1", target={"type": "asset", "id": "7"})
-    assert sorted(as_token(tenant, both.json()["token"]).all_ids()) == ["a7-u1"]
+    assert sorted(as_token(tenant, both.json()["token"]).all_ids()) == ["a7-u1"]  # not a8a7-u2 (u2)
 
 
 def test_a_token_export_holds_only_the_restricted_events(
@@ -115,14 +118,14 @@ def test_a_token_export_holds_only_the_restricted_events(
     export, run = created.json()["export"], created.json()["run"]
     assert (export["filters"]["target_type"], export["filters"]["target_id"]) == ("asset", "7")
     finished = wait_for_run(token, export["id"], run["id"])
-    assert finished["status"] == "succeeded" and finished["row_count"] == 2
+    assert finished["status"] == "succeeded" and finished["row_count"] == 3
     lines = download(token, finished).decode("utf-8").splitlines()
-    assert sorted(json.loads(line)["id"] for line in lines) == ["a7-u1", "a7-u2"]
+    assert sorted(json.loads(line)["id"] for line in lines) == ["a7-u1", "a7-u2", "a8a7-u2"]
     # The token's own changes are recorded with the token (its id) as the actor.
     audit = tenant.events(action="activitylog.export.created").json()["events"]
     (made,) = [e for e in audit if ("export", export["id"]) in {(t["type"], t["id"]) for t in e["targets"]}]
     assert made["actor"]["type"] == "viewer_token" and made["actor"]["id"]
-    # Asking outside the restriction is refused, not widened.
+    # Another target cannot be stored with the restriction: refused, never stored wider.
     outside = token.request(
         "POST",
         "/v1/exports",

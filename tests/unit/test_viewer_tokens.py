@@ -20,7 +20,7 @@ from activitylog.logic.exports import (
     visible_to,
 )
 from activitylog.logic.keys import create_key_for, hash_secret
-from activitylog.logic.query_plan import visible_filters
+from activitylog.logic.query_plan import matches_document, plan, visible_filters
 from activitylog.logic.viewer_tokens import audit_metadata, mint, resolve_viewer_token
 from activitylog.models.auth import Principal, TargetRef
 from activitylog.models.errors import ForbiddenError, InvalidInputError, NotFoundError, UnauthorizedError
@@ -173,8 +173,15 @@ def test_a_restriction_narrows_and_a_conflict_sees_nothing() -> None:
     assert visible_filters(TARGET_TOKEN, EventFilter()) == EventFilter(target_type="asset", target_id="7")
     narrowed = visible_filters(TARGET_TOKEN, EventFilter(actor_id="u1"))
     assert narrowed == EventFilter(actor_id="u1", target_type="asset", target_id="7")
-    assert visible_filters(TARGET_TOKEN, EventFilter(target_type="asset", target_id="8")) is None
-    assert visible_filters(TARGET_TOKEN, EventFilter(target_type="folder", target_id="7")) is None
+    # Another target: the events that have both (the restriction's is checked on every event).
+    other = visible_filters(TARGET_TOKEN, EventFilter(target_type="asset", target_id="8"))
+    assert other is not None and (other.target_type, other.target_id) == ("asset", "8")
+    assert other.also_target == ("asset", "7") and "7" not in other.model_dump_json()
+    assert other != EventFilter(target_type="asset", target_id="8")  # never the wider filter
+    assert plan(other, shard_count=1, known_actions=set).residual
+    assert visible_filters(TARGET_TOKEN, EventFilter(target_type="asset", target_id="7")) == EventFilter(
+        target_type="asset", target_id="7"
+    )
     both = Principal(
         tenant="acme",
         key_id="t2",
@@ -184,6 +191,26 @@ def test_a_restriction_narrows_and_a_conflict_sees_nothing() -> None:
     )
     assert visible_filters(both, EventFilter(actor_id="u2")) is None
     assert visible_filters(both, EventFilter()) == EventFilter(actor_id="u1", target_type="a", target_id="1")
+
+
+def test_an_event_must_have_both_targets_when_a_request_names_another() -> None:
+    def stored(*targets: tuple[str, str]) -> dict[str, Any]:
+        return {
+            "action": "asset.viewed",
+            "actor": {"id": "u1"},
+            "targets": [{"type": t, "id": i} for t, i in targets],
+            "occurred_at": "2026-12-02T09:00:00.000Z",
+            "expires_at": "2027-12-02T09:00:00.000Z",
+        }
+
+    other = visible_filters(TARGET_TOKEN, EventFilter(target_type="asset", target_id="8"))
+    assert other is not None
+    now = epoch_millis(NOW)
+    assert matches_document(stored(("asset", "8"), ("asset", "7")), other, now)
+    assert not matches_document(stored(("asset", "8")), other, now)
+    assert not matches_document(stored(("asset", "7")), other, now)
+    again = other.within(target_type="folder", target_id="1")  # a third target: nothing
+    assert again is None
 
 
 def test_an_actor_token_with_events_read_is_still_only_its_actor() -> None:

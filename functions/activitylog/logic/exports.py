@@ -107,7 +107,9 @@ def create_export(
     within: Principal | None = None,
 ) -> ExportCreated:
     filters = restrict(within, request.filters) if within is not None else request.filters
-    if filters is None:
+    # A stored filter names one target: an export of another target than the restriction's
+    # cannot carry both, so it is refused rather than stored wider.
+    if filters is None or filters.also_target is not None:
         raise InvalidInputError(
             "the filters ask for events outside this credential's restriction (its actor_id or target)"
         )

@@ -75,7 +75,8 @@ def plan(filters: EventFilter, *, shard_count: int, known_actions: Callable[[], 
         "action": bool(filters.actions),
     }
     residual = (
-        filters.outcome is not None
+        filters.also_target is not None
+        or filters.outcome is not None
         or bool(filters.q)
         or any(on for name, on in key_filters.items() if name != used)
     )
@@ -104,6 +105,10 @@ def matches_document(event: dict[str, Any], filters: EventFilter, now_ms: int) -
         return False
     if filters.target_type is not None and not any(
         t["type"] == filters.target_type and t["id"] == filters.target_id for t in event.get("targets", ())
+    ):
+        return False
+    if filters.also_target is not None and not any(
+        (t["type"], t["id"]) == filters.also_target for t in event.get("targets", ())
     ):
         return False
     if filters.outcome is not None and event.get("outcome", "success") != filters.outcome:

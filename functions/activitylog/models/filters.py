@@ -12,7 +12,15 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    StringConstraints,
+    model_validator,
+)
 from typing_extensions import TypeAliasType
 
 from activitylog.models.patterns import ACTION_PATTERN
@@ -59,6 +67,10 @@ class EventFilter(BaseModel):
     q: SearchText | None = None
     from_: Timestamp | None = Field(default=None, alias="from")  # inclusive
     to: Timestamp | None = None  # exclusive
+    # A second target every event must also have: a viewer token's target when the request names
+    # another one (a field names one target). Set only by `within`, never read from input, never
+    # serialized: a stored filter (an export's) never has one (logic/exports.py refuses it).
+    _also_target: tuple[str, str] | None = PrivateAttr(default=None)
 
     @model_validator(mode="after")
     def _consistent(self) -> EventFilter:
@@ -68,22 +80,35 @@ class EventFilter(BaseModel):
             raise ValueError("`from` must be earlier than `to`")
         return self
 
+    @property
+    def also_target(self) -> tuple[str, str] | None:
+        return self._also_target
+
     def within(
         self, *, actor_id: str | None = None, target_type: str | None = None, target_id: str | None = None
     ) -> EventFilter | None:
         """This filter narrowed to a restriction (a key's actor, a viewer token's actor and target);
-        None when the two ask for different things, so that nothing can match (never a wider answer).
+        None when nothing can match both (another actor), never a wider filter.
 
-        The filter names one target: a request for another target than the restriction's gets
-        nothing, also for an event that carries both (docs/security.md, "Viewer tokens")."""
+        Another target than the restriction's means events that have both: the filter keeps the
+        asked target and the restriction's becomes `also_target` (checked on every event)."""
         update: dict[str, str] = {}
+        also: tuple[str, str] | None = None
         if actor_id is not None:
             if self.actor_id is not None and self.actor_id != actor_id:
                 return None
             update["actor_id"] = actor_id
         if target_type is not None and target_id is not None:
-            asked = (self.target_type, self.target_id)
-            if self.target_type is not None and asked != (target_type, target_id):
-                return None
-            update |= {"target_type": target_type, "target_id": target_id}
-        return self.model_copy(update=update) if update else self
+            restriction = (target_type, target_id)
+            if self.target_type is None:
+                update |= {"target_type": target_type, "target_id": target_id}
+            elif (self.target_type, self.target_id) != restriction:
+                if self._also_target not in (None, restriction):
+                    return None  # a third target: not expressible, so nothing (never more)
+                also = restriction
+        if not update and also is None:
+            return self
+        narrowed = self.model_copy(update=update)
+        if also is not None:
+            narrowed._also_target = also
+        return narrowed
