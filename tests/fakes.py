@@ -5,11 +5,13 @@ from __future__ import annotations
 import gzip as gzip_module
 import hashlib
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
+from activitylog.dal import catalogue as catalogue_keys
 from activitylog.dal.events import INDEX, event_pk, index_pk, key_range, main_pk, to_items
 from activitylog.models.auth import ApiKeyRecord
+from activitylog.models.catalogue import Entry, EntryKey, Kind
 from activitylog.models.exports import Export, RunRecord
 from activitylog.models.query import EventRecord, IndexEntry, IndexPage, IndexRead, Stream, WriteOutcome
 from activitylog.models.settings import Reservation, TenantLimits, TenantSettings
@@ -105,8 +107,70 @@ class FakeEventStore:
         }
 
 
-class FakeControl:
+class FakeCatalogue:
+    """The catalogue's items in memory, keyed as dal/catalogue.py keys them; counts requests."""
+
     def __init__(self) -> None:
+        self.catalogue_items: dict[tuple[str, str], Entry] = {}
+        self.entry_reads = 0  # BatchGetItem requests
+        self.item_writes = 0  # UpdateItem requests
+
+    def get_entries(self, tenant: str, keys: Iterable[EntryKey]) -> dict[EntryKey, Entry]:
+        keys = list(keys)
+        self.entry_reads += -(-len(keys) // catalogue_keys.BATCH_GET)
+        found = {k: self.catalogue_items.get(self._own(tenant, k)) for k in keys}
+        return {k: e for k, e in found.items() if e is not None}
+
+    @staticmethod
+    def _own(tenant: str, key: EntryKey) -> tuple[str, str]:
+        return catalogue_keys.partitions(tenant, key)[0], catalogue_keys.sort_key(key, key.id)
+
+    def write_entries(self, tenant: str, writes: Sequence[tuple[Entry, Entry | None]], *, now: int) -> None:
+        for new, old in writes:
+            keys = catalogue_keys.sort_keys(new)
+            gone = [sk for sk in catalogue_keys.sort_keys(old) if sk not in keys] if old else []
+            for pk in catalogue_keys.partitions(tenant, new.key):
+                for sk in gone:
+                    self.item_writes += 1
+                    if (pk, sk) in self.catalogue_items:
+                        self.catalogue_items[(pk, sk)] = replace(self.catalogue_items[(pk, sk)], until=now)
+                for sk in keys:
+                    self.item_writes += 1
+                    self.catalogue_items[(pk, sk)] = new
+
+    def search(
+        self,
+        tenant: str,
+        kind: Kind,
+        *,
+        prefix: str,
+        after: str | None,
+        limit: int,
+        now: int,
+        target_type: str | None = None,
+    ) -> tuple[list[Entry], str | None]:
+        pk = catalogue_keys.search_partition(tenant, kind, target_type)
+        begins = catalogue_keys.search_prefix(prefix)
+        rows = sorted(
+            (sk, e)
+            for (p, sk), e in self.catalogue_items.items()
+            if p == pk and sk.startswith(begins) and (after is None or sk > after)
+        )
+        found: list[Entry] = []
+        for n, (sk, entry) in enumerate(rows):
+            if entry.until > now and (kind == "action" or catalogue_keys.shown_at(entry, prefix) == sk):
+                found.append(entry)
+            if len(found) == limit:
+                return found, sk if n + 1 < len(rows) else None
+        return found, None
+
+    def all_actions(self, tenant: str, *, now: int) -> list[Entry]:
+        return self.search(tenant, "action", prefix="", after=None, limit=10**9, now=now)[0]
+
+
+class FakeControl(FakeCatalogue):
+    def __init__(self) -> None:
+        super().__init__()
         self.keys: dict[str, ApiKeyRecord] = {}
         self.settings: dict[str, TenantSettings] = {}
         self.actions: dict[str, set[str]] = {}

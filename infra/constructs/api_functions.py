@@ -28,7 +28,7 @@ INGEST = FunctionSpec("Ingest", "ingest", "POST /v1/events", memory_size=1024, t
 QUERY = FunctionSpec(
     "Query",
     "query",
-    "GET /v1/events, /v1/events/count, /v1/events/{id}",
+    "GET /v1/events, /v1/events/count, /v1/events/{id}, /v1/actions, /v1/actors, /v1/targets",
     memory_size=1024,
     timeout_seconds=25,
 )
@@ -135,6 +135,9 @@ class ApiFunctions(Construct):
             Route(path="/v1/events", method="GET", function=self.query),
             Route(path="/v1/events/count", method="GET", function=self.query),
             Route(path="/v1/events/{id}", method="GET", function=self.query),
+            Route(path="/v1/actions", method="GET", function=self.query),
+            Route(path="/v1/actors", method="GET", function=self.query),
+            Route(path="/v1/targets", method="GET", function=self.query),
             Route(path="/v1/settings", method="GET", function=self.admin),
             Route(path="/v1/settings", method="PUT", function=self.admin),
             Route(path="/v1/usage", method="GET", function=self.admin),

@@ -7,6 +7,7 @@ Item layout (docs/data-model.md):
   usage          pk=TENANT#<t>  sk=USAGE#<yyyy-mm>  (dal/usage.py)
   mail counter   pk=TENANT#<t>  sk=MAIL#<yyyy-mm-dd> (dal/usage.py)
   API key        pk=KEY#<hash>  sk=KEY          (dal/api_keys.py)
+  catalogue      pk=TENANT#<t>#CAT#<A|U|T...>  sk=<term>\x00<digest>  (dal/catalogue.py)
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from botocore.exceptions import ClientError
 
 from activitylog.dal import errors
 from activitylog.dal.api_keys import ApiKeysMixin
+from activitylog.dal.catalogue import CatalogueMixin
 from activitylog.dal.control_base import tenant_pk
 from activitylog.dal.usage import UsageMixin
 from activitylog.models.errors import ConflictError
@@ -30,7 +32,7 @@ def _limits(item: dict[str, Any] | None) -> TenantLimits:
     return TenantLimits.model_validate(values)
 
 
-class ControlTable(ApiKeysMixin, UsageMixin):
+class ControlTable(ApiKeysMixin, UsageMixin, CatalogueMixin):
     # --- settings (tenant) and limits (operator) ---------------------------------------------
     def get_settings(self, tenant: str) -> TenantSettings:
         keys = [{"pk": {"S": tenant_pk(tenant)}, "sk": {"S": sk}} for sk in ("SETTINGS", "LIMITS")]

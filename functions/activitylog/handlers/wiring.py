@@ -46,6 +46,7 @@ if TYPE_CHECKING:
     from activitylog.dal.secrets import SigningKey
     from activitylog.dal.viewer_tokens import ViewerTokenTable
     from activitylog.dal.workflow import StepFunctionsWorkflow
+    from activitylog.logic.catalogue import CatalogueMemory, CataloguePorts
     from activitylog.logic.export_assembly import AssemblyResult
     from activitylog.logic.export_notify import Message, NotifyPorts
     from activitylog.logic.export_workflow import WorkflowPorts
@@ -221,6 +222,13 @@ class Container:
         """Per tenant, the actions this container has seen in the catalogue (no write per event)."""
         return {}
 
+    @cached_property
+    def catalogue_memory(self) -> CatalogueMemory:
+        """The catalogue entries this container has recorded or read (no write per event)."""
+        from activitylog.logic.catalogue import CatalogueMemory
+
+        return CatalogueMemory()
+
     def settings(self, tenant: str) -> TenantSettings:
         """The tenant's settings and limits, at most SETTINGS_CACHE_SECONDS old."""
         return self.settings_cache.get(tenant, lambda: self.control.get_settings(tenant))
@@ -247,7 +255,15 @@ class Container:
             known_actions=self.known_actions.setdefault(tenant, set()),
             usage=self.control,
             warn=self._warn,
+            entries=self.control,  # the catalogue's items (dal/catalogue.py)
+            entry_memory=self.catalogue_memory,
         )
+
+    def catalogue_ports(self, tenant: str) -> CataloguePorts:
+        """`GET /v1/actions`, `/v1/actors`, `/v1/targets` (restricted keys read their own events)."""
+        from activitylog.logic.catalogue import CataloguePorts
+
+        return CataloguePorts(store=self.control, query=lambda: self.query_ports(tenant))
 
     def _warn(self, warning: QuotaWarning) -> None:
         """Send a quota warning; never fails the request (its events are stored, or refused already)."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -13,8 +13,10 @@ from pydantic import ValidationError
 from ulid import ULID
 
 from activitylog.logic import quota
+from activitylog.logic.catalogue import CatalogueMemory, CatalogueStore, record_entries, sighting
 from activitylog.logic.ports import ActionCatalogue, EventStore, UsageStore
 from activitylog.logic.quota import QuotaWarning
+from activitylog.models.catalogue import Sighting
 from activitylog.models.errors import QuotaExceededError
 from activitylog.models.events import (
     MAX_EVENT_BYTES,
@@ -26,7 +28,7 @@ from activitylog.models.events import (
 )
 from activitylog.models.query import EventRecord, WriteOutcome
 from activitylog.models.settings import ActionSelection, KeySelection, Reservation, TenantSettings
-from activitylog.models.text import format_time, to_millis
+from activitylog.models.text import epoch_millis, format_time, to_millis
 
 MAX_FUTURE = timedelta(minutes=5)
 # The most the null fields left out of a stored document can add to it: description, actor name and
@@ -41,6 +43,8 @@ class IngestPorts:
     known_actions: set[str]  # actions already in the catalogue (a per-container cache)
     usage: UsageStore
     warn: Callable[[QuotaWarning], None] = lambda _: None  # sends the 80% / 100% emails
+    entries: CatalogueStore | None = None  # actors, targets, actions (logic/catalogue.py)
+    entry_memory: CatalogueMemory = field(default_factory=CatalogueMemory)
 
 
 AUDIT_RETENTION_DAYS = 365
@@ -146,11 +150,13 @@ def prepare(
     seen: set[str],
     internal: bool = False,
     rules: Rules | None = None,
+    sightings: dict[int, Sighting] | None = None,
 ) -> tuple[EventResult | None, EventRecord | None]:
     """Validate one event; return its rejection or skip, or the record to store.
 
     `internal` events are the service's own (`activitylog.*`): no logging settings apply to them.
     `rules` are `Rules.of(now, settings)`, passed in by callers that prepare many events.
+    `sightings` receives, by index, what a stored event tells the catalogue.
     """
     rules = rules or Rules.of(now, settings)
     raw_id = raw.get("id") if isinstance(raw, dict) and isinstance(raw.get("id"), str) else None
@@ -196,6 +202,8 @@ def prepare(
         targets=targets,
         document=document,
     )
+    if sightings is not None:
+        sightings[index] = sighting(event, epoch_millis(occurred), expires_epoch)
     return None, record
 
 
@@ -228,10 +236,11 @@ def ingest(
     results: dict[int, EventResult] = {}
     records: dict[int, EventRecord] = {}
     seen: set[str] = set()
+    sightings: dict[int, Sighting] = {}
     rules = Rules.of(now, settings)
     for index, raw in enumerate(raw_events):
         rejection, record = prepare(
-            index, raw, tenant=tenant, now=now, settings=settings, seen=seen, rules=rules
+            index, raw, tenant=tenant, now=now, settings=settings, seen=seen, rules=rules, sightings=sightings
         )
         if rejection is not None:
             results[index] = rejection
@@ -261,6 +270,16 @@ def ingest(
         ports.known_actions.update(unseen)
 
     try:
+        # Before the events, as the actions above: an entry is listed once an event of it is stored
+        # (in the steady state this touches nothing: logic/catalogue.py).
+        if new and ports.entries is not None:
+            record_entries(
+                tenant,
+                [sightings[i] for i in new],
+                now=int(now.timestamp()),
+                store=ports.entries,
+                memory=ports.entry_memory,
+            )
         outcome = ports.events.put_events(list(new.values())) if new else WriteOutcome()
     except Exception:
         if new:
