@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import tempfile
@@ -20,6 +21,7 @@ from activitylog_ops.local.moto_server import DUMMY_CREDENTIALS, EmbeddedMoto, a
 from activitylog_ops.local.rate_limits import LocalRateLimits
 from activitylog_ops.local.schedule_clock import ScheduleClock
 from activitylog_ops.local.schedules import LocalScheduler
+from activitylog_ops.local.streams import StreamPoller, stream_mappings
 from activitylog_ops.local.template import Deployment
 from activitylog_ops.throttle import ENV_NAMESPACE, ENV_PLAN, TenantThrottles
 
@@ -90,6 +92,7 @@ class LocalService:
     # Fire due schedules by themselves (make local); tests fire them explicitly instead.
     auto_fire: bool = True
     clock: ScheduleClock | None = None
+    streams: list[StreamPoller] = field(default_factory=list)  # the template's stream mappings
 
     def start(self) -> dict[str, str]:
         # moto's backends and os.environ (the functions' variables) are process-wide: a second
@@ -135,6 +138,12 @@ class LocalService:
             port=self.port,
         )
         self.gateway.start()
+        self.streams = [
+            StreamPoller(mapping, functools.cache(_client_factory(self.moto.url)), invoker.invoke)
+            for mapping in stream_mappings(self.deployment)
+        ]
+        for poller in self.streams:
+            poller.start()
         self.clock = ScheduleClock(local_scheduler.scheduler, local_scheduler.fire)
         if self.auto_fire:
             self.clock.start()
@@ -172,6 +181,9 @@ class LocalService:
         if self.clock is not None:
             self.clock.stop()
             self.clock = None
+        for poller in self.streams:
+            poller.stop()
+        self.streams = []
         if self.gateway is not None:
             self.gateway.stop()
             self.gateway = None
