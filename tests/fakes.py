@@ -151,6 +151,10 @@ class FakeCatalogue:
     ) -> tuple[list[Entry], str | None]:
         pk = catalogue_keys.search_partition(tenant, kind, target_type)
         begins = catalogue_keys.search_prefix(prefix)
+        if after is not None and not after.startswith(begins):
+            from activitylog.models.errors import BadRequestError
+
+            raise BadRequestError("invalid cursor")
         rows = sorted(
             (sk, e)
             for (p, sk), e in self.catalogue_items.items()

@@ -12,6 +12,7 @@ from typing import Any
 import boto3
 import pytest
 from activitylog.dal.catalogue import digest
+from activitylog.logic import cursor as cursors
 from activitylog.logic.catalogue import DAY, REFRESH
 from activitylog_ops.local.service import LocalService
 
@@ -174,6 +175,10 @@ def test_pages_follow_the_cursor(keys: Keys) -> None:
     other = api.request("GET", "/v1/targets", params={"limit": 4, "q": "asse", "cursor": page["next_cursor"]})
     assert other.status_code == 400 and other.json()["error"]["code"] == "bad_request"
     assert api.request("GET", "/v1/actors", params={"cursor": "not-a-cursor"}).status_code == 400
+    fp = cursors.fingerprint(api.tenant, "tenant", {"m": "actor", "q": "", "type": None})
+    for position in ("\ud800", "x" * 1100, 7):  # forged, with the right fingerprint: never a 5xx
+        forged = cursors.encode(fp, {"p": position})
+        assert api.request("GET", "/v1/actors", params={"cursor": forged}).status_code == 400, position
     assert api.request("GET", "/v1/actors", params={"limit": 0}).status_code in (400, 422)
     assert api.request("GET", "/v1/actors", params={"limit": 201}).status_code in (400, 422)
     assert api.request("GET", "/v1/actors", params={"size": 3}).status_code == 400

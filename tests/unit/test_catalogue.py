@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from activitylog.logic import catalogue
+from activitylog.logic import cursor as cursors
 from activitylog.logic.catalogue import DAY, REFRESH, CatalogueMemory, CataloguePorts, catalogue_slice
 from activitylog.logic.ingest import IngestPorts, ingest
 from activitylog.logic.query import QueryPorts
@@ -152,6 +153,9 @@ def test_each_entry_is_shown_once_and_pages_follow_the_cursor(service: Service) 
         )
     with pytest.raises(BadRequestError):
         catalogue.list_actors(READER, q="a\x00", limit=3, cursor=None, now=NOW, ports=service.ports())
+    forged = cursors.encode(catalogue._fingerprint(READER, False, "actor", q="ad", type=None), {"p": "zz"})
+    with pytest.raises(BadRequestError):  # a position outside the query's keys
+        catalogue.list_actors(READER, q="AD", limit=3, cursor=forged, now=NOW, ports=service.ports())
 
 
 def page_cursor(service: Service) -> str:

@@ -31,6 +31,7 @@ from botocore.exceptions import ClientError
 from activitylog.dal import errors
 from activitylog.dal.control_base import ControlBase, tenant_pk
 from activitylog.models.catalogue import Entry, EntryData, EntryKey, Kind, fold
+from activitylog.models.errors import BadRequestError
 
 TERM_BYTES = 200  # of a folded term in a sort key (a key is at most 1,024 bytes; values reach 1,280)
 BATCH_GET = 100
@@ -87,6 +88,15 @@ def shown_at(entry: Entry, prefix: str) -> str | None:
     those whose real value starts with it; None when none does (an item matched by the cut only)."""
     matching = [sort_key(entry.key, t) for t in entry.terms() if fold(t).startswith(prefix)]
     return min(matching) if matching else None
+
+
+def _position_in(position: str, begins: str) -> bool:
+    """A cursor's position can be a sort key of this query: its prefix, valid UTF-8, key-sized."""
+    try:
+        size = len(position.encode("utf-8"))
+    except UnicodeEncodeError:
+        return False
+    return position.startswith(begins) and 0 < size <= 1024
 
 
 def _item(entry: Entry) -> dict[str, Any]:
@@ -212,6 +222,8 @@ class CatalogueMixin(ControlBase):
         are skipped)."""
         pk = search_partition(tenant, kind, target_type)
         begins = search_prefix(prefix)
+        if after is not None and not _position_in(after, begins):
+            raise BadRequestError("invalid cursor")  # a forged position: outside this query's keys
         condition = "pk = :pk" + (" AND begins_with(sk, :b)" if begins else "")
         values: dict[str, Any] = {":pk": {"S": pk}, **({":b": {"S": begins}} if begins else {})}
         start = {"pk": {"S": pk}, "sk": {"S": after}} if after is not None else None
