@@ -1,6 +1,6 @@
 """`python -m bench [name ...]`: run the benchmarks (all by default), each writing its section of
 docs/benchmarks.md; the cost model also writes docs/cost.md. Names: export-writer, ingest,
-cold-start, query, export-e2e, catalogue, cost."""
+cold-start, query, export-e2e, catalogue, cost, console."""
 
 from __future__ import annotations
 
@@ -9,15 +9,16 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from bench import catalogue, cold_start, cost, export_e2e, export_writer, ingest, query, report
+from bench import catalogue, cold_start, console, cost, export_e2e, export_writer, ingest, query, report
 
-ALL = ["export-writer", "ingest", "cold-start", "query", "export-e2e", "catalogue", "cost"]
+ALL = ["export-writer", "ingest", "cold-start", "query", "export-e2e", "catalogue", "cost", "console"]
 TITLES = {
     "ingest": "Ingest CPU per event ≤ 1.5x the floor",
     "cold-start": "Handler import ≤ 1.3x `import boto3`",
     "query": "Index entries read per event returned ≤ 1.1 (indexed filters)",
     "catalogue": "Catalogue: < 0.01 extra write units per event (steady state)",
     "cost": "≤ $3.50 per million events (90 days, PITR, every filter indexed)",
+    "console": "Console JS + CSS of the activity page ≤ 150 KB gzip",
 }
 
 
@@ -63,6 +64,7 @@ def main(argv: list[str]) -> int:
         "export-e2e": lambda: section("export-e2e", export_e2e.run()),
         "catalogue": lambda: section("catalogue", catalogue.run()),
         "cost": run_cost,
+        "console": lambda: section("console", console.run()),
     }
     for name in ALL:
         if name in chosen:
