@@ -9,14 +9,11 @@ rmSync(out, { recursive: true, force: true });
 mkdirSync(out, { recursive: true });
 
 const common = { bundle: true, minify: true, target: ["es2022"], legalComments: "none", logLevel: "warning" };
-// The scripts: ES modules; embed.js carries the stylesheet as text for its shadow root.
-await build({
-  ...common,
-  entryPoints: { app: "src/app.js", embed: "src/embed.js" },
-  outdir: out,
-  format: "esm",
-  loader: { ".css": "text" },
-});
+// The console's script: an ES module.
+await build({ ...common, entryPoints: { app: "src/app.js" }, outdir: out, format: "esm" });
+// The embed: a classic script (an IIFE), so another site can load it with a plain <script src>,
+// which needs no CORS (a module script does); it carries the stylesheet as text for its shadow root.
+await build({ ...common, entryPoints: { embed: "src/embed.js" }, outdir: out, format: "iife", loader: { ".css": "text" } });
 // The stylesheet of the console's pages.
 await build({ ...common, entryPoints: ["src/app.css"], outfile: `${out}/app.css` });
 for (const page of ["index.html", "embed.html", "favicon.svg", "sw.js"]) copyFileSync(`src/${page}`, `${out}/${page}`);

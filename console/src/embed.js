@@ -1,4 +1,5 @@
-// The embeddable feed: <activitylog-feed token="vt_..." api="https://..."></activitylog-feed>.
+// The embeddable feed: <activitylog-feed token="vt_..." api="https://..."></activitylog-feed>,
+// after <script src="https://<console>/console/embed.js"></script> (a classic script).
 // Without a token attribute it takes `#token=vt_...` from the page's address (embed.html).
 // It renders into its own shadow root with its own copy of the console's styles; links inside the
 // feed (an event, a user's activity, a resource's history) change the embedded view only.
@@ -8,6 +9,9 @@ import { parseQuery } from "./filters.js";
 import { tokenFromHash } from "./session.js";
 import "./feed.js";
 import css from "./app.css";
+
+// Where this script came from (read while it runs): the API's origin unless `api` says otherwise.
+const SCRIPT_URL = (document.currentScript && document.currentScript.src) || window.location.href;
 
 let sheet = null;
 const styles = () => {
@@ -63,7 +67,7 @@ export class ActivityLogFeed extends LitElement {
 
   willUpdate(changed) {
     if (changed.has("token") || changed.has("api")) {
-      const base = this.api || (import.meta.url ? new URL(".", import.meta.url).origin : "");
+      const base = this.api || new URL(SCRIPT_URL).origin;
       this._api = this.token
         ? new Api(base, this.token, { onUnauthorized: () => { this.error = "This viewer token is not valid any more (it expired or was revoked)."; } })
         : null;

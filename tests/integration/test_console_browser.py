@@ -870,7 +870,7 @@ def test_activitylog_feed_element_on_another_site(browser: Any, console_url: str
     token = mint(api, scopes=["events:read"], target={"type": "asset", "id": "7"}, ttl_seconds=600)["token"]
     page_html = (
         "<!doctype html><html lang='en'><head><title>Vendor</title>"
-        f"<script type='module' src='{console_url}embed.js'></script></head><body><main><h1>Asset 7</h1>"
+        f"<script src='{console_url}embed.js' defer></script></head><body><main><h1>Asset 7</h1>"
         f"<activitylog-feed token='{token}' api='{api.url}'></activitylog-feed></main></body></html>"
     ).encode()
 
