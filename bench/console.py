@@ -183,10 +183,11 @@ def render(result: dict[str, Any]) -> str:
         f" {', '.join(f'{v:.1f}' for v in result['detail'])} | < {DETAIL_GOAL_MS} ms: "
         f"{'met' if detail < DETAIL_GOAL_MS else 'not met'} |",
         "",
-        "The page time includes the scope probes (in parallel), the first page of `GET /v1/events`"
-        " (limit 200) and `GET /v1/events/count` through the local gateway's functions; the detail"
-        " is rendered from the event already loaded (no request). Times are to the DOM committed"
-        " (the console's `performance.mark`), before the browser paints.",
+        "The page time includes the scope probes, asked in parallel with the first page of"
+        " `GET /v1/events` (limit 200), through the local gateway's functions; the count and the"
+        " pickers' lists are asked after the table. The detail is rendered from the event already"
+        " loaded (no request). Times are to the DOM committed (the console's `performance.mark`),"
+        " before the browser paints.",
     ]
     return "\n".join(lines)
 
