@@ -61,6 +61,7 @@ def ready_message(env: dict[str, str]) -> str:
     url = env["ACTIVITYLOG_API_URL"]
     return f"""
 Local mode is ready (Ctrl-C stops it). Open:
+  Console      {url}/console/  (sign in with the ACTIVITYLOG_API_KEY above)
   API          {url}/v1/health  (every route: {url}/v1/openapi.json)
   Swagger UI   {url}/v1/docs  (Authorize with the ACTIVITYLOG_API_KEY above)
   Mail         {url}/_local/mail  (what the service sent, newest first)

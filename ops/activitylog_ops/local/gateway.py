@@ -21,6 +21,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
+from activitylog_ops.local import cors
+from activitylog_ops.local.console_files import ConsoleFiles, is_console_path
 from activitylog_ops.local.invoker import InProcessInvoker
 from activitylog_ops.local.loopback import ListeningServer
 from activitylog_ops.local.proxy import (
@@ -57,7 +59,9 @@ def json_response(status: int, body: Any, *, close: bool = False) -> Response:
 
 
 def refusal(status: int, code: str, message: str, *, close: bool = False) -> Response:
-    return json_response(status, error_body(code, message), close=close)
+    answer = json_response(status, error_body(code, message), close=close)
+    answer.headers.extend(cors.GATEWAY_HEADERS)  # as every gateway response of the API carries them
+    return answer
 
 
 class Gateway(ListeningServer):
@@ -72,6 +76,7 @@ class Gateway(ListeningServer):
         mail: Callable[[], list[dict[str, Any]]] | None = None,
         fire: Callable[[str, str | None], dict[str, Any]] | None = None,
         rate_limits: LocalRateLimits | None = None,  # None: no usage plans (the gateway's own tests)
+        console: ConsoleFiles | None = None,  # the built web console at /console/ (console_files.py)
         host: str = "127.0.0.1",
         port: int = 0,
     ) -> None:
@@ -81,6 +86,7 @@ class Gateway(ListeningServer):
         self._mail = mail or (lambda: [])
         self._fire = fire
         self.rate_limits = rate_limits
+        self.console = console
         self._address = (host, port)
         self._host = host
         self._server: ThreadingHTTPServer | None = None
@@ -121,11 +127,16 @@ class Gateway(ListeningServer):
             return json_response(200, self._mail())
         if request.path.startswith(FIRE_PREFIX) and request.method == "POST" and self._fire is not None:
             return self._fire_schedule(request)
+        if self.console is not None and is_console_path(request.path):
+            served = self.console.answer(request.method, request.path)
+            return Response(served.status, served.headers, served.body)
         match = self.table.match(request.method, request.path)
         if match is None:
             allowed = self.table.allowed(request.path)
+            if allowed and request.method == "OPTIONS":  # the CORS preflight (api.py's OPTIONS MOCK)
+                return Response(204, cors.preflight_headers(allowed))
             if allowed:
-                allow = ", ".join(allowed)  # as infra/constructs/api.py's MOCK answer says it
+                allow = ", ".join(cors.methods(allowed))  # as infra/constructs/api.py's MOCK answer says it
                 answer = refusal(
                     405, "method_not_allowed", f"{request.path} answers {allow} only; see the Allow header."
                 )

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from activitylog_ops.local import moto_lambda
+from activitylog_ops.local.console_files import DIST, ConsoleFiles
 from activitylog_ops.local.deploy import create_resources, output, synth_templates
 from activitylog_ops.local.envfile import ENV_FILE, write_env_file
 from activitylog_ops.local.gateway import Gateway
@@ -135,6 +136,7 @@ class LocalService:
             mail=self.moto.mail.messages,
             fire=local_scheduler.fire,
             rate_limits=LocalRateLimits(throttles),
+            console=ConsoleFiles(DIST),  # console/dist at /console/, headers as CloudFront's
             port=self.port,
         )
         self.gateway.start()
