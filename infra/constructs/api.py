@@ -17,7 +17,15 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from infra.config import api_gateway_cloudwatch_role
-from infra.constructs.gateway_responses import JSON, add_gateway_responses, envelope_body
+from infra.constructs.gateway_responses import (
+    CORS_ALLOW_HEADERS,
+    CORS_ALLOW_ORIGIN,
+    CORS_MAX_AGE,
+    JSON,
+    add_gateway_responses,
+    envelope_body,
+    literal,
+)
 from infra.nag import acknowledge
 
 STAGE_NAME = "prod"
@@ -155,13 +163,17 @@ class ActivityLogApi(Construct):
         per resource gives the 405 instead: API Gateway prefers a resource's explicit methods to its
         `ANY`, so only the undefined ones reach it; no function runs and no key is needed (the
         routes are public in the OpenAPI document anyway). Call once, after every `add_routes`.
+
+        Each path also gets an `OPTIONS` MOCK method, the CORS preflight (`_add_preflight`), so
+        `OPTIONS` is one of the methods `Allow` names and never a 405.
         """
         by_path: dict[str, list[str]] = {}
         for verb, path in self.methods:
             by_path.setdefault(path, []).append(verb)
         for path, methods in sorted(by_path.items()):
-            allow = ", ".join(sorted(methods))
+            allow = ", ".join(sorted({*methods, "OPTIONS"}))
             resource = self.rest_api.root.resource_for_path(path)
+            self._add_preflight(resource, path, allow)
             body = envelope_body(
                 code="method_not_allowed", message=f"{path} answers {allow} only; see the Allow header."
             )
@@ -203,6 +215,53 @@ class ActivityLogApi(Construct):
                 "answers 405 to any caller and reaches nothing.",
             )
             self.refusals[path] = allow
+
+    def _add_preflight(self, resource: apigw.IResource, path: str, allow: str) -> None:
+        """`OPTIONS` answers 204 with the CORS headers for any origin (API.md "Console": bearer
+        credentials in a header, never cookies), from a MOCK integration: no key, no function.
+        The local gateway answers the same (activitylog_ops/local/cors.py; tests/integration/test_cors.py)."""
+        headers = {
+            "Access-Control-Allow-Origin": CORS_ALLOW_ORIGIN,
+            "Access-Control-Allow-Methods": allow,
+            "Access-Control-Allow-Headers": CORS_ALLOW_HEADERS,
+            "Access-Control-Max-Age": CORS_MAX_AGE,
+            "Allow": allow,
+        }
+        integration = apigw.MockIntegration(
+            request_templates={t: '{"statusCode": 204}' for t in MOCK_CONTENT_TYPES},
+            passthrough_behavior=apigw.PassthroughBehavior.NEVER,
+            integration_responses=[
+                apigw.IntegrationResponse(
+                    status_code="204",
+                    response_parameters={
+                        f"method.response.header.{k}": literal(v) for k, v in headers.items()
+                    },
+                )
+            ],
+        )
+        method = resource.add_method(
+            "OPTIONS",
+            integration,
+            authorization_type=apigw.AuthorizationType.NONE,
+            method_responses=[
+                apigw.MethodResponse(
+                    status_code="204",
+                    response_parameters={f"method.response.header.{k}": True for k in headers},
+                )
+            ],
+        )
+        acknowledge(
+            method,
+            rule="AwsSolutions-APIG4",
+            reason=f"OPTIONS {path} is the CORS preflight (MOCK integration, no function, no data): "
+            "browsers send it without credentials, so it must answer without a key.",
+        )
+        acknowledge(
+            method,
+            rule="AwsSolutions-COG4",
+            reason="Callers are machines holding tenant API keys, not Cognito users; this MOCK method "
+            "answers a CORS preflight to any caller and reaches nothing.",
+        )
 
     def _add_route(self, route: Route) -> apigw.Method:
         resource = self.rest_api.root.resource_for_path(route.path)

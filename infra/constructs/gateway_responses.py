@@ -2,6 +2,11 @@
 
 `MISSING_AUTHENTICATION_TOKEN` is what a REST API answers for a route that does not exist (a missing
 key on an existing route goes to the TOKEN authorizer and becomes `UNAUTHORIZED`), so it becomes 404.
+
+Every one of them carries the CORS headers (`CORS_HEADERS`): the API answers any origin (API.md
+"Console", Embedding; bearer credentials, never cookies), and a browser shows a script no status at
+all, not even a 401 or a 429, from an answer without `Access-Control-Allow-Origin`. The functions'
+answers carry the same (handlers/http.py), and the local gateway's refusals (local/cors.py).
 """
 
 from __future__ import annotations
@@ -12,6 +17,20 @@ from dataclasses import dataclass
 from aws_cdk import aws_apigateway as apigw
 
 JSON = "application/json"
+CORS_ALLOW_ORIGIN = "*"
+CORS_ALLOW_HEADERS = "Authorization, Content-Type, Idempotency-Key"
+# The contract's response headers a script may read (the CORS-safelisted ones need no listing).
+CORS_EXPOSE_HEADERS = "Allow, Location, Retry-After, WWW-Authenticate"
+CORS_MAX_AGE = "7200"  # seconds a browser may keep a preflight's answer (Chromium's cap: 2 hours)
+CORS_HEADERS = (
+    ("Access-Control-Allow-Origin", CORS_ALLOW_ORIGIN),
+    ("Access-Control-Expose-Headers", CORS_EXPOSE_HEADERS),
+)
+
+
+def literal(value: str) -> str:
+    """A header value as API Gateway's mapping expressions spell a constant."""
+    return f"'{value}'"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -119,6 +138,6 @@ def add_gateway_responses(api: apigw.RestApi) -> None:
             envelope.construct_id,
             type=envelope.type,
             status_code=envelope.status,
-            response_headers=dict(envelope.headers) or None,
+            response_headers={**{k: literal(v) for k, v in CORS_HEADERS}, **dict(envelope.headers)},
             templates={JSON: envelope_body(code=envelope.code, message=envelope.message)},
         )

@@ -67,7 +67,8 @@ GATEWAY_RESPONSES = {
 
 @pytest.fixture(scope="module")
 def routes(stateless: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]]:
-    return {k: v for k, v in methods_by_route(stateless).items() if k[0] != "ANY"}
+    # ANY: the 405 answers; OPTIONS: the CORS preflights (tests/infrastructure/test_console_site.py)
+    return {k: v for k, v in methods_by_route(stateless).items() if k[0] not in ("ANY", "OPTIONS")}
 
 
 @pytest.fixture(scope="module")
@@ -82,7 +83,7 @@ def test_every_route_path_answers_other_methods_405_with_allow(
     paths = {path for _, path in ROUTES}
     assert set(refusals) == paths
     for path, method in refusals.items():
-        allow = ", ".join(sorted(verb for verb, p in ROUTES if p == path))
+        allow = ", ".join(sorted([*(verb for verb, p in ROUTES if p == path), "OPTIONS"]))
         assert method["AuthorizationType"] == "NONE" and "AuthorizerId" not in method
         integration = method["Integration"]
         assert integration["Type"] == "MOCK" and integration["PassthroughBehavior"] == "NEVER"

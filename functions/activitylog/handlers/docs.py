@@ -33,8 +33,10 @@ DESCRIPTION = (
     "Multi-tenant activity log: send events, browse and count them, export them. Every route except "
     "health, the documents and `/v1/downloads/{token}` needs `Authorization: Bearer <api key>` "
     '(Authorize). Every error has the body `{"error": {"code", "message", "details"}}`; a method '
-    "a path does not define answers 405 `method_not_allowed` with an `Allow` header. The narrative "
-    "reference is docs/api.md in the repository."
+    "a path does not define answers 405 `method_not_allowed` with an `Allow` header. CORS: every "
+    "path also answers `OPTIONS` (the preflight, 204, no key; not listed per path), and every answer "
+    "allows any origin (`Access-Control-Allow-Origin: *`; credentials are bearer tokens, never "
+    "cookies). The narrative reference is docs/api.md in the repository."
 )
 ENVIRONMENT = DocsEnv  # nothing: the routers are imported without their functions' environment
 # Powertools ships Swagger UI's script and style sheet; the page carries them inline (no CDN).

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
-from aws_lambda_powertools.event_handler.api_gateway import ResponseBuilder, Route
+from aws_lambda_powertools.event_handler.api_gateway import CORSConfig, ResponseBuilder, Route
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.event_handler.router import Router
@@ -33,6 +33,17 @@ __all__ = [
 ]
 
 JSON = "application/json"
+# CORS for any origin (API.md "Console", Embedding): credentials are bearer tokens in a header, never
+# cookies, so `*` and no Allow-Credentials. Powertools adds these to every answer of a request that
+# carries `Origin` (every cross-origin browser request does); API Gateway's own answers carry the same
+# (infra/constructs/gateway_responses.py), and answers its preflights (OPTIONS MOCK, api.py).
+CORS = CORSConfig(
+    allow_origin="*",
+    allow_headers=["Idempotency-Key"],  # with Powertools' own: Authorization, Content-Type, ...
+    expose_headers=["Allow", "Location", "Retry-After", "WWW-Authenticate"],
+    max_age=7200,
+    allow_credentials=False,
+)
 
 
 def to_json(value: Any) -> str:
@@ -64,7 +75,7 @@ def raw_error(err: ServiceError) -> dict[str, Any]:
     """An error answer built before (or without) the resolver, in the proxy integration's shape."""
     return {
         "statusCode": err.status,
-        "headers": {"Content-Type": JSON},
+        "headers": {"Content-Type": JSON, **CORS.to_dict("*")},  # no resolver: always, as the gateway's
         "body": to_json({"error": {"code": err.code, "message": err.message, "details": err.details}}),
         "isBase64Encoded": False,
     }
@@ -215,7 +226,7 @@ class ApiResolver(APIGatewayRestResolver):
 
 
 def build_resolver(*routers: Router) -> APIGatewayRestResolver:
-    app = ApiResolver(enable_validation=True, serializer=to_json)
+    app = ApiResolver(enable_validation=True, serializer=to_json, cors=CORS)
     for router in routers:
         app.include_router(router)
     app.use(middlewares=[_object_body_only])
