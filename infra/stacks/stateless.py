@@ -9,6 +9,7 @@ from constructs import Construct
 
 from infra.constructs.api import ActivityLogApi
 from infra.constructs.api_functions import ApiFunctions
+from infra.constructs.console_site import ConsoleSite
 from infra.constructs.edge_guard import EdgeGuard
 from infra.constructs.export_schedules import ExportSchedules
 from infra.constructs.export_storage import ExportStorage
@@ -81,6 +82,8 @@ class StatelessStack(Stack):
         api.add_routes(exports_api.routes())
         api.refuse_other_methods()  # after every route: 405 with Allow for the methods they lack
         EdgeGuard(self, "EdgeGuard", stage_arn=api.rest_api.deployment_stage.stage_arn)
+        # CloudFront: the console's files and, on the same origin, /v1/* to the stage (no CORS needed).
+        console = ConsoleSite(self, "Console", rest_api=api.rest_api)
         every_function = {
             "Authorizer": functions.authorizer,
             "Ingest": functions.ingest,
@@ -105,6 +108,7 @@ class StatelessStack(Stack):
             state_machine=workflow.state_machine,
         )
         CfnOutput(self, "ApiUrl", value=api.url, description="Base URL; routes start with /v1")
+        CfnOutput(self, "ConsoleUrl", value=console.url, description="The web console (CloudFront)")
         CfnOutput(
             self,
             "TenantUsagePlanId",
@@ -112,6 +116,7 @@ class StatelessStack(Stack):
             description="Usage plan tenants' rate-limit keys join (activitylog tenants set-rate-limit)",
         )
         self.api = api
+        self.console = console
         self.functions = functions
         self.exports = workflow
         self.schedules = schedules

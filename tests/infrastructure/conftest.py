@@ -17,7 +17,7 @@ os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
 from aws_cdk import Stack  # jsii reads the variable above when it starts
 from aws_cdk.assertions import Template
-from infra_support import HANDLER_PREFIX, Synth, resources_of
+from infra_support import CDK_DEPLOYMENT_HANDLER, HANDLER_PREFIX, Synth, resources_of
 
 from infra.app_builder import build_app
 from infra.paths import LAYER_DIR, REPO_ROOT
@@ -67,6 +67,8 @@ def functions_by_module(stateless: dict[str, Any]) -> dict[str, str]:
     """Handler module (`ingest`, `query`, ...) -> logical ID of its AWS::Lambda::Function."""
     found: dict[str, str] = {}
     for logical_id, res in resources_of(stateless, "AWS::Lambda::Function").items():
+        if logical_id.startswith(CDK_DEPLOYMENT_HANDLER):
+            continue  # CDK's own BucketDeployment handler (the console's files), not one of ours
         handler = res["Properties"]["Handler"]
         assert handler.startswith(HANDLER_PREFIX) and handler.endswith(".handler"), handler
         module = handler.removeprefix(HANDLER_PREFIX).removesuffix(".handler")
