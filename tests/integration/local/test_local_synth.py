@@ -19,7 +19,13 @@ from infra.constructs.function_factory import (
 
 
 def layer_versions(template: dict[str, Any]) -> list[dict[str, Any]]:
-    return [r for r in template["Resources"].values() if r["Type"] == "AWS::Lambda::LayerVersion"]
+    """The functions' layer versions (not the AWS CLI layer of CDK's BucketDeployment handler, which
+    deploys the console's files: infra/constructs/console_site.py)."""
+    return [
+        r
+        for k, r in template["Resources"].items()
+        if r["Type"] == "AWS::Lambda::LayerVersion" and "AwsCliLayer" not in k
+    ]
 
 
 def test_without_the_layer_only_the_local_placeholder_synthesizes(
