@@ -87,7 +87,7 @@ $(AUDIT_STAMP): requirements-audit.txt
 	$(AUDIT_VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-audit.txt
 	touch $@
 
-audit: install layer $(AUDIT_STAMP)
+audit: install layer console $(AUDIT_STAMP)
 	rm -rf .audit.out
 	$(PY) -c 'from infra.app_builder import build_app; build_app(outdir=".audit.out").synth()'
 	BC_SKIP_MAPPING=TRUE $(AUDIT_VENV)/bin/checkov -d .audit.out --framework cloudformation \

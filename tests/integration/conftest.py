@@ -80,14 +80,25 @@ class Keys:
     stack: LocalService
 
     def api(
-        self, tenant: str | None = None, scopes: list[str] | None = None, actor_id: str | None = None
+        self,
+        tenant: str | None = None,
+        scopes: list[str] | None = None,
+        actor_id: str | None = None,
+        *,
+        unthrottled: bool = False,
     ) -> Api:
+        """A new key (of a new tenant unless `tenant`). The tenant has the default rate limit (50/s,
+        burst 100) unless `unthrottled`: tests that send hundreds of requests as fast as they can
+        (corpus, fuzzing) get the raised limit an operator would give a load-testing tenant."""
         tenant = tenant or new_tenant()
         dynamodb = boto3.client("dynamodb", endpoint_url=self.stack.env["AWS_ENDPOINT_URL"])
+        throttles = local_throttles(self.stack.env)
+        if unthrottled:
+            throttles.set_limit(tenant, rate=10_000, burst=5_000)
         created = create_key(
             self.stack.env["ACTIVITYLOG_CONTROL_TABLE"],
             dynamodb,
-            throttles=local_throttles(self.stack.env),
+            throttles=throttles,
             tenant=tenant,
             scopes=scopes or ALL_SCOPES,
             actor_id=actor_id,

@@ -14,8 +14,10 @@ from __future__ import annotations
 import base64
 import gzip
 import json
+import os
 import re
 import shutil
+import tempfile
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -32,7 +34,13 @@ from tests.integration.conftest import Api, Keys
 
 ROOT = Path(__file__).parents[2]
 AXE = ROOT / "console" / "node_modules" / "axe-core" / "axe.min.js"
-IMAGES = ROOT / "docs" / "images"
+# The README's screenshots are rewritten only when asked (UPDATE_SCREENSHOTS=1 .venv/bin/pytest ...):
+# a normal run leaves the working tree as it found it and writes them to a temporary directory.
+IMAGES = (
+    ROOT / "docs" / "images"
+    if os.environ.get("UPDATE_SCREENSHOTS") == "1"
+    else Path(tempfile.mkdtemp(prefix="console-screenshots-"))
+)
 CORPUS = ROOT / "tests" / "corpus" / "hostile_payloads.jsonl"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARGS = [

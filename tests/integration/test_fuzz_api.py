@@ -35,7 +35,7 @@ MARKER = "victim-secret-7f3a"
 @pytest.fixture(scope="module")
 def victim(local_stack: LocalService) -> dict[str, str]:
     """Tenant V's real ids, to aim the fuzzer's key at."""
-    api = Keys(local_stack).api()
+    api = Keys(local_stack).api(unthrottled=True)
     assert (
         api.post_events(
             [{"id": "v-1", "action": "user.login", "actor": {"id": "victim"}, "description": MARKER}]
@@ -55,7 +55,7 @@ def victim(local_stack: LocalService) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def fuzzer(local_stack: LocalService) -> Api:
-    return Keys(local_stack).api()
+    return Keys(local_stack).api(unthrottled=True)
 
 
 # The document is generated from the models without I/O, so it is known at collection time (one

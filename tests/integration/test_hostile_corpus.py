@@ -43,7 +43,7 @@ def snapshot(api: Api) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def tenant(local_stack: LocalService) -> Api:
-    api = Keys(local_stack).api()  # every scope: the viewer-token bodies reach validation too
+    api = Keys(local_stack).api(unthrottled=True)  # every scope: the viewer-token bodies reach validation too
     seeded = [{"id": f"seed-{i}", "action": "user.login", "actor": {"id": f"u{i}"}} for i in range(5)]
     assert api.post_events(seeded).json()["accepted"] == 5
     answer = api.request("POST", "/v1/exports", json={"name": "baseline", "format": "csv"})

@@ -54,7 +54,7 @@ def make_events(owner: str, count: int, extra: str) -> list[dict[str, Any]]:
 @pytest.fixture(scope="module")
 def tenants(local_stack: LocalService) -> tuple[Api, Api, list[dict[str, Any]]]:
     keys = Keys(local_stack)
-    a, b = keys.api(), keys.api()
+    a, b = keys.api(unthrottled=True), keys.api(unthrottled=True)
     a_events, b_events = make_events("A", 35, "a-only-"), make_events("B", 40, "b-only-")
     assert a.post_events(a_events).json()["accepted"] == 35
     assert b.post_events(b_events).json()["accepted"] == 40

@@ -212,6 +212,22 @@ def test_an_actor_key_mints_only_its_own_actors_tokens(tenant: Api, keys: Keys) 
     assert sorted(as_token(tenant, answer.json()["token"]).all_ids()) == ["a7-u1", "a8-u1"]
 
 
+def test_revoking_the_minting_key_ends_its_tokens(tenant: Api, keys: Keys) -> None:
+    minter = keys.api(tenant=tenant.tenant, scopes=["events:read", "tokens:create"])
+    answer = mint(minter)
+    assert answer.status_code == 201, answer.text
+    token = as_token(tenant, answer.json()["token"])
+    assert token.request("GET", "/v1/events/count").status_code == 200
+    key_id = next(
+        k["id"]
+        for k in tenant.request("GET", "/v1/api-keys").json()["api_keys"]
+        if k["prefix"] == minter.key[:12]
+    )
+    assert tenant.request("DELETE", f"/v1/api-keys/{key_id}").status_code in (200, 204)
+    refused = token.request("GET", "/v1/events/count")
+    assert refused.status_code == 401 and refused.json()["error"]["code"] == "unauthorized"
+
+
 def test_an_expired_token_is_refused_at_once(tenant: Api) -> None:
     body = mint(tenant, ttl_seconds=60).json()
     token = as_token(tenant, body["token"])

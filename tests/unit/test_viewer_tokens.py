@@ -53,6 +53,19 @@ class FakeTokens:
         return found[0] if found else None
 
 
+class Minters:
+    """The minting keys that exist (revoking one removes it)."""
+
+    def __init__(self, *key_ids: str) -> None:
+        self.key_ids = set(key_ids)
+
+    def find_api_key(self, tenant: str, key_id: str) -> Any:
+        return object() if key_id in self.key_ids else None
+
+
+LIVE = Minters(MINTER.key_id)
+
+
 def request(**body: Any) -> ViewerTokenCreate:
     return ViewerTokenCreate.model_validate({"scopes": ["events:read"], **body})
 
@@ -67,7 +80,7 @@ def test_a_minted_token_is_stored_hashed_and_resolves_to_its_restriction() -> No
     assert token not in str([r.model_dump() for r, _ in store.items.values()])
     assert record.expires_at == NOW + timedelta(seconds=900)  # the default ttl
     assert store.items[hash_secret(token)][1] == int((NOW + timedelta(seconds=900)).timestamp())
-    principal = resolve_viewer_token(store, token, now=NOW)
+    principal = resolve_viewer_token(store, LIVE, token, now=NOW)
     assert principal == Principal(
         tenant="acme",
         key_id=record.id,
@@ -148,12 +161,20 @@ def test_expired_tampered_and_unknown_tokens_are_unauthorized() -> None:
     token, record = mint(MINTER, store, request(ttl_seconds=60), now=NOW)
     for moment in (record.expires_at, record.expires_at + timedelta(days=400)):
         with pytest.raises(UnauthorizedError):
-            resolve_viewer_token(store, token, now=moment)
-    assert resolve_viewer_token(store, token, now=record.expires_at - timedelta(milliseconds=1))
+            resolve_viewer_token(store, LIVE, token, now=moment)
+    assert resolve_viewer_token(store, LIVE, token, now=record.expires_at - timedelta(milliseconds=1))
     flipped = [token[:i] + ("A" if token[i] != "A" else "B") + token[i + 1 :] for i in range(len(token))]
     for bad in [*flipped, token + "A", token[:-1], "", "vt_", token.upper(), token + "é", "vt_" + "a" * 300]:
         with pytest.raises(UnauthorizedError):
-            resolve_viewer_token(store, bad, now=NOW)
+            resolve_viewer_token(store, LIVE, bad, now=NOW)
+
+
+def test_a_token_of_a_revoked_key_is_unauthorized() -> None:
+    store = FakeTokens()
+    token, _ = mint(MINTER, store, request(), now=NOW)
+    assert resolve_viewer_token(store, LIVE, token, now=NOW)
+    with pytest.raises(UnauthorizedError):
+        resolve_viewer_token(store, Minters(), token, now=NOW)
 
 
 # --- the restriction in the one filter model ---------------------------------------------------------

@@ -64,7 +64,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     try:
         token = bearer_token(event.get("authorizationToken"))
         if token.startswith(TOKEN_PREFIX):  # a viewer token (logic/viewer_tokens.py)
-            principal = resolve_viewer_token(wiring.container().viewer_tokens, token, now=clock.now())
+            principal = resolve_viewer_token(wiring.container().viewer_tokens, keys, token, now=clock.now())
         else:
             principal = resolve_api_key(keys, token)
     except UnauthorizedError:

@@ -17,7 +17,7 @@ from typing import Protocol
 from ulid import ULID
 
 from activitylog.logic.keys import hash_secret, holds
-from activitylog.models.auth import Principal, Scope, TargetRef
+from activitylog.models.auth import ApiKeyRecord, Principal, Scope, TargetRef
 from activitylog.models.errors import ForbiddenError, InvalidInputError, UnauthorizedError
 from activitylog.models.text import format_time, to_millis
 from activitylog.models.viewer_tokens import TOKEN_SCOPES, TokenTarget, ViewerTokenCreate, ViewerTokenRecord
@@ -29,6 +29,10 @@ MAX_TOKEN_LENGTH = 256
 class ViewerTokenStore(Protocol):
     def put_viewer_token(self, record: ViewerTokenRecord, *, expires: int) -> None: ...
     def get_viewer_token(self, secret_hash: str) -> ViewerTokenRecord | None: ...
+
+
+class MinterLookup(Protocol):
+    def find_api_key(self, tenant: str, key_id: str) -> ApiKeyRecord | None: ...
 
 
 def token_scopes(requested: list[str]) -> list[Scope]:
@@ -92,12 +96,17 @@ def mint(
     return secret, record
 
 
-def resolve_viewer_token(store: ViewerTokenStore, token: str, *, now: datetime) -> Principal:
+def resolve_viewer_token(
+    store: ViewerTokenStore, minters: MinterLookup, token: str, *, now: datetime
+) -> Principal:
     """The authorizer's decision: an unknown, malformed or expired token is unauthorized."""
     if not token.startswith(TOKEN_PREFIX) or len(token) > MAX_TOKEN_LENGTH or not token.isascii():
         raise UnauthorizedError("invalid viewer token")
     record = store.get_viewer_token(hash_secret(token))
     if record is None or now >= record.expires_at:
+        raise UnauthorizedError("invalid viewer token")
+    # Revoking a key ends the tokens it minted (within the authorizer's cache time, as for the key).
+    if minters.find_api_key(record.tenant, record.created_by) is None:
         raise UnauthorizedError("invalid viewer token")
     return principal_of_record(record)
 
