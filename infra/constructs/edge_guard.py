@@ -44,6 +44,15 @@ def _visibility(metric: str) -> wafv2.CfnWebACL.VisibilityConfigProperty:
     )
 
 
+def _cors_headers() -> list[wafv2.CfnWebACL.CustomHTTPHeaderProperty]:
+    """As on every other answer (API.md "Console": CORS for any origin): a browser script sees the
+    413 or 429 and its Retry-After instead of a network error."""
+    return [
+        wafv2.CfnWebACL.CustomHTTPHeaderProperty(name="Access-Control-Allow-Origin", value="*"),
+        wafv2.CfnWebACL.CustomHTTPHeaderProperty(name="Access-Control-Expose-Headers", value="Retry-After"),
+    ]
+
+
 def _rate_rule(
     name: str, *, priority: int, limit: int, scope_down: wafv2.CfnWebACL.StatementProperty | None = None
 ) -> wafv2.CfnWebACL.RuleProperty:
@@ -59,7 +68,8 @@ def _rate_rule(
                     response_headers=[
                         wafv2.CfnWebACL.CustomHTTPHeaderProperty(
                             name="Retry-After", value=RETRY_AFTER_SECONDS
-                        )
+                        ),
+                        *_cors_headers(),
                     ],
                 )
             )
@@ -109,7 +119,9 @@ class EdgeGuard(Construct):
                     action=wafv2.CfnWebACL.RuleActionProperty(
                         block=wafv2.CfnWebACL.BlockActionProperty(
                             custom_response=wafv2.CfnWebACL.CustomResponseProperty(
-                                response_code=413, custom_response_body_key=TOO_LARGE_BODY_KEY
+                                response_code=413,
+                                custom_response_body_key=TOO_LARGE_BODY_KEY,
+                                response_headers=_cors_headers(),
                             )
                         )
                     ),

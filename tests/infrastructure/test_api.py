@@ -189,6 +189,7 @@ def test_web_acl_refuses_oversized_bodies_with_the_envelope(stateless: dict[str,
     assert rule["Priority"] == 0  # before the rate rules: a refused body is refused whatever its rate
     block = rule["Action"]["Block"]["CustomResponse"]
     assert block["ResponseCode"] == 413
+    assert {"Name": "Access-Control-Allow-Origin", "Value": "*"} in block["ResponseHeaders"]  # CORS
     body = props["CustomResponseBodies"][block["CustomResponseBodyKey"]]
     assert body["ContentType"] == "APPLICATION_JSON"
     assert json.loads(body["Content"])["error"]["code"] == "payload_too_large"

@@ -94,7 +94,11 @@ def test_rate_rules_block_one_address_with_429_and_retry_after(
     assert statement["Limit"] == limit and statement["EvaluationWindowSec"] == 60
     response = rule["Action"]["Block"]["CustomResponse"]
     assert response["ResponseCode"] == 429
-    assert response["ResponseHeaders"] == [{"Name": "Retry-After", "Value": "60"}]
+    assert response["ResponseHeaders"] == [
+        {"Name": "Retry-After", "Value": "60"},
+        {"Name": "Access-Control-Allow-Origin", "Value": "*"},
+        {"Name": "Access-Control-Expose-Headers", "Value": "Retry-After"},
+    ]
     body = json.loads(acl["Properties"]["CustomResponseBodies"][response["CustomResponseBodyKey"]]["Content"])
     assert body["error"]["code"] == "rate_limited" and body["error"]["details"] == []
 
