@@ -9,6 +9,7 @@ applies them (ops/activitylog_ops/local/rate_limits.py), and the operator change
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -16,9 +17,10 @@ from typing import Any
 
 import boto3
 import pytest
+from activitylog.logic.throttle import usage_key_name, usage_key_value
 from activitylog_ops import cli
 from activitylog_ops.local.service import LocalService
-from activitylog_ops.throttle import local_throttles
+from activitylog_ops.throttle import RateLimitError, TenantThrottles, local_throttles
 
 from tests.integration.conftest import Api, Keys
 
@@ -151,3 +153,70 @@ def test_a_tenant_without_its_rate_limit_key_is_refused_until_synced(
     assert f"tenant {tenant}: 50 requests/s" in capsys.readouterr().out
     time.sleep(REFRESH)
     assert api.request("GET", "/v1/events/count").status_code == 200
+
+
+# --- the operator's plans, on the emulation's API Gateway ---------------------------------------
+
+
+@pytest.fixture
+def throttles(local_stack: LocalService) -> Iterator[TenantThrottles]:
+    """A default plan and a namespace of this test's own, on the session's shared emulation."""
+    client = local_throttles(local_stack.env)._api
+    namespace = f"Test-{uuid.uuid4().hex[:8]}"
+    plan = client.create_usage_plan(
+        name=f"{namespace}-tenant-default",
+        apiStages=[{"apiId": "local", "stage": "prod"}],
+        throttle={"rateLimit": 50, "burstLimit": 100},
+    )
+    yield TenantThrottles(client, default_plan_id=plan["id"], namespace=namespace)
+    for existing in client.get_usage_plans()["items"]:
+        if existing["name"].startswith(namespace):
+            for key in client.get_usage_plan_keys(usagePlanId=existing["id"]).get("items", []):
+                client.delete_usage_plan_key(usagePlanId=existing["id"], keyId=key["id"])
+            client.delete_usage_plan(usagePlanId=existing["id"])
+    for key in client.get_api_keys(nameQuery=namespace)["items"]:
+        client.delete_api_key(apiKey=key["id"])
+
+
+def own_plans(throttles: TenantThrottles) -> set[str]:
+    return {
+        p["name"]
+        for p in throttles._api.get_usage_plans()["items"]
+        if p["name"].startswith(throttles.namespace)
+    }
+
+
+def test_ensure_makes_the_tenants_key_once_in_the_default_plan(throttles: TenantThrottles) -> None:
+    first = throttles.ensure("acme")
+    assert (first.rate, first.burst, first.custom) == (50, 100, False)
+    assert throttles.ensure("acme") == first  # idempotent: every credential of the tenant calls it
+    keys = throttles._api.get_api_keys(nameQuery=throttles.namespace, includeValues=True)["items"]
+    assert [(k["name"], k["value"], k["enabled"]) for k in keys] == [
+        (usage_key_name(throttles.namespace, "acme"), usage_key_value(throttles.namespace, "acme"), True)
+    ]
+    assert throttles.limit_of("acme-2") is None  # a prefix of another tenant's name is not its key
+    throttles.ensure("acme-2")
+    assert len(throttles._api.get_api_keys(nameQuery=throttles.namespace)["items"]) == 2
+
+
+def test_set_limit_moves_the_key_to_its_own_plan_updates_it_and_resets(throttles: TenantThrottles) -> None:
+    throttles.ensure("quiet")
+    raised = throttles.set_limit("acme", rate=500, burst=1000)
+    assert (raised.rate, raised.burst, raised.custom) == (500, 1000, True)
+    again = throttles.set_limit("acme", rate=800, burst=1500)
+    assert (again.rate, again.burst, again.plan_id) == (800, 1500, raised.plan_id)  # updated in place
+    plans = own_plans(throttles)
+    assert plans == {f"{throttles.namespace}-tenant-default", f"{throttles.namespace}-tenant-plan-acme"}
+    quiet = throttles.limit_of("quiet")
+    assert quiet is not None and (quiet.rate, quiet.custom) == (50, False)  # other tenants untouched
+    back = throttles.reset("acme")
+    assert (back.rate, back.burst, back.custom) == (50, 100, False)
+    assert own_plans(throttles) == {f"{throttles.namespace}-tenant-default"}
+
+
+@pytest.mark.parametrize(("rate", "burst"), [(0, 10), (-1, 10), (10, 0), (20_000, 10), (10, 6_000)])
+def test_set_limit_refuses_numbers_api_gateway_would_not_honour(
+    throttles: TenantThrottles, rate: float, burst: int
+) -> None:
+    with pytest.raises(RateLimitError):
+        throttles.set_limit("acme", rate=rate, burst=burst)

@@ -1,19 +1,16 @@
-"""Per-tenant rate limits: the usage key, the token bucket, and the operator's plans on moto."""
+"""Per-tenant rate limits: the usage key and local mode's token bucket (the operator's plans on the
+emulation: tests/integration/test_rate_limits.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-import boto3
-import pytest
 from activitylog.logic.throttle import usage_key_name, usage_key_value
 from activitylog_ops.local.rate_limits import Admission, LocalRateLimits, TokenBucket
-from activitylog_ops.throttle import RateLimit, RateLimitError, TenantThrottles
+from activitylog_ops.throttle import RateLimit
 from hypothesis import given
 from hypothesis import strategies as st
-from moto import mock_aws
 
 NAMESPACE = "ActivityLog-Stateless"
 
@@ -99,55 +96,3 @@ def test_a_changed_plan_applies_after_the_refresh_and_reads_are_cached() -> None
     clock[0] = 1.5
     assert [limits.admit("a") for _ in range(20)] == [Admission.ALLOWED] * 20  # the raised limit
     assert throttles.reads == reads + 1
-
-
-# --- the operator's plans, on moto's API Gateway -------------------------------------------------------
-
-
-@pytest.fixture
-def throttles() -> Iterator[TenantThrottles]:
-    with mock_aws():
-        client = boto3.client("apigateway", region_name="us-east-1")
-        api = client.create_rest_api(name="api")
-        plan = client.create_usage_plan(
-            name=f"{NAMESPACE}-tenant-default",
-            apiStages=[{"apiId": api["id"], "stage": "prod"}],
-            throttle={"rateLimit": 50, "burstLimit": 100},
-        )
-        yield TenantThrottles(client, default_plan_id=plan["id"], namespace=NAMESPACE)
-
-
-def test_ensure_makes_the_tenants_key_once_in_the_default_plan(throttles: TenantThrottles) -> None:
-    first = throttles.ensure("acme")
-    assert (first.rate, first.burst, first.custom) == (50, 100, False)
-    assert throttles.ensure("acme") == first  # idempotent: every credential of the tenant calls it
-    keys = throttles._api.get_api_keys(includeValues=True)["items"]
-    assert [(k["name"], k["value"], k["enabled"]) for k in keys] == [
-        (usage_key_name(NAMESPACE, "acme"), usage_key_value(NAMESPACE, "acme"), True)
-    ]
-    assert throttles.limit_of("acme-2") is None  # a prefix of another tenant's name is not its key
-    throttles.ensure("acme-2")
-    assert len(throttles._api.get_api_keys()["items"]) == 2
-
-
-def test_set_limit_moves_the_key_to_its_own_plan_updates_it_and_resets(throttles: TenantThrottles) -> None:
-    throttles.ensure("quiet")
-    raised = throttles.set_limit("acme", rate=500, burst=1000)
-    assert (raised.rate, raised.burst, raised.custom) == (500, 1000, True)
-    again = throttles.set_limit("acme", rate=800, burst=1500)
-    assert (again.rate, again.burst, again.plan_id) == (800, 1500, raised.plan_id)  # updated in place
-    plans = {p["name"] for p in throttles._api.get_usage_plans()["items"]}
-    assert plans == {f"{NAMESPACE}-tenant-default", f"{NAMESPACE}-tenant-plan-acme"}
-    quiet = throttles.limit_of("quiet")
-    assert quiet is not None and (quiet.rate, quiet.custom) == (50, False)  # other tenants untouched
-    back = throttles.reset("acme")
-    assert (back.rate, back.burst, back.custom) == (50, 100, False)
-    assert {p["name"] for p in throttles._api.get_usage_plans()["items"]} == {f"{NAMESPACE}-tenant-default"}
-
-
-@pytest.mark.parametrize(("rate", "burst"), [(0, 10), (-1, 10), (10, 0), (20_000, 10), (10, 6_000)])
-def test_set_limit_refuses_numbers_api_gateway_would_not_honour(
-    throttles: TenantThrottles, rate: float, burst: int
-) -> None:
-    with pytest.raises(RateLimitError):
-        throttles.set_limit("acme", rate=rate, burst=burst)

@@ -5,6 +5,7 @@ moto's stream through the public API. If moto changes how it records streams, th
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -18,40 +19,48 @@ from activitylog_ops.local.streams import (
     stream_mappings,
 )
 from activitylog_ops.local.template import Deployment
-from moto import mock_aws
-
-TABLE = "events"
 
 
 @pytest.fixture
-def clients() -> Iterator[Any]:
-    with mock_aws():
-        made: dict[str, Any] = {}
+def clients(local_service: Any) -> Iterator[Any]:
+    """Clients of the session's shared emulation, with a table of this test's own (an in-process
+    `mock_aws` would reset moto's process-wide state, and with it the local stack later tests use)."""
+    endpoint = local_service.env["AWS_ENDPOINT_URL"]
+    made: dict[str, Any] = {}
 
-        def client(service: str) -> Any:
-            if service not in made:
-                made[service] = boto3.client(service, region_name="us-east-1")
-            return made[service]
+    def client(service: str) -> Any:
+        if service not in made:
+            made[service] = boto3.client(
+                service,
+                endpoint_url=endpoint,
+                region_name="us-east-1",
+                aws_access_key_id="testing",
+                aws_secret_access_key="testing",
+            )
+        return made[service]
 
-        client("dynamodb").create_table(
-            TableName=TABLE,
-            KeySchema=[
-                {"AttributeName": "pk", "KeyType": "HASH"},
-                {"AttributeName": "sk", "KeyType": "RANGE"},
-            ],
-            AttributeDefinitions=[
-                {"AttributeName": "pk", "AttributeType": "S"},
-                {"AttributeName": "sk", "AttributeType": "S"},
-            ],
-            BillingMode="PAY_PER_REQUEST",
-            StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"},
-        )
+    client.table = f"streams-{uuid.uuid4().hex[:12]}"  # type: ignore[attr-defined]
+    client("dynamodb").create_table(
+        TableName=client.table,  # type: ignore[attr-defined]
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+        AttributeDefinitions=[
+            {"AttributeName": "pk", "AttributeType": "S"},
+            {"AttributeName": "sk", "AttributeType": "S"},
+        ],
+        BillingMode="PAY_PER_REQUEST",
+        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"},
+    )
+    try:
         yield client
+    finally:
+        client("dynamodb").delete_table(TableName=client.table)  # type: ignore[attr-defined]
 
 
 def put(clients: Any, n: int, *, sk: str = "E#") -> None:
     for i in range(n):
-        clients("dynamodb").put_item(TableName=TABLE, Item={"pk": {"S": f"p{i}"}, "sk": {"S": f"{sk}{i:04}"}})
+        clients("dynamodb").put_item(
+            TableName=clients.table, Item={"pk": {"S": f"p{i}"}, "sk": {"S": f"{sk}{i:04}"}}
+        )
 
 
 class Function:
@@ -76,7 +85,7 @@ def run(clients: Any, mapping: StreamMapping, function: Function) -> StreamPolle
 
 def test_records_arrive_in_order_in_batches_of_the_batch_size(clients: Any) -> None:
     function = Function()
-    poller = run(clients, StreamMapping("M", "router", TABLE, batch_size=10), function)
+    poller = run(clients, StreamMapping("M", "router", clients.table, batch_size=10), function)
     try:
         put(clients, 25)
         poller.drain()
@@ -90,7 +99,7 @@ def test_records_arrive_in_order_in_batches_of_the_batch_size(clients: Any) -> N
 def test_only_records_matching_a_filter_reach_the_function(clients: Any) -> None:
     pattern = {"eventName": ["INSERT"], "dynamodb": {"Keys": {"sk": {"S": [{"prefix": "E#"}]}}}}
     function = Function()
-    poller = run(clients, StreamMapping("M", "router", TABLE, filters=(pattern,)), function)
+    poller = run(clients, StreamMapping("M", "router", clients.table, filters=(pattern,)), function)
     try:
         put(clients, 3, sk="IDX#")
         put(clients, 2, sk="E#")
@@ -112,7 +121,7 @@ def test_a_partial_failure_retries_from_the_first_failed_record(clients: Any) ->
         return {"batchItemFailures": []}
 
     function = Function(answer)
-    poller = run(clients, StreamMapping("M", "router", TABLE, report_item_failures=True), function)
+    poller = run(clients, StreamMapping("M", "router", clients.table, report_item_failures=True), function)
     try:
         put(clients, 6)
         poller.drain()
@@ -132,7 +141,7 @@ def test_an_invalid_partial_response_fails_the_whole_batch(clients: Any) -> None
         return {"batchItemFailures": [{"itemIdentifier": "nope"}]} if len(calls) == 1 else None
 
     function = Function(answer)
-    poller = run(clients, StreamMapping("M", "router", TABLE, report_item_failures=True), function)
+    poller = run(clients, StreamMapping("M", "router", clients.table, report_item_failures=True), function)
     try:
         put(clients, 3)
         poller.drain()
@@ -142,7 +151,8 @@ def test_an_invalid_partial_response_fails_the_whole_batch(clients: Any) -> None
 
 
 def test_errors_are_bisected_and_exhausted_batches_go_to_the_on_failure_queue(clients: Any) -> None:
-    queue = clients("sqs").create_queue(QueueName="router-dlq")["QueueUrl"]
+    dlq = f"dlq-{uuid.uuid4().hex[:12]}"
+    queue = clients("sqs").create_queue(QueueName=dlq)["QueueUrl"]
 
     def answer(keys: list[str], event: dict[str, Any]) -> Any:
         if "E#0002" in keys:
@@ -152,10 +162,10 @@ def test_errors_are_bisected_and_exhausted_batches_go_to_the_on_failure_queue(cl
     mapping = StreamMapping(
         "M",
         "router",
-        TABLE,
+        clients.table,
         bisect=True,
         max_retries=2,
-        on_failure="arn:aws:sqs:us-east-1:123456789012:router-dlq",
+        on_failure=f"arn:aws:sqs:us-east-1:123456789012:{dlq}",
     )
     function = Function(answer)
     poller = run(clients, mapping, function)
@@ -175,7 +185,7 @@ def test_errors_are_bisected_and_exhausted_batches_go_to_the_on_failure_queue(cl
 def test_latest_starts_after_what_was_written_before(clients: Any) -> None:
     put(clients, 3, sk="OLD#")
     function = Function()
-    poller = run(clients, StreamMapping("M", "router", TABLE, starting_position="LATEST"), function)
+    poller = run(clients, StreamMapping("M", "router", clients.table, starting_position="LATEST"), function)
     try:
         put(clients, 2)
         poller.drain()
