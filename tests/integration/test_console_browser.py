@@ -3,7 +3,8 @@ the local gateway's `/console/` (issue 14, item 4): sign-in, every filter and pr
 trip, event detail with changes, click-through to a user's and a resource's history, load more,
 "Export this view" through to a downloaded file, the pages each scope shows, the embed with a
 restricted viewer token, keyboard use, no request to another origin, axe-core on every page, and
-the hostile corpus rendered as text. Screenshots for the README are written to docs/images/.
+the hostile corpus rendered as text. Screenshots for the README are written to docs/images/ with
+UPDATE_SCREENSHOTS=1.
 
 The browser runs in Europe/Oslo (not the machine's zone), so "in the browser's time zone" is
 observable; the expected events of `Today` are computed for that zone.
