@@ -178,41 +178,15 @@ class ActivityLogApi(Construct):
                 code="method_not_allowed", message=f"{path} answers {allow} only; see the Allow header."
             )
             headers = {"Allow": f"'{allow}'", "Content-Type": f"'{JSON}'"}
-            integration = apigw.MockIntegration(
-                # A MOCK integration's status comes from its request template; a request whose
-                # Content-Type has no template is refused by API Gateway itself (415, our envelope).
-                request_templates={t: '{"statusCode": 405}' for t in MOCK_CONTENT_TYPES},
-                passthrough_behavior=apigw.PassthroughBehavior.NEVER,
-                integration_responses=[
-                    apigw.IntegrationResponse(
-                        status_code="405",
-                        response_parameters={f"method.response.header.{k}": v for k, v in headers.items()},
-                        response_templates={JSON: body},
-                    )
-                ],
-            )
-            method = resource.add_method(
+            _mock_method(
+                resource,
                 "ANY",
-                integration,
-                authorization_type=apigw.AuthorizationType.NONE,
-                method_responses=[
-                    apigw.MethodResponse(
-                        status_code="405",
-                        response_parameters={f"method.response.header.{k}": True for k in headers},
-                    )
-                ],
-            )
-            acknowledge(
-                method,
-                rule="AwsSolutions-APIG4",
-                reason=f"ANY {path} is the 405 answer for methods the route does not define (MOCK "
+                status="405",
+                headers=headers,
+                body=body,
+                answers=f"ANY {path} is the 405 answer for methods the route does not define (MOCK "
                 "integration, no function, no data): it must answer without a key, as an unknown route does.",
-            )
-            acknowledge(
-                method,
-                rule="AwsSolutions-COG4",
-                reason="Callers are machines holding tenant API keys, not Cognito users; this MOCK method "
-                "answers 405 to any caller and reaches nothing.",
+                to_whom="answers 405 to any caller",
             )
             self.refusals[path] = allow
 
@@ -227,40 +201,15 @@ class ActivityLogApi(Construct):
             "Access-Control-Max-Age": CORS_MAX_AGE,
             "Allow": allow,
         }
-        integration = apigw.MockIntegration(
-            request_templates={t: '{"statusCode": 204}' for t in MOCK_CONTENT_TYPES},
-            passthrough_behavior=apigw.PassthroughBehavior.NEVER,
-            integration_responses=[
-                apigw.IntegrationResponse(
-                    status_code="204",
-                    response_parameters={
-                        f"method.response.header.{k}": literal(v) for k, v in headers.items()
-                    },
-                )
-            ],
-        )
-        method = resource.add_method(
+        _mock_method(
+            resource,
             "OPTIONS",
-            integration,
-            authorization_type=apigw.AuthorizationType.NONE,
-            method_responses=[
-                apigw.MethodResponse(
-                    status_code="204",
-                    response_parameters={f"method.response.header.{k}": True for k in headers},
-                )
-            ],
-        )
-        acknowledge(
-            method,
-            rule="AwsSolutions-APIG4",
-            reason=f"OPTIONS {path} is the CORS preflight (MOCK integration, no function, no data): "
+            status="204",
+            headers={k: literal(v) for k, v in headers.items()},
+            body=None,
+            answers=f"OPTIONS {path} is the CORS preflight (MOCK integration, no function, no data): "
             "browsers send it without credentials, so it must answer without a key.",
-        )
-        acknowledge(
-            method,
-            rule="AwsSolutions-COG4",
-            reason="Callers are machines holding tenant API keys, not Cognito users; this MOCK method "
-            "answers a CORS preflight to any caller and reaches nothing.",
+            to_whom="answers a CORS preflight to any caller",
         )
 
     def _add_route(self, route: Route) -> apigw.Method:
@@ -310,3 +259,48 @@ class ActivityLogApi(Construct):
             reason="API Gateway's account-level logging role needs exactly the AWS-managed policy "
             "made for it; it lets API Gateway, not our code, write execution and access logs.",
         )
+
+
+def _mock_method(
+    resource: apigw.IResource,
+    verb: str,
+    *,
+    status: str,
+    headers: dict[str, str],
+    body: str | None,
+    answers: str,
+    to_whom: str,
+) -> None:
+    """A method answered by API Gateway itself (MOCK integration: no key, no function, no data) with
+    `status`, `headers` (response parameter values, already quoted) and `body`."""
+    integration = apigw.MockIntegration(
+        # A MOCK integration's status comes from its request template; a request whose
+        # Content-Type has no template is refused by API Gateway itself (415, our envelope).
+        request_templates={t: f'{{"statusCode": {status}}}' for t in MOCK_CONTENT_TYPES},
+        passthrough_behavior=apigw.PassthroughBehavior.NEVER,
+        integration_responses=[
+            apigw.IntegrationResponse(
+                status_code=status,
+                response_parameters={f"method.response.header.{k}": v for k, v in headers.items()},
+                response_templates={JSON: body} if body is not None else None,
+            )
+        ],
+    )
+    method = resource.add_method(
+        verb,
+        integration,
+        authorization_type=apigw.AuthorizationType.NONE,
+        method_responses=[
+            apigw.MethodResponse(
+                status_code=status,
+                response_parameters={f"method.response.header.{k}": True for k in headers},
+            )
+        ],
+    )
+    acknowledge(method, rule="AwsSolutions-APIG4", reason=answers)
+    acknowledge(
+        method,
+        rule="AwsSolutions-COG4",
+        reason=f"Callers are machines holding tenant API keys, not Cognito users; this MOCK method {to_whom} "
+        "and reaches nothing.",
+    )
