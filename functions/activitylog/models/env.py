@@ -85,6 +85,20 @@ class SchedulerEnv(Env):
     schedule_dlq_arn: str = Field(alias="SCHEDULE_DLQ_ARN", min_length=1)
 
 
+class DeliveryQueueEnv(Env):
+    """The streaming deliveries' queue (docs/streaming.md): the router and the API enqueue, the
+    deliverer enqueues retries now and replays' next steps."""
+
+    delivery_queue_url: str = Field(alias="DELIVERY_QUEUE_URL", min_length=1)
+
+
+class WebhookEnv(Env):
+    """Local mode only sets it (ops/activitylog_ops/local/service.py): webhooks may then point at
+    `http://127.0.0.1:<port>` and `http://localhost:<port>` (API.md). Never set in a template."""
+
+    webhook_allow_loopback: bool = Field(default=False, alias="WEBHOOK_ALLOW_LOOPBACK")
+
+
 # --- one model per function (docs/components.md, "Environment") ------------------------------------
 # Each lists exactly what its function's code path reads: the template gives a function exactly the
 # variables of its model (tests/infrastructure/test_function_env.py), nothing "just in case".
@@ -150,6 +164,21 @@ class NotifyEnv(ControlEnv, LinksEnv, SenderEnv, MetricsEnv, PowertoolsEnv):
 
 class FireEnv(ControlEnv, StateMachineEnv, MetricsEnv, PowertoolsEnv):
     """The target of every export schedule."""
+
+
+# Streaming (docs/streaming.md).
+
+
+class StreamRouterEnv(ControlEnv, DeliveryQueueEnv, MetricsEnv, PowertoolsEnv):
+    """The router: the events table's stream in, destinations (control table) read, deliveries out."""
+
+
+class DelivererEnv(EventsEnv, ControlEnv, DeliveryQueueEnv, SenderEnv, WebhookEnv, MetricsEnv, PowertoolsEnv):
+    """The deliverer: events read by id (and by time for replays), the ledger, the disable notice."""
+
+
+class DestinationsEnv(EventsEnv, ControlEnv, DeliveryQueueEnv, WebhookEnv, PowertoolsEnv):
+    """The /v1/destinations API: definitions, tests, retries, replays (and their audit events)."""
 
 
 class ConfigurationError(RuntimeError):
