@@ -101,7 +101,10 @@ def records_of(count: int) -> list[EventRecord]:
     settings = TenantSettings()
     records = []
     seen: set[str] = set()
-    for i, raw in enumerate(raw_events(count, now - timedelta(days=3), timedelta(seconds=61))):
+    # Events as products send them, within the hour before their acceptance: none is late (a
+    # backfilled event has one more item, the late-arrival item: docs/streaming.md).
+    span = timedelta(minutes=50)
+    for i, raw in enumerate(raw_events(count, now - span, span / max(count, 1))):
         raw["id"] = None  # products usually let the service assign a ULID (26 characters)
         del raw["id"]
         rejection, record = prepare(i, raw, tenant=TENANT, now=now, settings=settings, seen=seen)

@@ -6,6 +6,8 @@ Event item          pk=<tenant>#<id>   ts=<occurred>#<id>   exp=<expiry, epoch s
                     xpk=<tenant>#<shard>#<action>              -> index by_action
                     gpk=<tenant>#<shard>#<h(type, id)>         -> index by_target (first target)
 Extra target item   pk=<tenant>#<id>#<n>  gpk ts exp           (targets 2..10; only in by_target)
+Late-arrival item   pk=<tenant>#<id>#r  tpk=<tenant>#<shard>#r  ts=<received>#<id>  exp
+                    (an event received more than an hour after it occurred; only in by_time)
 
 Every index shares the sort key `ts` and projects only `exp`, so one cursor position (a `ts`)
 works for every index and a read costs one small index entry plus one BatchGetItem of the event.
@@ -46,6 +48,7 @@ INDEX: dict[Dimension, tuple[str, str]] = {
     "actor": ("by_actor", "apk"),
     "action": ("by_action", "xpk"),
     "target": ("by_target", "gpk"),
+    "received": ("by_time", "tpk"),  # the late events' partitions: `<tenant>#<shard>#r`
 }
 TS_MIN = "0"  # below every "<year>-..." sort key
 TS_MAX = "~"  # above every "<year>-..." sort key
@@ -110,6 +113,8 @@ def index_pk(tenant: str, stream: Stream) -> str:
     base = f"{tenant}#{stream.shard}"
     if stream.dimension == "time":
         return base
+    if stream.dimension == "received":
+        return f"{base}#r"
     if stream.dimension == "action":
         return f"{base}#{stream.value}"
     return f"{base}#{digest(stream.value)}"
@@ -144,6 +149,15 @@ def to_items(record: EventRecord) -> list[dict[str, Any]]:
             main["gpk"] = {"S": gpk}
         else:
             items.append({"pk": {"S": f"{pk}#{n}"}, **common, "gpk": {"S": gpk}})
+    if record.received_ts is not None:  # a late event: found by received time too (replays)
+        items.append(
+            {
+                "pk": {"S": f"{pk}#r"},
+                "ts": {"S": record.received_ts},
+                "exp": common["exp"],
+                "tpk": {"S": index_pk(tenant, Stream("received", "", shard))},
+            }
+        )
     return items
 
 
@@ -179,7 +193,7 @@ class DynamoEventStore:
         1 write unit, as in a batch write); one with extra target items is one TransactWriteItems of
         its main item (with that condition) and its extra items, so a copy that loses writes none
         of them: no index item of a losing copy is ever left (2 write units per item, for events
-        with 2 or more targets only). Writes run concurrently (WRITE_THREADS), each retried with
+        with 2 or more targets, or late, only). Writes run concurrently (WRITE_THREADS), each retried with
         backoff when DynamoDB is busy.
         """
         built = [(r.event_id, to_items(r)) for r in records]  # once: each item hashes 2-3 keys

@@ -23,12 +23,14 @@ from activitylog.logic.cache import TtlCache
 from activitylog.models.env import (
     BucketEnv,
     ControlEnv,
+    DeliveryQueueEnv,
     EventsEnv,
     IdempotencyEnv,
     LinksEnv,
     SchedulerEnv,
     SenderEnv,
     StateMachineEnv,
+    WebhookEnv,
     parse_env,
 )
 
@@ -38,6 +40,9 @@ if TYPE_CHECKING:
     from activitylog.dal.api_keys import ApiKeyTable
     from activitylog.dal.control import ControlTable
     from activitylog.dal.control_base import ControlBase
+    from activitylog.dal.delivery_queue import SqsDeliveryQueue
+    from activitylog.dal.destination_targets import AssumedRoleTargets
+    from activitylog.dal.destinations import DestinationTable
     from activitylog.dal.events import DynamoEventStore
     from activitylog.dal.export_files import ExportFiles
     from activitylog.dal.exports import DynamoExportStore
@@ -45,8 +50,12 @@ if TYPE_CHECKING:
     from activitylog.dal.schedules import DynamoScheduleStore, EventBridgeSchedules
     from activitylog.dal.secrets import SigningKey
     from activitylog.dal.viewer_tokens import ViewerTokenTable
+    from activitylog.dal.webhook_client import WebhookClient
     from activitylog.dal.workflow import StepFunctionsWorkflow
     from activitylog.logic.catalogue import CatalogueMemory, CataloguePorts
+    from activitylog.logic.deliveries import DelivererPorts, DisabledNotice
+    from activitylog.logic.destination_send import SendPorts
+    from activitylog.logic.destinations import DestinationPorts
     from activitylog.logic.export_assembly import AssemblyResult
     from activitylog.logic.export_notify import Message, NotifyPorts
     from activitylog.logic.export_workflow import WorkflowPorts
@@ -55,6 +64,7 @@ if TYPE_CHECKING:
     from activitylog.logic.query import QueryPorts
     from activitylog.logic.quota import QuotaWarning
     from activitylog.logic.schedules import FirePorts, SchedulePorts
+    from activitylog.logic.stream_router import RouterPorts
     from activitylog.models.env import Env
     from activitylog.models.settings import TenantSettings
 
@@ -189,6 +199,32 @@ class Container:
         # Its own client, with botocore's defaults for DynamoDB (10 attempts): a throttled
         # idempotency table should cost retries, not requests.
         return DynamoDBPersistenceLayer(table_name=self.env(IdempotencyEnv).idempotency_table)
+
+    @cached_property
+    def destinations(self) -> DestinationTable:
+        """Streaming destinations, their ledgers and replays (control table)."""
+        from activitylog.dal.destinations import DestinationTable
+
+        return self._on_control_table(DestinationTable)
+
+    @cached_property
+    def delivery_queue(self) -> SqsDeliveryQueue:
+        from activitylog.dal.delivery_queue import SqsDeliveryQueue
+
+        return SqsDeliveryQueue(self.env(DeliveryQueueEnv).delivery_queue_url, self.client("sqs"))
+
+    @cached_property
+    def webhooks(self) -> WebhookClient:
+        from activitylog.dal.webhook_client import WebhookClient
+
+        return WebhookClient(local_mode=self.env(WebhookEnv).webhook_allow_loopback)
+
+    @cached_property
+    def role_targets(self) -> AssumedRoleTargets:
+        """S3 and EventBridge destinations, as the tenants' roles (credentials kept per role)."""
+        from activitylog.dal.destination_targets import AssumedRoleTargets
+
+        return AssumedRoleTargets(sts=lambda: self.client("sts"))
 
     # --- per-container state -------------------------------------------------------------------
     @cached_property
@@ -348,6 +384,63 @@ class Container:
             base_url=self.env(LinksEnv).api_base_url,
             claim_mail=claim_mail,
         )
+
+    # --- streaming (docs/streaming.md) --------------------------------------------------------------
+    def send_ports(self) -> SendPorts:
+        from activitylog.logic.destination_send import SendPorts
+
+        return SendPorts(webhooks=self.webhooks, targets=self.role_targets)
+
+    def router_ports(self) -> RouterPorts:
+        from activitylog.logic.stream_router import RouterPorts
+
+        return RouterPorts(store=self.destinations, queue=self.delivery_queue)
+
+    def destination_ports(self) -> DestinationPorts:
+        from activitylog.logic.destinations import DestinationPorts
+
+        return DestinationPorts(store=self.destinations, queue=self.delivery_queue, send=self.send_ports())
+
+    def deliverer_ports(self) -> DelivererPorts:
+        from activitylog.logic.deliveries import DelivererPorts
+
+        return DelivererPorts(
+            store=self.destinations,
+            queue=self.delivery_queue,
+            events=self.events,
+            send=self.send_ports(),
+            query=lambda tenant: self.query_ports(tenant, fresh=True),  # every shard ingestion writes
+            disabled=self._announce_disabled,
+        )
+
+    def _announce_disabled(self, notice: DisabledNotice) -> None:
+        """A destination was disabled: email the tenant's notification addresses, record the event."""
+        from activitylog.handlers import metrics
+        from activitylog.handlers.log import logger
+        from activitylog.logic import audit, clock
+        from activitylog.logic.deliveries import announce_disabled
+
+        settings = self.control.get_settings(notice.tenant)
+
+        def record(action: str, details: dict[str, Any]) -> str:
+            return audit.record(
+                self.events, self.control, settings, tenant=notice.tenant, action=action,
+                actor=audit.SERVICE, now=clock.now(), **details,
+            )  # fmt: skip
+
+        not_sent = announce_disabled(
+            notice,
+            recipients=list(settings.logging.notification_emails),
+            mail=lambda to, subject, text, html: self.mailer.send(to, subject, text, html),
+            record=record,
+        )
+        where = {"tenant": notice.tenant, "destination": notice.destination.settings.id}
+        if not_sent is not None:
+            metrics.add(metrics.EMAILS_FAILED)
+            reason = {**where, "reason": str(not_sent)}
+            logger.warning("destination disabled; the notice was not emailed", extra=reason)
+        else:
+            logger.info("destination disabled", extra=where)
 
 
 def _mail_counter_expiry(day: str) -> int:

@@ -13,6 +13,7 @@ from activitylog.models.errors import StorageUnavailableError
 from activitylog.models.settings import TenantSettings
 
 OPERATOR = {"id": "operator", "type": "operator"}
+SERVICE = {"id": "activitylog", "type": "service"}  # what the service itself decided (a disable)
 
 
 def key_actor(principal: Principal) -> dict[str, str]:

@@ -26,11 +26,10 @@ from activitylog.models.events import (
     EventResult,
     IngestResponse,
 )
-from activitylog.models.query import EventRecord, WriteOutcome
+from activitylog.models.query import MAX_FUTURE, EventRecord, WriteOutcome, is_late
 from activitylog.models.settings import ActionSelection, KeySelection, Reservation, TenantSettings
 from activitylog.models.text import epoch_millis, format_time, to_millis
 
-MAX_FUTURE = timedelta(minutes=5)
 # The most the null fields left out of a stored document can add to it: description, actor name and
 # email, four context fields, 10 target names, 50 changes x (before, after) is under 1.7 KB.
 MAX_NULL_BYTES = 4 * 1024
@@ -201,6 +200,7 @@ def prepare(
         action=event.action,
         targets=targets,
         document=document,
+        received_ts=f"{rules.received}#{event_id}" if is_late(occurred, rules.now) else None,
     )
     if sightings is not None:
         sightings[index] = sighting(event, epoch_millis(occurred), expires_epoch)

@@ -7,11 +7,15 @@ The records passed across (index pages, event records, stream positions) live in
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:  # annotations only: importing the ports loads no model at cold start
+    from datetime import datetime
+    from typing import Any
+
     from activitylog.models.auth import ApiKeyRecord
+    from activitylog.models.destinations import DeliveryRecord, Replay, StoredDestination
     from activitylog.models.exports import Export, RunRecord
     from activitylog.models.query import EventRecord, IndexPage, IndexRead, Stream, WriteOutcome
     from activitylog.models.schedules import Schedule
@@ -140,3 +144,94 @@ class WorkflowFiles(Protocol):
     def write(self, key: str, chunks: Iterable[bytes], *, content_type: str, gzip: bool) -> Stored: ...
     def read(self, key: str) -> Iterator[bytes]: ...
     def delete_prefix(self, prefix: str) -> None: ...
+
+
+# --- streaming (docs/streaming.md) -----------------------------------------------------------------
+
+
+class DestinationStore(Protocol):
+    """Destinations, their delivery ledgers and replays (dal/destinations.py)."""
+
+    def put_destination(self, tenant: str, destination: StoredDestination) -> None: ...
+    def get_destination(self, tenant: str, destination_id: str) -> StoredDestination | None: ...
+    def list_destinations(self, tenant: str) -> list[StoredDestination]: ...
+    def save_destination(
+        self, tenant: str, destination: StoredDestination, *, version: int, reset_state: bool = False
+    ) -> None: ...
+    def delete_destination(self, tenant: str, destination_id: str) -> bool: ...
+    def mark_delivered(self, tenant: str, destination_id: str, at: datetime) -> None: ...
+    def mark_failing(self, tenant: str, destination_id: str, at: datetime) -> datetime | None: ...
+    def disable(self, tenant: str, destination_id: str, failing_since: datetime) -> bool: ...
+
+    def put_delivery(
+        self,
+        tenant: str,
+        destination_id: str,
+        record: DeliveryRecord,
+        event_ids: list[str],
+        *,
+        now: datetime,
+        open_marker: bool = True,
+    ) -> None: ...
+    def open_marker(
+        self, tenant: str, destination_id: str, record: DeliveryRecord, *, now: datetime
+    ) -> None: ...
+    def close_marker(self, tenant: str, destination_id: str, record: DeliveryRecord) -> None: ...
+    def delete_delivery(self, tenant: str, destination_id: str, record: DeliveryRecord) -> None: ...
+    def get_delivery(
+        self, tenant: str, destination_id: str, delivery_id: str
+    ) -> tuple[DeliveryRecord, list[str]] | None: ...
+    def save_delivery(self, tenant: str, destination_id: str, record: DeliveryRecord) -> None: ...
+    def list_deliveries(
+        self, tenant: str, destination_id: str, *, limit: int, before: str | None
+    ) -> tuple[list[DeliveryRecord], bool]: ...
+    def oldest_open(self, tenant: str, destination_id: str) -> datetime | None: ...
+
+    def put_replay(self, tenant: str, destination_id: str, replay: Replay, *, now: datetime) -> None: ...
+    def get_replay(
+        self, tenant: str, destination_id: str, replay_id: str
+    ) -> tuple[Replay, dict[str, Any] | None] | None: ...
+    def save_replay(
+        self, tenant: str, destination_id: str, replay: Replay, position: dict[str, Any] | None
+    ) -> None: ...
+
+
+class DeliveryQueue(Protocol):
+    def send(self, bodies: Sequence[str], *, delay_seconds: int = 0) -> set[int]:
+        """Enqueue; the indexes of the bodies that were not taken."""
+        ...
+
+
+class Answer(Protocol):
+    """What one attempt to reach a destination came to (a webhook's, S3's or EventBridge's)."""
+
+    @property
+    def delivered(self) -> bool: ...
+    @property
+    def error(self) -> str | None: ...
+    @property
+    def duration_ms(self) -> int: ...
+
+
+class WebhookAnswer(Answer, Protocol):
+    @property
+    def http_status(self) -> int | None: ...
+
+
+class Webhooks(Protocol):
+    def check(self, url: str) -> object:
+        """Raises DestinationNotAllowedError when the URL or an address its host resolves to is refused."""
+        ...
+
+    def post(self, url: str, body: bytes, headers: Mapping[str, str]) -> WebhookAnswer: ...
+
+
+class RoleTargets(Protocol):
+    """S3 and EventBridge, as the tenant's role (dal/destination_targets.py)."""
+
+    def put_object(
+        self, *, role_arn: str, external_id: str, bucket: str, key: str, lines: Sequence[str]
+    ) -> Answer: ...
+    def put_events(
+        self, *, role_arn: str, external_id: str, event_bus_arn: str, details: Sequence[str]
+    ) -> Answer: ...

@@ -25,7 +25,7 @@ from activitylog.models.errors import NotFoundError
 from activitylog.models.events import EventCount, EventPage, StoredEvent
 from activitylog.models.filters import EventFilter, Order
 from activitylog.models.patterns import EVENT_ID_PATTERN
-from activitylog.models.query import IndexRead, Stream, TimeWindow
+from activitylog.models.query import LATE_AFTER, MAX_FUTURE, IndexRead, Stream, TimeWindow, is_late
 from activitylog.models.text import epoch_millis, parse_time
 
 MAX_PAGE_BYTES = 5_000_000  # Lambda answers at most 6 MB; leave room for the envelope
@@ -74,6 +74,7 @@ class _Walk:
     budget: Budget
     now: datetime
     exhausted: bool = False
+    window: TimeWindow | None = None  # the index range, when not the filters' from/to (replays)
 
     def documents(self, chunk: int, streams: Sequence[Stream]) -> Iterator[tuple[str, Document | None]]:
         """(ts, document) in order; document is None when it is gone or does not match the filters.
@@ -87,7 +88,7 @@ class _Walk:
             self.ports.events,
             self.tenant,
             streams,
-            window=window_of(self.filters),
+            window=self.window or window_of(self.filters),
             descending=self.order == "desc",
             boundary=self.position,
             chunk=chunk,
@@ -288,3 +289,60 @@ def earliest_time(tenant: str, *, now: datetime, ports: QueryPorts) -> datetime 
     )
     first = next(entries, None)
     return parse_time(first.ts.split("#", 1)[0]) if first else None
+
+
+# --- by received time (replays, docs/streaming.md) ---------------------------------------------------
+class ReceivedPosition(NamedTuple):
+    """Where a walk by received time is: its phase (`o`: by occurred time, `r`: the late events'
+    partitions) and the last index position used in it (None: from the phase's start)."""
+
+    phase: str
+    ts: str | None
+
+
+def iter_received(
+    tenant: str,
+    filters: EventFilter,
+    start: datetime,
+    end: datetime,
+    *,
+    position: ReceivedPosition | None,
+    now: datetime,
+    ports: QueryPorts,
+    budget: Budget,
+) -> Iterator[tuple[ReceivedPosition, Document | None]]:
+    """Every event of `tenant` received in `[start, end)` that `filters` select (no from/to in
+    them), each once, without a scan: (position, document or None) in walk order, the position to
+    go on from once the caller used the entry. Stops (without reaching the end) when the budget's
+    time is spent; the caller then goes on from the last position it used.
+
+    1. `by_time` over occurred times `[start - LATE_AFTER, end + MAX_FUTURE)`, keeping the events
+       received in the window that are not late (every event not late occurred in that range);
+    2. the late events' partitions (`ts = <received_at>#<id>`) over `[start, end)`.
+    """
+    ends = budget.clock() + budget.seconds  # one budget for both phases
+    if position is None:
+        position = ReceivedPosition("o", None)
+    plan_filters = filters.model_copy(update={"from_": None, "to": None})
+    if position.phase == "o":
+        walk = _Walk(
+            ports, tenant, plan_filters, "asc", position.ts, budget, now,
+            window=TimeWindow(start - LATE_AFTER, end + MAX_FUTURE),
+        )  # fmt: skip
+        for ts, doc in walk.documents(DOCUMENT_GROUP, plan_for(plan_filters, ports).streams):
+            if doc is not None:
+                received = datetime.fromisoformat(doc.data["received_at"])
+                occurred = datetime.fromisoformat(doc.data["occurred_at"])
+                if not start <= received < end or is_late(occurred, received):
+                    doc = None
+            yield ReceivedPosition("o", ts), doc
+        if not walk.exhausted:
+            return
+        position = ReceivedPosition("r", None)
+    streams = [Stream("received", "", shard) for shard in range(ports.shard_count)]
+    rest = Budget(budget.max_bytes, max(0.0, ends - budget.clock()), budget.clock)
+    late = _Walk(ports, tenant, plan_filters, "asc", position.ts, rest, now, window=TimeWindow(start, end))
+    for ts, doc in late.documents(DOCUMENT_GROUP, streams):
+        yield ReceivedPosition("r", ts), doc
+    if late.exhausted:
+        yield ReceivedPosition("done", None), None

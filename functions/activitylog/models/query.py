@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Literal, NamedTuple
 
-Dimension = Literal["time", "actor", "action", "target"]
+# "received": the late events' own partitions of `by_time`, sorted by received time (docs/streaming.md).
+Dimension = Literal["time", "actor", "action", "target", "received"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +72,19 @@ class EventRecord:
     action: str
     targets: Sequence[tuple[str, str]]  # distinct (type, id) pairs
     document: str  # the StoredEvent as JSON
+    # `<received_at>#<id>` for a late event (`is_late`): its extra item in the received partition.
+    received_ts: str | None = None
+
+
+# An event that occurred more than this before it was received (a backfill) is "late": it gets an
+# item sorted by received time, so a replay by `received_at` reads it without a scan. Every other
+# event occurred within [received - LATE_AFTER, received + 5 min] (ingestion refuses later times).
+LATE_AFTER = timedelta(hours=1)
+MAX_FUTURE = timedelta(minutes=5)  # ingestion refuses an occurred_at later than received_at + this
+
+
+def is_late(occurred: datetime, received: datetime) -> bool:
+    return occurred < received - LATE_AFTER
 
 
 class WriteOutcome(NamedTuple):
