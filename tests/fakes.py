@@ -331,3 +331,174 @@ class FakeSecret:
     def read(self, stage: str = "AWSCURRENT") -> bytes | None:
         self.reads.append(stage)
         return self.stages[stage]
+
+
+class FakeDestinationStore:
+    """Destinations, ledgers and replays in memory, with the conditions dal/destinations.py uses."""
+
+    def __init__(self) -> None:
+        from activitylog.models.destinations import DeliveryRecord, Replay, StoredDestination
+
+        self.destinations: dict[tuple[str, str], StoredDestination] = {}
+        self.deliveries: dict[tuple[str, str, str], tuple[DeliveryRecord, list[str]]] = {}
+        self.markers: set[tuple[str, str, str, str]] = set()  # tenant, destination, received, delivery
+        self.replays: dict[tuple[str, str, str], tuple[Replay, dict[str, Any] | None]] = {}
+        self.fail_puts = 0  # the next n put_delivery calls raise
+
+    @staticmethod
+    def _copy(value: Any) -> Any:
+        return value.model_copy(deep=True)
+
+    # destinations
+    def put_destination(self, tenant: str, destination: Any) -> None:
+        key = (tenant, destination.settings.id)
+        assert key not in self.destinations
+        self.destinations[key] = self._copy(destination)
+
+    def get_destination(self, tenant: str, destination_id: str) -> Any:
+        found = self.destinations.get((tenant, destination_id))
+        return self._copy(found) if found else None
+
+    def list_destinations(self, tenant: str) -> list[Any]:
+        return [self._copy(d) for (t, _), d in sorted(self.destinations.items()) if t == tenant]
+
+    def save_destination(
+        self, tenant: str, destination: Any, *, version: int, reset_state: bool = False
+    ) -> None:
+        from activitylog.models.errors import ConflictError
+
+        current = self.destinations.get((tenant, destination.settings.id))
+        if current is None or current.version != version:
+            raise ConflictError("changed meanwhile")
+        update: dict[str, Any] = {
+            "settings": destination.settings,
+            "secrets": destination.secrets,
+            "version": version + 1,
+        }
+        if reset_state:
+            update |= {"state": "active", "failing_since": None}
+        self.destinations[(tenant, destination.settings.id)] = current.model_copy(update=update, deep=True)
+
+    def delete_destination(self, tenant: str, destination_id: str) -> bool:
+        return self.destinations.pop((tenant, destination_id), None) is not None
+
+    def mark_delivered(self, tenant: str, destination_id: str, at: Any) -> None:
+        d = self.destinations.get((tenant, destination_id))
+        if d is not None and d.state != "disabled":
+            d.state, d.last_delivered_at, d.failing_since = "active", at, None
+
+    def mark_failing(self, tenant: str, destination_id: str, at: Any) -> Any:
+        d = self.destinations.get((tenant, destination_id))
+        if d is None or d.state == "disabled":
+            return None
+        d.state = "failing"
+        d.failing_since = d.failing_since or at
+        return d.failing_since
+
+    def disable(self, tenant: str, destination_id: str, failing_since: Any) -> bool:
+        d = self.destinations.get((tenant, destination_id))
+        if d is None or d.state != "failing" or d.failing_since != failing_since:
+            return False
+        d.state = "disabled"
+        return True
+
+    # ledger
+    def put_delivery(
+        self,
+        tenant: str,
+        destination_id: str,
+        record: Any,
+        event_ids: list[str],
+        *,
+        now: Any,
+        open_marker: bool = True,
+    ) -> None:
+        if self.fail_puts:
+            self.fail_puts -= 1
+            raise RuntimeError("the store is busy")
+        self.deliveries[(tenant, destination_id, record.id)] = (self._copy(record), list(event_ids))
+        if open_marker:
+            self.open_marker(tenant, destination_id, record, now=now)
+
+    def open_marker(self, tenant: str, destination_id: str, record: Any, *, now: Any) -> None:
+        self.markers.add((tenant, destination_id, format_marker(record.oldest_received_at), record.id))
+
+    def close_marker(self, tenant: str, destination_id: str, record: Any) -> None:
+        self.markers.discard((tenant, destination_id, format_marker(record.oldest_received_at), record.id))
+
+    def delete_delivery(self, tenant: str, destination_id: str, record: Any) -> None:
+        self.deliveries.pop((tenant, destination_id, record.id), None)
+        self.close_marker(tenant, destination_id, record)
+
+    def get_delivery(self, tenant: str, destination_id: str, delivery_id: str) -> Any:
+        found = self.deliveries.get((tenant, destination_id, delivery_id))
+        return (self._copy(found[0]), list(found[1])) if found else None
+
+    def save_delivery(self, tenant: str, destination_id: str, record: Any) -> None:
+        key = (tenant, destination_id, record.id)
+        if key in self.deliveries:
+            self.deliveries[key] = (self._copy(record), self.deliveries[key][1])
+
+    def list_deliveries(
+        self, tenant: str, destination_id: str, *, limit: int, before: str | None
+    ) -> tuple[list[Any], bool]:
+        mine = sorted(
+            (r for (t, d, i), (r, _) in self.deliveries.items() if (t, d) == (tenant, destination_id)),
+            key=lambda r: r.id,
+            reverse=True,
+        )
+        if before is not None:
+            mine = [r for r in mine if r.id < before]
+        return [self._copy(r) for r in mine[:limit]], len(mine) > limit
+
+    def oldest_open(self, tenant: str, destination_id: str) -> Any:
+        from activitylog.models.text import parse_time
+
+        mine = sorted(m[2] for m in self.markers if m[:2] == (tenant, destination_id))
+        return parse_time(mine[0]) if mine else None
+
+    # replays
+    def put_replay(self, tenant: str, destination_id: str, replay: Any, *, now: Any) -> None:
+        self.replays[(tenant, destination_id, replay.id)] = (self._copy(replay), None)
+
+    def get_replay(self, tenant: str, destination_id: str, replay_id: str) -> Any:
+        found = self.replays.get((tenant, destination_id, replay_id))
+        return (self._copy(found[0]), found[1]) if found else None
+
+    def save_replay(
+        self, tenant: str, destination_id: str, replay: Any, position: dict[str, Any] | None
+    ) -> None:
+        key = (tenant, destination_id, replay.id)
+        if key in self.replays:
+            self.replays[key] = (
+                self._copy(replay),
+                position if position is not None else self.replays[key][1],
+            )
+
+
+def format_marker(value: Any) -> str:
+    from activitylog.models.text import format_time
+
+    return format_time(value)
+
+
+class FakeQueue:
+    """The deliveries queue: what was sent, and sends that fail on demand."""
+
+    def __init__(self) -> None:
+        self.sent: list[str] = []
+        self.refuse: int = 0  # the next n bodies are not taken
+        self.delays: list[tuple[str, int]] = []  # (receipt handle, seconds) of messages handed back
+
+    def send(self, bodies: Sequence[str], *, delay_seconds: int = 0) -> set[int]:
+        failed = set()
+        for n, body in enumerate(bodies):
+            if self.refuse:
+                self.refuse -= 1
+                failed.add(n)
+            else:
+                self.sent.append(body)
+        return failed
+
+    def delay(self, receipt_handle: str, seconds: int) -> None:
+        self.delays.append((receipt_handle, seconds))

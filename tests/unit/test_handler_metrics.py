@@ -157,6 +157,12 @@ EXPECTED = {
     "export_watchdog": COMMON | METRICS | {"CONTROL_TABLE", "EXPORTS_BUCKET"},
     "export_notify": COMMON | METRICS | {"CONTROL_TABLE", "SENDER_EMAIL"} | LINKS,
     "export_fire": COMMON | METRICS | {"CONTROL_TABLE", "EXPORT_STATE_MACHINE"},
+    "stream_router": COMMON | METRICS | {"CONTROL_TABLE", "DELIVERY_QUEUE_URL"},
+    "deliverer": COMMON
+    | METRICS
+    | {"EVENTS_TABLE", "CONTROL_TABLE", "DELIVERY_QUEUE_URL", "SENDER_EMAIL", "WEBHOOK_ALLOW_LOOPBACK"},
+    "destinations": COMMON
+    | {"EVENTS_TABLE", "CONTROL_TABLE", "DELIVERY_QUEUE_URL", "WEBHOOK_ALLOW_LOOPBACK"},
 }
 
 
@@ -166,7 +172,9 @@ def variables(model: Any) -> set[str]:
 
 @pytest.mark.parametrize("module", sorted(EXPECTED))
 def test_each_function_declares_exactly_the_variables_it_reads(module: str) -> None:
-    environ = {name: "x" for names in EXPECTED.values() for name in names}
+    environ = {name: "x" for names in EXPECTED.values() for name in names} | {
+        "WEBHOOK_ALLOW_LOOPBACK": "false"
+    }
     before = wiring.use(wiring.Container(environ=environ))
     try:
         loaded = importlib.import_module(f"activitylog.handlers.{module}")

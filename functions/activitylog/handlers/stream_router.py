@@ -37,8 +37,12 @@ def parse(record: DynamoDBRecord) -> StreamedEvent:
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     parsed: list[StreamedEvent] = []
+
+    def collect(record: DynamoDBRecord) -> None:  # Powertools passes `record=` by name
+        parsed.append(parse(record))
+
     processor = BatchProcessor(event_type=EventType.DynamoDBStreams, raise_on_entire_batch_failure=False)
-    with processor(records=event.get("Records", []), handler=lambda r: parsed.append(parse(r))):
+    with processor(records=event.get("Records", []), handler=collect):
         processor.process()
     answer = processor.response()
     failures = [{"itemIdentifier": str(f["itemIdentifier"])} for f in answer.get("batchItemFailures", [])]

@@ -48,6 +48,8 @@ def _prefix(value: str) -> str:
 Url = Annotated[str, StringConstraints(min_length=1, max_length=2048)]
 RoleArn = Annotated[str, StringConstraints(pattern=_ROLE_ARN, max_length=2048)]
 BusArn = Annotated[str, StringConstraints(pattern=_BUS_ARN, max_length=1600)]  # the bus name: 256
+
+
 def _bucket(value: str) -> str:
     if ".." in value or value.startswith("xn--") or value.endswith("-s3alias"):
         raise ValueError("is not a valid S3 bucket name")
