@@ -177,7 +177,7 @@ def test_events_received_before_a_destination_existed_are_not_routed_to_it() -> 
 
 def test_paused_and_disabled_destinations_get_nothing() -> None:
     world = World()
-    paused, _ = world.create("acme", enabled=False)
+    world.create("acme", enabled=False)  # paused
     disabled, _ = world.create("acme")
     world.store.destinations[("acme", disabled)].state = "disabled"
     route(world.accept("acme", [event(1)], now=T0), now=T0, ports=world.router())
@@ -399,7 +399,7 @@ def test_s3_and_eventbridge_deliveries_assume_the_role_with_the_tenant_external_
 def test_an_external_id_must_be_the_tenant_s_own() -> None:
     world = World()
     role = "arn:aws:iam::123456789012:role/w"
-    fields = {"type": "s3", "url": None, "bucket": "acme-logs", "role_arn": role}
+    fields: dict[str, Any] = {"type": "s3", "url": None, "bucket": "acme-logs", "role_arn": role}
     world.create("acme", external_id="activitylog:acme:prod", **fields)
     for foreign in ("activitylog:other", "activitylog:acmecorp", "activitylog:acme-x"):
         with pytest.raises(InvalidInputError):
@@ -525,7 +525,7 @@ def test_replays_read_by_received_time_late_events_included_each_once() -> None:
             now=T0,
             ports=ports,
             budget=Budget(),
-        )  # fmt: skip
+        )
         if doc is not None
     ]
     assert sorted(found) == [f"evt-{n:05d}" for n in range(8)]
