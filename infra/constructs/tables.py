@@ -28,6 +28,7 @@ def _table(
     partition_key: str,
     sort_key: str | None = None,
     ttl_attribute: str,
+    stream: dynamodb.StreamViewType | None = None,
 ) -> dynamodb.Table:
     table = dynamodb.Table(
         scope,
@@ -35,6 +36,7 @@ def _table(
         partition_key=dynamodb.Attribute(name=partition_key, type=_S),
         sort_key=dynamodb.Attribute(name=sort_key, type=_S) if sort_key else None,
         time_to_live_attribute=ttl_attribute,
+        stream=stream,
         billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
         encryption=dynamodb.TableEncryption.AWS_MANAGED,
         point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
@@ -59,6 +61,9 @@ class Tables(Construct):
             EVENTS_TABLE_ID,
             partition_key="pk",
             ttl_attribute="exp",
+            # The streaming router's one reader (docs/streaming.md): new images only, no old ones
+            # (events are never updated; TTL deletions are filtered out by the mapping).
+            stream=dynamodb.StreamViewType.NEW_IMAGE,
         )
         for index_name, pk in EVENTS_INDEXES.items():
             self.events.add_global_secondary_index(
