@@ -1,11 +1,12 @@
 """Alarms and the operations dashboard (docs/operations.md says what each alarm means and what to do).
 
 Alarms: every function's errors and throttles, the API's 5xx answers and p99 latency, the visible
-messages of every dead-letter queue, failed export runs and failed notification emails (the last two
-from the functions' own metrics: Powertools Metrics, EMF, namespace `ActivityLog`, dimension
-`service`). They notify the SNS topic given as the stateless stack's required `AlarmTopicArn`
-parameter (`make deploy` passes `ALARM_TOPIC_ARN`): an operator's existing on-call topic, or one made
-for it (docs/operations.md, "First deploy").
+messages of every dead-letter queue, the iterator age of every stream reader (the streaming router),
+failed export runs and failed notification emails (the last two from the functions' own metrics:
+Powertools Metrics, EMF, namespace `ActivityLog`, dimension `service`). They notify the SNS topic
+given as the stateless stack's required `AlarmTopicArn` parameter (`make deploy` passes
+`ALARM_TOPIC_ARN`): an operator's existing on-call topic, or one made for it (docs/operations.md,
+"First deploy").
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as actions
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
@@ -28,6 +30,9 @@ FIVE_MINUTES = Duration.minutes(5)
 # API p99 latency that pages: well below API Gateway's 29 s integration limit, far above a healthy p99.
 LATENCY_P99_MS = 5000
 SERVER_ERRORS_PER_5_MIN = 5
+# A stream reader's oldest unprocessed record (Lambda's IteratorAge, milliseconds): deliveries are
+# promised within 60 s of acceptance (API.md), and the stream keeps records 24 hours only.
+ITERATOR_AGE_MS = 60_000
 TOPIC_ARN_PATTERN = r"^arn:aws[a-zA-Z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?$"
 SERVICE_DIMENSION = {"service": COMMON_ENVIRONMENT["POWERTOOLS_SERVICE_NAME"]}
 
@@ -61,6 +66,10 @@ def service_metric(
     )
 
 
+def iterator_age(function: lambda_.IFunction) -> cloudwatch.Metric:
+    return function.metric("IteratorAge", statistic="Maximum", period=FIVE_MINUTES)
+
+
 class Monitoring(Construct):
     def __init__(
         self,
@@ -71,9 +80,16 @@ class Monitoring(Construct):
         api: apigw.RestApi,
         dead_letters: Sequence[DeadLetters],
         state_machine: sfn.IStateMachine,
+        stream_readers: Mapping[str, lambda_.IFunction] | None = None,
+        work_queues: Mapping[str, sqs.IQueue] | None = None,
     ) -> None:
+        """`stream_readers`: functions behind a stream's event-source mapping (iterator age alarmed);
+        `work_queues`: queues that hold work in progress (shown on the dashboard, not alarmed: a
+        message may wait hours on purpose, between a delivery's retries)."""
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
+        stream_readers = dict(stream_readers or {})
+        work_queues = dict(work_queues or {})
         self.topic_arn = CfnParameter(
             stack,
             "AlarmTopicArn",
@@ -108,6 +124,14 @@ class Monitoring(Construct):
             threshold=LATENCY_P99_MS,
             periods=3,
         )
+        for name, function in stream_readers.items():
+            self._alarm(
+                f"{name}IteratorAge",
+                iterator_age(function),
+                f"{name}: the oldest stream record not yet processed is {ITERATOR_AGE_MS // 1000} s old "
+                "or more (records expire after 24 hours)",
+                threshold=ITERATOR_AGE_MS,
+            )
         for letters in dead_letters:
             self._alarm(
                 f"{Stack.of(letters.queue).get_logical_id(letters.queue.node.default_child)}Visible",  # type: ignore[arg-type]
@@ -119,6 +143,28 @@ class Monitoring(Construct):
         self._alarm("ExportRunsFailed", service_metric(RUNS_FAILED), "Export runs that ended failed")
         self._alarm("EmailsFailed", service_metric(EMAILS_FAILED), "Notification emails SES did not accept")
         self.dashboard = self._dashboard(functions, api, dead_letters, state_machine)
+        if stream_readers or work_queues:
+            self.dashboard.add_widgets(*self._streaming_widgets(stream_readers, work_queues))
+
+    @staticmethod
+    def _streaming_widgets(
+        stream_readers: Mapping[str, lambda_.IFunction], work_queues: Mapping[str, sqs.IQueue]
+    ) -> list[cloudwatch.IWidget]:
+        age = [iterator_age(f).with_(label=f"{name} iterator age (ms)") for name, f in stream_readers.items()]
+        depth: list[cloudwatch.IMetric] = []
+        for name, queue in work_queues.items():
+            depth += [
+                queue.metric_approximate_number_of_messages_visible(
+                    period=FIVE_MINUTES, statistic="Maximum", label=f"{name}: visible"
+                ),
+                queue.metric_approximate_number_of_messages_not_visible(
+                    period=FIVE_MINUTES, statistic="Maximum", label=f"{name}: in flight or waiting to retry"
+                ),
+            ]
+        return [
+            cloudwatch.GraphWidget(title="Stream readers", left=age, width=12, height=6),
+            cloudwatch.GraphWidget(title="Work queues", left=depth, width=12, height=6),
+        ]
 
     def _alarm(
         self,

@@ -16,6 +16,7 @@ from infra.constructs.export_storage import ExportStorage
 from infra.constructs.export_workflow import ExportFiles, ExportWorkflow
 from infra.constructs.exports_api import ExportsApi
 from infra.constructs.monitoring import Monitoring
+from infra.constructs.streaming import Streaming
 from infra.constructs.tables import Tables
 
 STATELESS_STACK_NAME = "ActivityLog-Stateless"
@@ -80,6 +81,15 @@ class StatelessStack(Stack):
             files=files,
         )
         api.add_routes(exports_api.routes())
+        streaming = Streaming(
+            self,
+            "Streaming",
+            factory=functions.factory,
+            events_table=tables.events,  # its stream feeds the router
+            control_table=tables.control,
+            sender=export_storage.sender,  # a disabled destination's notice
+        )
+        api.add_routes(streaming.routes())
         api.refuse_other_methods()  # after every route: 405 with Allow for the methods they lack
         EdgeGuard(self, "EdgeGuard", stage_arn=api.rest_api.deployment_stage.stage_arn)
         # CloudFront: the console's files and, on the same origin, /v1/* to the stage (no CORS needed).
@@ -98,14 +108,19 @@ class StatelessStack(Stack):
             "ExportFail": workflow.fail,
             "ExportWatchdog": workflow.watchdog,
             "ExportFire": schedules.fire,
+            "StreamRouter": streaming.router,
+            "Deliverer": streaming.deliverer,
+            "Destinations": streaming.destinations,
         }
         self.monitoring = Monitoring(
             self,
             "Monitoring",
             functions=every_function,
             api=api.rest_api,
-            dead_letters=[*schedules.queues, *workflow.queues],
+            dead_letters=[*schedules.queues, *workflow.queues, *streaming.queues],
             state_machine=workflow.state_machine,
+            stream_readers={"StreamRouter": streaming.router},
+            work_queues={"Deliveries": streaming.deliveries},
         )
         CfnOutput(self, "ApiUrl", value=api.url, description="Base URL; routes start with /v1")
         CfnOutput(self, "ConsoleUrl", value=console.url, description="The web console (CloudFront)")
@@ -115,9 +130,23 @@ class StatelessStack(Stack):
             value=api.tenant_plan.usage_plan_id,
             description="Usage plan tenants' rate-limit keys join (activitylog tenants set-rate-limit)",
         )
+        # A tenant's role for an s3 or eventbridge destination trusts these two (docs/destination-roles.md).
+        for output_id, function in (
+            ("DelivererRoleArn", streaming.deliverer),
+            ("DestinationsRoleArn", streaming.destinations),
+        ):
+            assert function.role is not None  # the factory always creates one
+            CfnOutput(
+                self,
+                output_id,
+                value=function.role.role_arn,
+                description=f"Role of the {function.node.id} function: a tenant's s3/eventbridge destination "
+                "role must trust it, with external id activitylog:<tenant> (docs/destination-roles.md)",
+            )
         self.api = api
         self.console = console
         self.functions = functions
         self.exports = workflow
         self.schedules = schedules
         self.exports_api = exports_api
+        self.streaming = streaming

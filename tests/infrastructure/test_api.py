@@ -41,6 +41,17 @@ ROUTES = {
     ("GET", "/v1/exports/{export_id}/schedule"): "exports",
     ("DELETE", "/v1/exports/{export_id}/schedule"): "exports",
     ("GET", "/v1/downloads/{token}"): "exports",
+    ("GET", "/v1/destinations"): "destinations",
+    ("POST", "/v1/destinations"): "destinations",
+    ("GET", "/v1/destinations/{id}"): "destinations",
+    ("PUT", "/v1/destinations/{id}"): "destinations",
+    ("DELETE", "/v1/destinations/{id}"): "destinations",
+    ("POST", "/v1/destinations/{id}/rotate-secret"): "destinations",
+    ("POST", "/v1/destinations/{id}/test"): "destinations",
+    ("GET", "/v1/destinations/{id}/deliveries"): "destinations",
+    ("POST", "/v1/destinations/{id}/deliveries/{delivery_id}/retry"): "destinations",
+    ("POST", "/v1/destinations/{id}/replays"): "destinations",
+    ("GET", "/v1/destinations/{id}/replays/{replay_id}"): "destinations",
 }
 PUBLIC = {
     ("GET", "/v1/health"),

@@ -14,6 +14,9 @@ from activitylog.handlers import wiring
 from activitylog.models.env import ConfigurationError, parse_env
 
 HANDLER_PREFIX = "activitylog.handlers."
+# Read by a model but set by local mode only (ops/activitylog_ops/local/service.py): optional, and
+# never in a template (webhooks to loopback addresses must stay impossible in AWS).
+LOCAL_ONLY = {"WEBHOOK_ALLOW_LOOPBACK"}
 
 
 def _given(stateless: dict[str, Any], logical_id: str) -> dict[str, str]:
@@ -45,7 +48,7 @@ def monkeypatch_module() -> Any:
 
 
 def test_every_handler_declares_its_environment_model(handler_modules: dict[str, Any]) -> None:
-    assert len(handler_modules) == 13
+    assert len(handler_modules) == 16
     for module in handler_modules.values():
         assert isinstance(module.ENVIRONMENT, type), module.__name__
 
@@ -68,7 +71,20 @@ def test_each_function_is_given_nothing_its_model_does_not_read(
     # (the signing secret on workflow steps, the idempotency table beyond ingest, ...).
     for module, logical_id in functions_by_module.items():
         declared = {str(f.alias) for f in handler_modules[module].ENVIRONMENT.model_fields.values()}
-        assert set(_given(stateless, logical_id)) == declared, module
+        assert set(_given(stateless, logical_id)) == declared - LOCAL_ONLY, module
+
+
+def test_local_only_variables_are_optional_and_in_no_template(
+    stateless: dict[str, Any], functions_by_module: dict[str, str], handler_modules: dict[str, Any]
+) -> None:
+    readers = 0
+    for module, logical_id in functions_by_module.items():
+        fields = {str(f.alias): f for f in handler_modules[module].ENVIRONMENT.model_fields.values()}
+        for name in LOCAL_ONLY & set(fields):
+            readers += 1
+            assert not fields[name].is_required(), (module, name)
+        assert not LOCAL_ONLY & set(_given(stateless, logical_id)), module
+    assert readers == 2  # the deliverer and the destinations API (webhook deliveries and tests)
 
 
 def test_a_missing_variable_fails_loudly_with_its_name(

@@ -21,7 +21,18 @@ EXPORT_MODULES = {
     "export_notify",
     "export_watchdog",
 }
-EXPECTED_MODULES = {"authorizer", "ingest", "query", "docs", "admin", *EXPORT_MODULES}
+# Invoked by event-source mappings (a stream, a queue), not by API Gateway: Lambda's own time limit.
+STREAM_MODULES = {"stream_router", "deliverer"}
+EXPECTED_MODULES = {
+    "authorizer",
+    "ingest",
+    "query",
+    "docs",
+    "admin",
+    "destinations",
+    *EXPORT_MODULES,
+    *STREAM_MODULES,
+}
 # Powertools reads these in every function; the rest is what each function's code reads
 # (its environment model, functions/activitylog/models/env.py; test_function_env.py checks the models).
 COMMON = {"POWERTOOLS_SERVICE_NAME", "POWERTOOLS_LOG_LEVEL"}
@@ -29,6 +40,7 @@ METRICS = {"POWERTOOLS_METRICS_NAMESPACE"}
 EVENTS, CONTROL, IDEMPOTENCY = {"EVENTS_TABLE"}, {"CONTROL_TABLE"}, {"IDEMPOTENCY_TABLE"}
 BUCKET, LINKS, SENDER = {"EXPORTS_BUCKET"}, {"DOWNLOAD_SIGNING_SECRET", "API_BASE_URL"}, {"SENDER_EMAIL"}
 MACHINE = {"EXPORT_STATE_MACHINE"}
+DELIVERIES = {"DELIVERY_QUEUE_URL"}
 SCHEDULER = {"SCHEDULE_GROUP", "SCHEDULER_ROLE_ARN", "SCHEDULE_TARGET_ARN", "SCHEDULE_DLQ_ARN"}
 EXPECTED_ENV = {
     "authorizer": CONTROL | METRICS | {"THROTTLE_NAMESPACE"},
@@ -44,6 +56,9 @@ EXPECTED_ENV = {
     "export_watchdog": CONTROL | BUCKET | METRICS,
     "export_notify": CONTROL | LINKS | SENDER | METRICS,
     "export_fire": CONTROL | MACHINE | METRICS,
+    "stream_router": CONTROL | DELIVERIES | METRICS,
+    "deliverer": EVENTS | CONTROL | DELIVERIES | SENDER | METRICS,
+    "destinations": EVENTS | CONTROL | DELIVERIES,
 }
 
 
@@ -72,7 +87,7 @@ def test_house_defaults(stateless: dict[str, Any], functions_by_module: dict[str
     assert props["TracingConfig"] == {"Mode": "Active"}
     assert props["LoggingConfig"]["LogFormat"] == "JSON"
     assert props["MemorySize"] in (512, 1024)
-    if module.startswith("export_"):  # workflow steps: Lambda's own limit (docs/exports.md)
+    if module.startswith("export_") or module in STREAM_MODULES:  # Lambda's own limit (docs/exports.md)
         assert 1 <= props["Timeout"] <= 900
     else:
         assert 1 <= props["Timeout"] <= 29  # never longer than API Gateway's integration timeout

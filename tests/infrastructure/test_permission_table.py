@@ -22,6 +22,9 @@ Grant = tuple[str, str, str]  # (action, rendered resource, rendered condition o
 DATA_SERVICES = {"dynamodb", "s3", "secretsmanager", "sqs", "ses", "states", "kms"}
 # Observability actions that AWS only offers on "*" (no resource-level permissions).
 STAR_ONLY = {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
+# A data service's action that AWS offers on "*" only and that returns no tenant data: the stream
+# router's event-source mapping needs ListStreams (stream ARNs), its records are read on one ARN.
+UNSCOPABLE = {"dynamodb:ListStreams"}
 
 _HASH = re.compile(r"[0-9A-F]{8}$")
 
@@ -137,6 +140,9 @@ def base(module: str) -> set[Grant]:
         "export_watchdog": "FunctionsExportWatchdogLogs",
         "export_notify": "FunctionsExportNotifyLogs",
         "export_fire": "FunctionsExportFireLogs",
+        "stream_router": "FunctionsStreamRouterLogs",
+        "deliverer": "FunctionsDelivererLogs",
+        "destinations": "FunctionsDestinationsLogs",
     }[module]
     return on("*", *sorted(STAR_ONLY)) | on(log_group, "logs:CreateLogStream", "logs:PutLogEvents")
 
@@ -147,6 +153,21 @@ S3_PUT += ["s3:PutObjectTagging", "s3:PutObjectVersionTagging"]
 CONTROL_RW = sorted(set(READ) | set(WRITE))
 # An asynchronously invoked function's on-failure destination (Lambda sends with the function's role).
 TO_QUEUE = ["sqs:GetQueueAttributes", "sqs:GetQueueUrl", "sqs:SendMessage"]
+
+# The Deliveries queue's consumer (the SQS event source's grant) and the events table's stream reader.
+CONSUME = ["sqs:ChangeMessageVisibility", "sqs:DeleteMessage", "sqs:GetQueueAttributes"]
+CONSUME += ["sqs:GetQueueUrl", "sqs:ReceiveMessage"]
+STREAM_READ = ["dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator"]
+DELIVERIES = "StreamingDeliveries"
+# Roles in tenants' accounts, only with an `activitylog:` external id and never this account's own.
+TENANT_ROLES = "arn:${Partition}:iam::*:role/*"
+EXTERNAL_ID = json.dumps(
+    {
+        "StringLike": {"sts:ExternalId": "activitylog:*"},
+        "StringNotEquals": {"aws:ResourceAccount": {"Ref": "AWS::AccountId"}},
+    },
+    sort_keys=True,
+)
 
 # The reviewed table. Why each function needs what it has: docs/components.md, docs/exports.md.
 EXPECTED: dict[str, set[Grant]] = {
@@ -198,6 +219,26 @@ EXPECTED: dict[str, set[Grant]] = {
     "export_fire": on("ControlTable", *CONTROL_RW)
     | on("ExportsStateMachine", "states:StartExecution")
     | on("SchedulesFireFailures", *TO_QUEUE),
+    # docs/streaming.md: the stream only (never the events' items), destinations read and the ledger
+    # written, deliveries enqueued; its mapping's failed batches go to its dead-letter queue
+    "stream_router": on("EventsTable.StreamArn", *STREAM_READ)
+    | on("*", "dynamodb:ListStreams")
+    | on("ControlTable", *CONTROL_RW)
+    | on(DELIVERIES, *TO_QUEUE)
+    | on("StreamingRouterDeadLetters", *TO_QUEUE),
+    # events by id and, for replays, by_time; the activitylog.destination.disabled event and its email
+    "deliverer": on("EventsTable", *READ)
+    | on("EventsTable/index/*", *READ)
+    | on("EventsTable", *WRITE)
+    | on("ControlTable", *CONTROL_RW)
+    | on(SENDER, "ses:SendEmail", "ses:SendRawEmail")
+    | on(DELIVERIES, *CONSUME, "sqs:SendMessage")
+    | on(TENANT_ROLES, "sts:AssumeRole", condition=EXTERNAL_ID),
+    # the API: definitions and their audit events, retries and replays enqueued, tests sent now
+    "destinations": on("ControlTable", *CONTROL_RW)
+    | on("EventsTable", *WRITE)
+    | on(DELIVERIES, *TO_QUEUE)
+    | on(TENANT_ROLES, "sts:AssumeRole", condition=EXTERNAL_ID),
 }
 
 
@@ -239,7 +280,9 @@ def data_star_findings(template: dict[str, Any], imports: dict[str, str]) -> lis
     for owner, document in documents:
         for statement in as_list(document["Statement"]):
             actions = as_list(statement.get("Action", []))
-            data = [a for a in actions if a == "*" or a.split(":")[0] in DATA_SERVICES]
+            data = [
+                a for a in actions if (a == "*" or a.split(":")[0] in DATA_SERVICES) and a not in UNSCOPABLE
+            ]
             resources = [render(r, imports) for r in as_list(statement.get("Resource", []))]
             wide = [r for r in resources if r == "*" or r.endswith(":*") or r.endswith(":::*")]
             if data and wide:
@@ -261,6 +304,7 @@ def test_no_role_has_a_data_action_on_star(stateless: dict[str, Any], stateful: 
         {"Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": ["x", "*"]},
         {"Effect": "Allow", "Action": "*", "Resource": "*"},
         {"Effect": "Allow", "Action": "states:StartExecution", "Resource": "arn:aws:states:*"},
+        {"Effect": "Allow", "Action": ["dynamodb:ListStreams", "dynamodb:GetRecords"], "Resource": "*"},
     ],
 )
 def test_the_star_check_finds_a_planted_wildcard(statement: dict[str, Any]) -> None:

@@ -106,7 +106,8 @@ def test_a_verified_domain_can_be_the_identity_and_its_dkim_records_are_outputs(
             if "ses:SendEmail" in as_list(s["Action"])
         ]
     )
-    assert grants.count(":identity/mail.acme.test") == 2 and "exports@" not in grants
+    # Ingest (quota warnings), ExportNotify, the Deliverer (a disabled destination's notice)
+    assert grants.count(":identity/mail.acme.test") == 3 and "exports@" not in grants
 
 
 def test_an_identity_verified_outside_the_app_is_used_not_created_again(
@@ -270,7 +271,9 @@ def test_every_function_has_error_and_throttle_alarms(
         for a in _alarms(stateless)
         if a.get("Namespace") == "AWS/Lambda"
     }
-    assert watched == {(m, f) for f in functions_by_module.values() for m in ("Errors", "Throttles")}
+    every = {(m, f) for f in functions_by_module.values() for m in ("Errors", "Throttles")}
+    # and the one stream reader's backlog (test_streaming_infra.py checks its threshold)
+    assert watched == every | {("IteratorAge", functions_by_module["stream_router"])}
 
 
 def test_api_5xx_and_p99_latency_alarms(stateless: dict[str, Any]) -> None:
@@ -290,7 +293,8 @@ def test_every_alarm_notifies_the_topic_given_as_a_required_parameter(stateless:
     parameter = stateless["Parameters"]["AlarmTopicArn"]
     assert "Default" not in parameter and parameter["Type"] == "String"
     alarms = _alarms(stateless)
-    assert len(alarms) == 2 * 13 + 2 + 3 + 2
+    # errors and throttles per function, API 5xx and p99, dead-letter queues, service metrics, iterator age
+    assert len(alarms) == 2 * 16 + 2 + 5 + 2 + 1
     for alarm in alarms:
         assert alarm["AlarmActions"] == [{"Ref": "AlarmTopicArn"}]
         assert alarm["OKActions"] == [{"Ref": "AlarmTopicArn"}]
