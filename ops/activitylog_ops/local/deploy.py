@@ -1,10 +1,12 @@
 """ "Deploys" the synthesized stacks onto the embedded emulation.
 
 Creates what the handlers and the export workflow reach at run time: DynamoDB tables (with TTL
-enabled, though moto never expires items), S3 buckets, Secrets Manager secrets, the Lambda
-functions (registered with moto's docker-free backend; their code runs in-process through
-`moto_lambda`), SES identities, and the state machines with their definitions resolved to the local
-resources. API Gateway is not created on moto: the local gateway serves the routes itself.
+enabled, though moto never expires items), S3 buckets, SQS queues (with their redrive policies),
+Secrets Manager secrets, the Lambda functions (registered with moto's docker-free backend; their
+code runs in-process through `moto_lambda`), SES identities, and the state machines with their
+definitions resolved to the local resources. API Gateway is not created on moto: the local gateway
+serves the routes itself. Nor are the event-source mappings: local mode's pollers run them
+(`activitylog_ops.local.streams`, `.queues`).
 """
 
 from __future__ import annotations
@@ -37,6 +39,21 @@ _TRUST = {
     ],
 }
 _INDEX_KEYS = ("IndexName", "KeySchema", "Projection", "ProvisionedThroughput")
+# The `AWS::SQS::Queue` properties that change how the emulated queue behaves (all SetQueueAttributes
+# attributes of the same name). Encryption (`SqsManagedSseEnabled`, `KmsMasterKeyId`, ...), the
+# queue policies (`AWS::SQS::QueuePolicy`: TLS only, who may send) and `RedriveAllowPolicy` (who may
+# use it as a dead-letter queue) are access controls with no behaviour to emulate: not created.
+QUEUE_ATTRIBUTES = (
+    "DelaySeconds",
+    "MaximumMessageSize",
+    "MessageRetentionPeriod",
+    "ReceiveMessageWaitTimeSeconds",
+    "VisibilityTimeout",
+    "FifoQueue",
+    "ContentBasedDeduplication",
+    "DeduplicationScope",
+    "FifoThroughputLimit",
+)
 
 
 class SynthesisError(RuntimeError):
@@ -89,6 +106,30 @@ def table_request(name: str, properties: Mapping[str, Any]) -> dict[str, Any]:
     return request
 
 
+def queue_attributes(properties: Mapping[str, Any]) -> dict[str, str]:
+    """`CreateQueue` attributes (strings, as SQS takes them) from an `AWS::SQS::Queue`'s resolved
+    properties, without the redrive policy (`redrive_policy`: its dead-letter queue must exist first)."""
+    return {name: _attribute(properties[name]) for name in QUEUE_ATTRIBUTES if name in properties}
+
+
+def redrive_policy(properties: Mapping[str, Any]) -> str | None:
+    """The queue's `RedrivePolicy` as SQS takes it (JSON), its `deadLetterTargetArn` resolved."""
+    policy = properties.get("RedrivePolicy")
+    if not policy:
+        return None
+    policy = json.loads(policy) if isinstance(policy, str) else dict(policy)
+    return json.dumps(
+        {
+            "deadLetterTargetArn": str(policy["deadLetterTargetArn"]),
+            "maxReceiveCount": int(policy["maxReceiveCount"]),
+        }
+    )
+
+
+def _attribute(value: Any) -> str:
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
 def ttl_attribute(properties: Mapping[str, Any]) -> str | None:
     spec = properties.get("TimeToLiveSpecification") or {}
     return str(spec["AttributeName"]) if spec.get("Enabled") and spec.get("AttributeName") else None
@@ -134,6 +175,21 @@ def create_resources(deployment: Deployment, client: Any) -> dict[str, str]:
             dynamodb.update_time_to_live(
                 TableName=table.name, TimeToLiveSpecification={"Enabled": True, "AttributeName": attribute}
             )
+    sqs = client("sqs")
+    queues = [
+        (
+            deployment.physical_name(stack, logical_id),
+            deployment.resolve(stack, resource.get("Properties", {})),
+        )
+        for stack, logical_id, resource in deployment.of_type("AWS::SQS::Queue")
+    ]
+    urls = {}
+    for name, properties in queues:  # every queue first: a redrive policy's dead-letter queue must exist
+        urls[name] = sqs.create_queue(QueueName=name, Attributes=queue_attributes(properties))["QueueUrl"]
+    for name, properties in queues:
+        policy = redrive_policy(properties)
+        if policy is not None:
+            sqs.set_queue_attributes(QueueUrl=urls[name], Attributes={"RedrivePolicy": policy})
     s3 = client("s3")
     for stack, logical_id, _resource in deployment.of_type("AWS::S3::Bucket"):
         s3.create_bucket(Bucket=deployment.physical_name(stack, logical_id))
@@ -190,8 +246,9 @@ def create_resources(deployment: Deployment, client: Any) -> dict[str, str]:
         )
         created[f"{stack}/{logical_id}"] = plan["id"]
     log.info(
-        "deployed %d tables, %d functions, %d routes",
+        "deployed %d tables, %d queues, %d functions, %d routes",
         len(deployment.tables()),
+        len(queues),
         len(deployment.functions()),
         len(deployment.routes()),
     )

@@ -28,7 +28,9 @@ _NAME_PROPERTY = {
     "AWS::StepFunctions::StateMachine": "StateMachineName",
     "AWS::IAM::Role": "RoleName",
     "AWS::Scheduler::ScheduleGroup": "Name",
+    "AWS::SQS::Queue": "QueueName",
 }
+QUEUE_NAME_MAX = 80  # SQS's limit, ".fifo" included
 _SUB_VARIABLE = re.compile(r"\$\{([^}!][^}]*)\}")
 _FUNCTION_ARN_IN_URI = re.compile(r"/functions/(arn:[^/]+)/invocations$")
 
@@ -71,11 +73,17 @@ class Route:
 
 @dataclass
 class Deployment:
-    """The resolved view of a set of stacks, keyed by stack name."""
+    """The resolved view of a set of stacks, keyed by stack name.
+
+    `endpoint_url` is the emulation's URL: the `Ref` of an SQS queue is its URL, and locally that is
+    the URL moto's `GetQueueUrl` answers (`<endpoint>/<account>/<name>`); without one, the AWS form
+    (`https://sqs.<region>.amazonaws.com/<account>/<name>`, which moto accepts too: it reads only
+    the name at the end of a `QueueUrl`)."""
 
     templates: Mapping[str, Template]
     region: str = REGION
     account_id: str = ACCOUNT_ID
+    endpoint_url: str | None = None
     _exports: dict[str, tuple[str, Any]] = field(default_factory=dict, init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -112,7 +120,19 @@ class Deployment:
             return name[:64]
         if kind == "AWS::StepFunctions::StateMachine":
             return name[:80]
+        if kind == "AWS::SQS::Queue":  # CloudFormation names a FIFO queue `....fifo`, as SQS requires
+            fifo = str(self.resolve(stack, resource.get("Properties", {}).get("FifoQueue", False)))
+            if fifo.lower() == "true":
+                return name[: QUEUE_NAME_MAX - len(".fifo")] + ".fifo"
+            return name[:QUEUE_NAME_MAX]
         return name
+
+    def queue_url(self, stack: str, logical_id: str) -> str:
+        """An SQS queue's URL (its `Ref`), as the emulation addresses it (see the class)."""
+        base = (
+            self.endpoint_url.rstrip("/") if self.endpoint_url else f"https://sqs.{self.region}.amazonaws.com"
+        )
+        return f"{base}/{self.account_id}/{self.physical_name(stack, logical_id)}"
 
     def arn(self, stack: str, logical_id: str) -> str:
         kind = self.resource(stack, logical_id)["Type"]
@@ -162,6 +182,8 @@ class Deployment:
         kind = self.resource(stack, logical_id)["Type"]
         if kind in ("AWS::StepFunctions::StateMachine", "AWS::SNS::Topic"):
             return self.arn(stack, logical_id)
+        if kind == "AWS::SQS::Queue":
+            return self.queue_url(stack, logical_id)
         if kind in ("AWS::ApiGateway::Resource", "AWS::ApiGateway::Authorizer"):
             return logical_id  # an id the route collection below maps back to the resource
         return self.physical_name(stack, logical_id)
@@ -174,7 +196,9 @@ class Deployment:
             return "/"
         if kind == "AWS::S3::Bucket" and attribute in ("RegionalDomainName", "DomainName"):
             return f"{self.physical_name(stack, logical_id)}.s3.{self.region}.amazonaws.com"
-        if attribute in ("Name", "TableName", "StateMachineName", "RoleId", "Id"):
+        if kind == "AWS::SQS::Queue" and attribute == "QueueUrl":
+            return self.queue_url(stack, logical_id)
+        if attribute in ("Name", "TableName", "StateMachineName", "QueueName", "RoleId", "Id"):
             return self.physical_name(stack, logical_id)
         if kind.startswith("AWS::DynamoDB::") and attribute == "StreamArn":
             return f"{self.arn(stack, logical_id)}/stream/local"
