@@ -6,6 +6,7 @@ import functools
 import logging
 import os
 import tempfile
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -19,6 +20,7 @@ from activitylog_ops.local.envfile import ENV_FILE, write_env_file
 from activitylog_ops.local.gateway import Gateway
 from activitylog_ops.local.invoker import InProcessInvoker
 from activitylog_ops.local.moto_server import DUMMY_CREDENTIALS, EmbeddedMoto, apply_environment
+from activitylog_ops.local.queues import SqsPoller, queue_mappings
 from activitylog_ops.local.rate_limits import LocalRateLimits
 from activitylog_ops.local.schedule_clock import ScheduleClock
 from activitylog_ops.local.schedules import LocalScheduler
@@ -74,6 +76,8 @@ def create_key(
 
 
 METRICS_DISABLED = "POWERTOOLS_METRICS_DISABLED"  # Powertools' own switch (docs/components.md, "Metrics")
+# Webhook destinations may point at http://127.0.0.1:<port> locally (API.md; models/env.py WebhookEnv).
+WEBHOOK_ALLOW_LOOPBACK = "WEBHOOK_ALLOW_LOOPBACK"
 
 
 @dataclass
@@ -94,6 +98,7 @@ class LocalService:
     auto_fire: bool = True
     clock: ScheduleClock | None = None
     streams: list[StreamPoller] = field(default_factory=list)  # the template's stream mappings
+    queues: list[SqsPoller] = field(default_factory=list)  # the template's SQS mappings
 
     def start(self) -> dict[str, str]:
         # moto's backends and os.environ (the functions' variables) are process-wide: a second
@@ -117,9 +122,11 @@ class LocalService:
         # The functions' EMF metric lines (handlers/metrics.py) would flood the console of `make local`
         # and nothing reads them locally; a test that wants them sets the variable before starting.
         os.environ.setdefault(METRICS_DISABLED, "true")
+        os.environ[WEBHOOK_ALLOW_LOOPBACK] = "true"  # local mode only; never in a template
         _forget_cached_configuration()
         templates = self.templates() if self.templates else _synthesize()
-        self.deployment = Deployment(templates)
+        # Refs of queues are their URLs on the emulation (DELIVERY_QUEUE_URL), as GetQueueUrl answers.
+        self.deployment = Deployment(templates, endpoint_url=self.moto.url)
         invoker = InProcessInvoker(self.deployment.functions())
         self._invoker = invoker
         moto_lambda.install(invoker)
@@ -146,6 +153,14 @@ class LocalService:
         ]
         for poller in self.streams:
             poller.start()
+        clients = functools.cache(_client_factory(self.moto.url))
+        for mapping in queue_mappings(self.deployment):
+            if not mapping.enabled:
+                log.info("SQS mapping %s is disabled: not polled", mapping.logical_id)
+                continue
+            queue_poller = SqsPoller(mapping, clients, invoker.invoke)
+            self.queues.append(queue_poller)
+            queue_poller.start()
         self.clock = ScheduleClock(local_scheduler.scheduler, local_scheduler.fire)
         if self.auto_fire:
             self.clock.start()
@@ -186,6 +201,9 @@ class LocalService:
         for poller in self.streams:
             poller.stop()
         self.streams = []
+        for queue_poller in self.queues:
+            queue_poller.stop()
+        self.queues = []
         if self.gateway is not None:
             self.gateway.stop()
             self.gateway = None
@@ -199,6 +217,32 @@ class LocalService:
             _forget_cached_configuration()
         if _running is self:
             _running = None
+
+    def drain_streaming(self, timeout: float = 60.0) -> None:
+        """Wait until the streaming pipeline is quiet (tests): every stream record written so far
+        handled and every queue empty (no message visible, in flight or delayed), in passes (stream
+        pollers, then queue pollers) until a whole pass invoked no function, since each stage may
+        feed the other. TimeoutError if it is not quiet within `timeout` (a message whose visibility
+        a function pushed out, a later retry, counts as in flight until then)."""
+        deadline = time.monotonic() + timeout
+
+        def left() -> float:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError(f"the streaming pipeline was not quiet within {timeout} s")
+            return remaining
+
+        while True:
+            before = self._streaming_invocations()
+            for poller in self.streams:
+                poller.drain(left())
+            for queue_poller in self.queues:
+                queue_poller.drain(left())
+            if self._streaming_invocations() == before:
+                return
+
+    def _streaming_invocations(self) -> int:
+        return sum(p.invocations for p in self.streams) + sum(q.invocations for q in self.queues)
 
 
 def _tenant_plan(created: Mapping[str, str]) -> tuple[str, str]:
