@@ -47,7 +47,9 @@ DELIVERER = FunctionSpec(
     "Deliverer",
     "deliverer",
     "Deliveries queue -> webhooks, S3 buckets, EventBridge buses",
-    timeout_seconds=90,
+    # A batch of 5: a replay step reads for at most 30 s (logic/deliveries.py REPLAY_STEP_SECONDS) and
+    # each of the other 4 attempts may take its full 15 s (the webhook deadline): 90 s, plus margin.
+    timeout_seconds=120,
 )
 DESTINATIONS = FunctionSpec("Destinations", "destinations", "/v1/destinations...", timeout_seconds=25)
 
@@ -58,6 +60,8 @@ DELIVERY_VISIBILITY = Duration.seconds(6 * DELIVERER.timeout_seconds)
 # receives that never reached the deliverer's code (throttling, a crashed batch) before SQS gives up.
 DELIVERY_MAX_RECEIVES = 12
 DELIVERY_BATCH = 5
+# Deliverers at once, at most: slow tenant endpoints cannot take the account's concurrency from the API.
+DELIVERY_CONCURRENCY = 20
 
 ROUTER_BATCH = 500
 ROUTER_WINDOW = Duration.seconds(1)
@@ -176,7 +180,10 @@ class Streaming(Construct):
         # consume (receive, delete, change visibility for the retry schedule) is the source's grant
         self.deliverer.add_event_source(
             sources.SqsEventSource(
-                self.deliveries, batch_size=DELIVERY_BATCH, report_batch_item_failures=True
+                self.deliveries,
+                batch_size=DELIVERY_BATCH,
+                report_batch_item_failures=True,
+                max_concurrency=DELIVERY_CONCURRENCY,
             )
         )
 

@@ -382,9 +382,114 @@ def queries_and_paths() -> list[dict[str, Any]]:
     return out
 
 
+def destinations() -> list[dict[str, Any]]:
+    """/v1/destinations (the corpus' key holds streams:manage, so each body reaches validation):
+    SSRF forms of webhook URLs, other tenants' external ids, traversal, bad types and ranges."""
+    role = "arn:aws:iam::123456789012:role/writer"
+
+    def hook(url: Any) -> dict[str, Any]:
+        return {"name": "h", "type": "webhook", "url": url}
+
+    urls = [
+        "http://siem.example.com/hook",  # not https
+        "https://127.0.0.1/hook",
+        "https://localhost/hook",
+        "https://169.254.169.254/latest/meta-data/",
+        "https://[::1]/",
+        "https://[::ffff:127.0.0.1]/",
+        "https://[::ffff:a9fe:a9fe]/",
+        "https://[fd00::1]/",
+        "https://[fe80::1%25eth0]/",
+        "https://0.0.0.0/",
+        "https://[::]/",
+        "https://10.0.0.1/",
+        "https://192.168.1.1/",
+        "https://172.16.0.1/",
+        "https://100.64.0.1/",
+        "https://224.0.0.1/",
+        "https://2130706433/",
+        "https://0x7f000001/",
+        "https://0177.0.0.1/",
+        "https://127.1/",
+        "https://user:pass@siem.example.com/",
+        "file:///etc/passwd",
+        "gopher://127.0.0.1:25/",
+        "https://",
+        "https:///nohost",
+        "https://siem.example.com\x00.evil/",
+        "https://siem.example.com /x",
+        "https://" + "a" * 2100 + ".example.com/",
+        "http://127.0.0.1/no-port",
+        "",
+    ]
+    cases: list[tuple[str, Any]] = [(f"url {i} {u[:40]}", hook(u)) for i, u in enumerate(urls)]
+    s3 = {"name": "s", "type": "s3", "bucket": "acme-logs", "role_arn": role}
+    cases += [
+        ("s3 external id of another tenant", {**s3, "external_id": "activitylog:other"}),
+        ("s3 external id without prefix", {**s3, "external_id": "other"}),
+        ("s3 external id missing", s3),
+        ("s3 prefix traversal", {**s3, "external_id": "activitylog:x", "prefix": "../../other"}),
+        ("s3 prefix nul", {**s3, "external_id": "activitylog:x", "prefix": "a\x00b"}),
+        ("s3 bucket uppercase", {**s3, "bucket": "ACME", "external_id": "activitylog:x"}),
+        ("s3 bucket ip-like traversal", {**s3, "bucket": "../x", "external_id": "activitylog:x"}),
+        ("s3 role not an arn", {**s3, "role_arn": "writer", "external_id": "activitylog:x"}),
+        ("s3 with a url", {**s3, "external_id": "activitylog:x", "url": "https://a.example"}),
+        ("eventbridge bus not an arn",
+         {"name": "e", "type": "eventbridge", "event_bus_arn": "bus", "role_arn": role}),
+        ("eventbridge without role", {"name": "e", "type": "eventbridge",
+                                      "event_bus_arn": "arn:aws:events:eu-west-1:123456789012:event-bus/b"}),
+        ("type unknown", {"name": "x", "type": "sns", "url": "https://a.example"}),
+        ("type missing", {"name": "x", "url": "https://a.example"}),
+        ("name empty", {**hook("https://10.0.0.1/"), "name": ""}),
+        ("name too long", {**hook("https://10.0.0.1/"), "name": "n" * 201}),
+        ("name bidi override", {**hook("https://10.0.0.1/"), "name": "a\u202eb"}),
+        ("filters with from", {**hook("https://10.0.0.1/"), "filters": {"from": "2026-01-01T00:00:00Z"}}),
+        ("filters unknown field", {**hook("https://10.0.0.1/"), "filters": {"tenant": "other"}}),
+        ("filters action pattern", {**hook("https://10.0.0.1/"), "filters": {"actions": ["a*b"]}}),
+        ("tenant field", {**hook("https://10.0.0.1/"), "tenant": "other"}),
+        ("id field", {**hook("https://10.0.0.1/"), "id": "01AAAAAAAAAAAAAAAAAAAAAAAA"}),
+        ("secret field", {**hook("https://10.0.0.1/"), "secret": "whsec_chosen"}),
+        ("state field", {**hook("https://10.0.0.1/"), "state": "active"}),
+        ("enabled string", {**hook("https://10.0.0.1/"), "enabled": "yes"}),
+        ("empty object", {}),
+    ]  # fmt: skip
+    out = [entry(f"destinations: {n}", "POST", "/v1/destinations", enc(b)) for n, b in cases]
+    for i, wrong in enumerate(WRONG_TYPES):
+        out.append(entry(f"destinations: wrong type url={i}", "POST", "/v1/destinations", enc(hook(wrong))))
+    out.append(entry("destinations: deep nesting", "POST", "/v1/destinations", b'{"filters":' + b"[" * 5000))
+    out.append(
+        entry("destinations: invalid utf-8", "POST", "/v1/destinations", b'{"name":"\xff","type":"webhook"}')
+    )
+    missing = "01AAAAAAAAAAAAAAAAAAAAAAAA"  # a well-formed id no tenant has
+    replays = [
+        ("from after to", {"from": "2026-12-02T00:00:00Z", "to": "2026-12-01T00:00:00Z"}),
+        ("from equals to", {"from": "2026-12-01T00:00:00Z", "to": "2026-12-01T00:00:00Z"}),
+        ("no to", {"from": "2026-12-01T00:00:00Z"}),
+        ("not a time", {"from": "yesterday", "to": "today"}),
+    ]
+    for n, b in replays:
+        out.append(entry(f"destinations: replay {n}", "POST", f"/v1/destinations/{missing}/replays", enc(b)))
+    out.append(entry("destinations: put unknown", "PUT", f"/v1/destinations/{missing}", enc({"name": "x"})))
+    out.append(entry("destinations: put type", "PUT", f"/v1/destinations/{missing}", enc({"type": "s3"})))
+    for t in [t for t in TRAVERSALS if t != "%2F"]:
+        out.append(entry(f"destination path {t}", "GET", f"/v1/destinations/{t}", None))
+        out.append(entry(f"destination delete path {t}", "DELETE", f"/v1/destinations/{t}", None))
+        out.append(entry(f"destination test path {t}", "POST", f"/v1/destinations/{t}/test", None))
+        out.append(entry(f"destination deliveries path {t}", "GET", f"/v1/destinations/{t}/deliveries", None))
+        out.append(
+            entry(
+                f"delivery retry path {t}", "POST", f"/v1/destinations/{missing}/deliveries/{t}/retry", None
+            )
+        )
+        out.append(entry(f"replay path {t}", "GET", f"/v1/destinations/{missing}/replays/{t}", None))
+    for q in ("limit=0", "limit=201", "cursor=%25%25", "cursor=eyJ2IjoxfQ"):
+        out.append(entry(f"deliveries query {q}", "GET", f"/v1/destinations/{missing}/deliveries?{q}", None))
+    return out
+
+
 def main() -> None:
     corpus = events_envelope() + bad_events() + exports() + settings() + api_keys() + queries_and_paths()
-    corpus += viewer_tokens()
+    corpus += viewer_tokens() + destinations()
     names = [c["name"] for c in corpus]
     assert len(names) == len(set(names)), "corpus names must be unique"
     OUT.write_text("".join(json.dumps(c, ensure_ascii=True) + "\n" for c in corpus))

@@ -130,7 +130,7 @@ def test_the_deliveries_queue_outlasts_the_deliverer_and_dead_letters_after_12_r
     dlq_id, _ = _one(stateless, "AWS::SQS::Queue", "StreamingDeliveryDeadLetters")
     timeout = stateless["Resources"][functions_by_module["deliverer"]]["Properties"]["Timeout"]
     props = queue["Properties"]
-    assert timeout == 90 and props["VisibilityTimeout"] == 6 * timeout == 540
+    assert timeout == 120 and props["VisibilityTimeout"] == 6 * timeout == 720
     assert props["MessageRetentionPeriod"] == 14 * 24 * 3600
     assert props["SqsManagedSseEnabled"] is True
     assert props["RedrivePolicy"] == {

@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 import pytest
 from activitylog_ops.local.service import LocalService
 
-from tests.integration.conftest import Api, Keys
+from tests.integration.conftest import ALL_SCOPES, Api, Keys
 
 CORPUS = Path(__file__).parents[1] / "corpus" / "hostile_payloads.jsonl"
 PAYLOADS = [json.loads(line) for line in CORPUS.read_text().splitlines()]
@@ -38,12 +38,14 @@ def snapshot(api: Api) -> dict[str, Any]:
         "settings": api.request("GET", "/v1/settings").json(),
         "exports": [e["id"] for e in api.request("GET", "/v1/exports").json()["exports"]],
         "keys": [k["id"] for k in api.request("GET", "/v1/api-keys").json()["api_keys"]],
+        "destinations": api.request("GET", "/v1/destinations").json()["destinations"],
     }
 
 
 @pytest.fixture(scope="module")
 def tenant(local_stack: LocalService) -> Api:
-    api = Keys(local_stack).api(unthrottled=True)  # every scope: the viewer-token bodies reach validation too
+    # every scope: the viewer-token and destination bodies reach validation too
+    api = Keys(local_stack).api(scopes=[*ALL_SCOPES, "streams:manage"], unthrottled=True)
     seeded = [{"id": f"seed-{i}", "action": "user.login", "actor": {"id": f"u{i}"}} for i in range(5)]
     assert api.post_events(seeded).json()["accepted"] == 5
     answer = api.request("POST", "/v1/exports", json={"name": "baseline", "format": "csv"})
@@ -65,6 +67,8 @@ def test_the_corpus_is_big_and_covers_every_family() -> None:
         "formula",
         "traversal",
         "wrong type",
+        "destinations: url",
+        "destination path",
     ):
         assert family in names, family
 

@@ -46,7 +46,7 @@ RETRY_DELAYS = (
 )
 MAX_ATTEMPTS = len(RETRY_DELAYS) + 1
 DISABLE_AFTER = timedelta(days=5)  # of failures only: the destination is disabled
-REPLAY_STEP_SECONDS = 50.0  # of reading per step (the deliverer's timeout is 90 s)
+REPLAY_STEP_SECONDS = 30.0  # of reading per step (the deliverer's timeout, 120 s, fits it and 4 webhooks)
 REPLAY_STEP_EVENTS = 5_000  # matching events per step, at most (50 deliveries)
 EARLY = timedelta(seconds=1)  # a message back this much before its attempt is due is on time
 
