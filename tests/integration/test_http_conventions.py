@@ -29,6 +29,12 @@ BODY_OF = {
     "/v1/settings": {"retention_days": 30},
     "/v1/exports/{export_id}/schedule": {"expression": "rate(1 day)"},
     "/v1/viewer-tokens": {"scopes": ["events:read"], "ttl_seconds": 900},
+    "/v1/destinations": {"name": "n", "type": "webhook", "url": "http://127.0.0.1:9/hook"},
+    "/v1/destinations/{destination_id}": {"name": "n"},
+    "/v1/destinations/{destination_id}/replays": {
+        "from": "2026-12-01T00:00:00Z",
+        "to": "2026-12-02T00:00:00Z",
+    },
 }
 WRONG_TYPES = [
     "text/plain",
@@ -75,6 +81,7 @@ def test_a_body_that_is_not_declared_json_is_a_415_envelope(
         assert_error(answer, 415, "unsupported_media_type")
     assert api.request("GET", "/v1/api-keys").json()["api_keys"][1:] == []
     assert api.request("GET", "/v1/exports").json()["exports"] == []
+    assert api.request("GET", "/v1/destinations").json()["destinations"] == []
 
 
 @pytest.mark.parametrize("content_type", ["application/json", "application/json; charset=utf-8", None])

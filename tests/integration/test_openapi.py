@@ -43,12 +43,28 @@ OPERATION_IDS = {
     ("get", "/v1/exports/{export_id}/schedule"): "getSchedule",
     ("delete", "/v1/exports/{export_id}/schedule"): "deleteSchedule",
     ("get", "/v1/downloads/{token}"): "downloadByToken",
+    ("post", "/v1/destinations"): "createDestination",
+    ("get", "/v1/destinations"): "listDestinations",
+    ("get", "/v1/destinations/{destination_id}"): "getDestination",
+    ("put", "/v1/destinations/{destination_id}"): "updateDestination",
+    ("delete", "/v1/destinations/{destination_id}"): "deleteDestination",
+    ("post", "/v1/destinations/{destination_id}/rotate-secret"): "rotateDestinationSecret",
+    ("post", "/v1/destinations/{destination_id}/test"): "testDestination",
+    ("get", "/v1/destinations/{destination_id}/deliveries"): "listDeliveries",
+    ("post", "/v1/destinations/{destination_id}/deliveries/{delivery_id}/retry"): "retryDelivery",
+    ("post", "/v1/destinations/{destination_id}/replays"): "startReplay",
+    ("get", "/v1/destinations/{destination_id}/replays/{replay_id}"): "getReplay",
     ("get", "/v1/health"): "getHealth",
     ("get", "/v1/openapi.json"): "getOpenApiDocument",
 }
 PUBLIC = {"/v1/health", "/v1/openapi.json", "/v1/downloads/{token}"}
 BODIES = {("post", "/v1/events"), ("put", "/v1/settings"), ("post", "/v1/api-keys"), ("post", "/v1/exports")}
 BODIES.add(("put", "/v1/exports/{export_id}/schedule"))
+BODIES |= {
+    ("post", "/v1/destinations"),
+    ("put", "/v1/destinations/{destination_id}"),
+    ("post", "/v1/destinations/{destination_id}/replays"),
+}
 ERROR_REF = {"$ref": "#/components/schemas/Error"}
 
 

@@ -157,7 +157,7 @@ class DestinationTable(ControlBase):
                 ":disabled": {"S": "disabled"},
                 ":t": {"S": format_time(at)},
             },
-            ReturnValues="UPDATED_NEW",
+            ReturnValues="ALL_NEW",  # failing_since whether this update set it or kept it
         )
         if answer is None:
             return None
