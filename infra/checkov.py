@@ -41,9 +41,11 @@ _LAMBDA = [
     ),
     Waiver(
         "CKV_AWS_116",
-        "API and Step Functions invoke these synchronously (a DLQ never applies); the two invoked "
-        "asynchronously (ExportFire, ExportWatchdog) have an on-failure destination queue instead, "
-        "which checkov does not recognise",
+        "API and Step Functions invoke these synchronously and event-source mappings poll for the "
+        "stream router and the deliverer (a function DLQ never applies: the mapping's on-failure "
+        "queue and the deliveries queue's redrive keep what fails); the two invoked asynchronously "
+        "(ExportFire, ExportWatchdog) have an on-failure destination queue instead, which checkov "
+        "does not recognise",
     ),
     Waiver(
         "CKV_AWS_115",

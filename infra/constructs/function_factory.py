@@ -144,6 +144,8 @@ class FunctionFactory:
             role,
             rule="AwsSolutions-IAM5[Resource::*]",
             reason="X-Ray tracing (xray:PutTraceSegments, xray:PutTelemetryRecords) does not support "
-            "resource-level permissions; these are the only actions granted on '*'.",
+            "resource-level permissions; they are the only actions the factory grants on '*' (the "
+            "stream router's dynamodb:ListStreams, which has no resource either, is acknowledged "
+            "where it is granted, infra/constructs/streaming.py).",
         )
         return function
