@@ -1,6 +1,7 @@
 """`python -m bench [name ...]`: run the benchmarks (all by default), each writing its section of
-docs/benchmarks.md; the cost model also writes docs/cost.md. Names: export-writer, ingest,
-cold-start, query, export-e2e, catalogue, cost, console."""
+docs/benchmarks.md; the cost model also writes docs/cost.md (`catalogue` and `streaming` add their
+sections to it). Names: export-writer, ingest, cold-start, query, export-e2e, catalogue, cost, console,
+streaming."""
 
 from __future__ import annotations
 
@@ -9,9 +10,30 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from bench import catalogue, cold_start, console, cost, export_e2e, export_writer, ingest, query, report
+from bench import (
+    catalogue,
+    cold_start,
+    console,
+    cost,
+    export_e2e,
+    export_writer,
+    ingest,
+    query,
+    report,
+    streaming,
+)
 
-ALL = ["export-writer", "ingest", "cold-start", "query", "export-e2e", "catalogue", "cost", "console"]
+ALL = [
+    "export-writer",
+    "ingest",
+    "cold-start",
+    "query",
+    "export-e2e",
+    "catalogue",
+    "cost",
+    "console",
+    "streaming",
+]
 TITLES = {
     "ingest": "Ingest CPU per event ≤ 1.5x the floor",
     "cold-start": "Handler import ≤ 1.3x `import boto3`",
@@ -54,6 +76,7 @@ def main(argv: list[str]) -> int:
         previous = path.read_text() if path.exists() else ""
         path.write_text(cost.document(result))
         catalogue.keep_cost_section(previous)  # written by `catalogue`, kept by the cost model
+        streaming.keep_cost_section(previous)  # written by `streaming`, kept likewise
         section("cost", cost.summary(result))
 
     steps: dict[str, Callable[[], None]] = {
@@ -65,6 +88,7 @@ def main(argv: list[str]) -> int:
         "catalogue": lambda: section("catalogue", catalogue.run()),
         "cost": run_cost,
         "console": lambda: section("console", console.run()),
+        "streaming": lambda: section("streaming", streaming.run()),  # also its section of docs/cost.md
     }
     for name in ALL:
         if name in chosen:
