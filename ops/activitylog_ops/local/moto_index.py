@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import bisect
 import contextlib
+import copy
 import functools
 import inspect
 import threading
@@ -78,6 +79,8 @@ EXPECTED_SIGNATURES: dict[tuple[str, str], list[str]] = {
         "return_values_on_condition_check_failure",
     ],
     ("Table", "delete_item"): ["self", "hash_key", "range_key"],
+    ("StreamShard", "__init__"): ["self", "account_id", "table"],
+    ("StreamShard", "add"): ["self", "old", "new"],
     ("DynamoDBBackend", "update_item"): [
         "self",
         "table_name",
@@ -164,7 +167,11 @@ def check_moto() -> None:
 
     if moto.__version__ != SUPPORTED_MOTO:
         raise MotoChangedError(f"moto {moto.__version__} installed; local mode is pinned to {SUPPORTED_MOTO}")
-    classes = {"Table": table_module.Table, "DynamoDBBackend": DynamoDBBackend}
+    classes = {
+        "Table": table_module.Table,
+        "DynamoDBBackend": DynamoDBBackend,
+        "StreamShard": table_module.StreamShard,
+    }
     for (owner, name), expected in EXPECTED_SIGNATURES.items():
         method = getattr(classes[owner], name, None)
         found = list(inspect.signature(method).parameters) if callable(method) else None
@@ -213,7 +220,10 @@ def uninstall() -> None:
         _installs -= 1
         if _installs == 0:
             for (owner, name), original in _originals.items():
-                setattr(owner, name, original)
+                if original is _ABSENT:
+                    delattr(owner, name)
+                else:
+                    setattr(owner, name, original)
             _originals.clear()
             _states.clear()
 
@@ -237,11 +247,13 @@ def bypassed() -> Iterator[None]:
 
 def _patch() -> None:
     from moto.dynamodb.models import DynamoDBBackend
-    from moto.dynamodb.models.table import Table
+    from moto.dynamodb.models.table import StreamShard, Table
 
     def replace(owner: type, name: str, new: Callable[..., Any]) -> None:
-        _originals[(owner, name)] = vars(owner)[name]
+        _originals[(owner, name)] = vars(owner).get(name, _ABSENT)
         setattr(owner, name, new)
+
+    replace(StreamShard, "__deepcopy__", _shard_copy)
 
     replace(Table, "query", _query)
     replace(Table, "all_items", _all_items)
@@ -250,6 +262,25 @@ def _patch() -> None:
     replace(DynamoDBBackend, "update_item", _forgets_named_table(vars(DynamoDBBackend)["update_item"]))
     for name in catch_all_writes():
         replace(DynamoDBBackend, name, _forgets_every_table(vars(DynamoDBBackend)[name]))
+
+
+_ABSENT = object()  # an attribute the class did not define before the patch (removed by `uninstall`)
+
+
+def _shard_copy(self: Any, memo: dict[int, Any]) -> Any:
+    """A table's stream shard as a transaction's backup copies it (moto deep-copies every table a
+    `TransactWriteItems` touches, to restore it if the transaction fails): the same records (moto
+    never changes one once written) in a list of the copy's own. moto's own deep copy copied every
+    record too, so each transaction on a table with a stream cost O(every write of its life): a
+    test session's events table made ingestion seconds slow. A rollback still restores the
+    stream as it was (the copy's list), and the copy's `table` is the copied table."""
+    cls = type(self)
+    copied = object.__new__(cls)
+    memo[id(self)] = copied
+    copied.__dict__.update(self.__dict__)
+    copied.items = list(self.items)
+    copied.table = copy.deepcopy(self.table, memo)
+    return copied
 
 
 # --- invalidation ---------------------------------------------------------------------------------

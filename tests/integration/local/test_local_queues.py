@@ -488,7 +488,7 @@ def test_the_deliveries_queue_and_its_mapping(clients: Any, local_service: Any) 
     assert mapping.batch_size == 5 and mapping.report_item_failures
     url = sqs.get_queue_url(QueueName=mapping.queue_name)["QueueUrl"]
     attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
-    assert attributes["VisibilityTimeout"] == "540"
+    assert attributes["VisibilityTimeout"] == "720"
     policy = json.loads(attributes["RedrivePolicy"])
     assert policy["maxReceiveCount"] == 12
     dead_letters = sqs.get_queue_url(QueueName=policy["deadLetterTargetArn"].rsplit(":", 1)[-1])["QueueUrl"]

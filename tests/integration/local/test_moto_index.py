@@ -475,3 +475,52 @@ def test_shapes_not_handled_exactly_fall_through_to_moto(ddb: Any) -> None:
         with_patch = both(ddb, request, fast=False)
         assert moto_index.stats[f"fallback {request['TableName']}"] > fallbacks or "error" in with_patch
     assert moto_index.stats[f"fast {table}"] == moto_index.stats[f"fast {numbers}"] == 0
+
+
+# --- streams: a transaction's backup copies no stream record ----------------------------------------
+def test_a_transaction_copies_no_stream_record_and_a_rollback_restores_the_stream(ddb: Any) -> None:
+    """moto deep-copies every table a TransactWriteItems touches (its rollback backup), stream
+    records included: with the patch the backup shares the records (each transaction used to cost
+    O(every write of the table's life)), and a failed transaction still leaves the stream as it was."""
+    import copy
+
+    from moto.dynamodb.models import dynamodb_backends
+
+    table = _name("stream")
+    ddb.create_table(
+        TableName=table,
+        BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"},
+    )
+    for i in range(3):
+        ddb.put_item(TableName=table, Item={"pk": {"S": f"k{i}"}})
+    backend = next(b for r in dynamodb_backends.values() for b in r.values() if table in b.tables)
+    shard = backend.tables[table].stream_shard
+    backup = copy.deepcopy(backend.tables[table])
+    assert backup.stream_shard is not shard and backup.stream_shard.table is backup
+    assert backup.stream_shard.items == shard.items and backup.stream_shard.items is not shard.items
+    assert all(a is b for a, b in zip(backup.stream_shard.items, shard.items, strict=True))  # shared
+
+    def records() -> list[str]:
+        found = backend.tables[table].stream_shard.items  # the table object a rollback put back
+        return [r.record["dynamodb"]["Keys"]["pk"]["S"] for r in found]
+
+    assert records() == ["k0", "k1", "k2"]
+    with pytest.raises(ClientError):  # the second put's condition fails: the whole transaction rolls back
+        ddb.transact_write_items(
+            TransactItems=[
+                {"Put": {"TableName": table, "Item": {"pk": {"S": "k3"}}}},
+                {
+                    "Put": {
+                        "TableName": table,
+                        "Item": {"pk": {"S": "k0"}},
+                        "ConditionExpression": "attribute_not_exists(pk)",
+                    }
+                },
+            ]
+        )
+    assert records() == ["k0", "k1", "k2"]
+    ddb.transact_write_items(TransactItems=[{"Put": {"TableName": table, "Item": {"pk": {"S": "k4"}}}}])
+    assert records() == ["k0", "k1", "k2", "k4"]
