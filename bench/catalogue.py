@@ -372,5 +372,5 @@ def keep_cost_section(previous: str) -> None:
     """Put the catalogue's section of docs/cost.md back after the cost model rewrote the file."""
     start, end = f"<!-- bench:{MARKER}:start -->", f"<!-- bench:{MARKER}:end -->"
     if start in previous and end in previous:
-        text = previous.split(start, 1)[1].split(end, 1)[0]
+        text = previous.split(start, 1)[1].split(end, 1)[0].removeprefix("\n")  # write_section adds it back
         report.write_section(MARKER, text, path=report.ROOT / "docs" / "cost.md")
