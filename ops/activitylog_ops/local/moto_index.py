@@ -19,7 +19,10 @@ moto's code unchanged.
 The cache is dropped on every write: `Table.put_item` / `delete_item` and the backend's `update_item`
 (which edits items in place) forget their table; any other backend method that is not a read
 forgets every table; a transaction that rolls back puts a copied table object in place, which has
-no cache. tests/integration/local/test_moto_index.py compares answers with and without this module
+no cache. That backup (moto deep-copies each table a `TransactWriteItems` touches) copies only the
+items the transaction writes and shares the rest, stream records included: a deep copy of a whole
+table per transaction made a long-lived local table ever slower to write.
+tests/integration/local/test_moto_index.py compares answers with and without this module
 and fails loudly when moto changes underneath.
 """
 
@@ -32,7 +35,7 @@ import functools
 import inspect
 import threading
 import weakref
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -79,6 +82,7 @@ EXPECTED_SIGNATURES: dict[tuple[str, str], list[str]] = {
         "return_values_on_condition_check_failure",
     ],
     ("Table", "delete_item"): ["self", "hash_key", "range_key"],
+    ("DynamoDBBackend", "transact_write_items"): ["self", "transact_items"],
     ("StreamShard", "__init__"): ["self", "account_id", "table"],
     ("StreamShard", "add"): ["self", "old", "new"],
     ("DynamoDBBackend", "update_item"): [
@@ -254,6 +258,9 @@ def _patch() -> None:
         setattr(owner, name, new)
 
     replace(StreamShard, "__deepcopy__", _shard_copy)
+    replace(Table, "__deepcopy__", _table_copy)
+    transact = vars(DynamoDBBackend)["transact_write_items"]
+    replace(DynamoDBBackend, "transact_write_items", _noting_keys(transact))
 
     replace(Table, "query", _query)
     replace(Table, "all_items", _all_items)
@@ -280,6 +287,74 @@ def _shard_copy(self: Any, memo: dict[int, Any]) -> Any:
     copied.__dict__.update(self.__dict__)
     copied.items = list(self.items)
     copied.table = copy.deepcopy(self.table, memo)
+    return copied
+
+
+_transaction = threading.local()  # .keys: {table name: keys} a running TransactWriteItems writes
+
+
+def _noting_keys(method: Callable[..., Any]) -> Callable[..., Any]:
+    """moto's `transact_write_items`, noting (per thread) the keys it is about to write, so that the
+    backup it takes (`copy.deepcopy` of each table it touches) deep-copies only those items."""
+
+    @functools.wraps(method)
+    def wrapper(self: Any, transact_items: list[dict[str, Any]]) -> Any:
+        from moto.dynamodb.models.dynamo_type import DynamoType
+
+        keys: dict[str, set[tuple[Any, Any]] | None] = {}
+        for entry in transact_items:
+            for op in entry.values():
+                table = self.tables.get(op.get("TableName")) if isinstance(op, dict) else None
+                if table is None:
+                    continue
+                attrs = op.get("Key") or op.get("Item") or {}
+                try:
+                    hash_value = DynamoType(attrs[table.hash_key_attr])
+                    range_value = DynamoType(attrs[table.range_key_attr]) if table.range_key_attr else None
+                    noted = keys.setdefault(table.name, set())
+                    if noted is not None:
+                        noted.add((hash_value, range_value))
+                except (KeyError, TypeError, AttributeError):  # moto will refuse it; back up all of it
+                    keys[table.name] = None
+        before = getattr(_transaction, "keys", None)
+        _transaction.keys = keys
+        try:
+            return method(self, transact_items)
+        finally:
+            _transaction.keys = before
+
+    return wrapper
+
+
+def _table_copy(self: Any, memo: dict[int, Any]) -> Any:
+    """A table as a transaction's backup copies it: its item maps copied, the items the transaction
+    writes deep-copied (moto's `update_item` edits an item in place) and every other item shared
+    (nothing writes it before the backup is dropped or put back). moto deep-copied every item of
+    the table on every `TransactWriteItems` (twice for two items on one table): a test session's
+    events table made each late event's transaction seconds slow. Any other deep copy (or a key
+    the wrapper could not read) is moto's own full copy."""
+    cls = type(self)
+    copied = object.__new__(cls)
+    memo[id(self)] = copied
+    noted = getattr(_transaction, "keys", None)
+    keys = noted.get(self.name) if noted is not None else None
+    if keys is None:
+        copied.__dict__.update({k: copy.deepcopy(v, memo) for k, v in self.__dict__.items()})
+        return copied
+    copied.__dict__.update(self.__dict__)
+    items: Any = type(self.items)(dict) if isinstance(self.items, defaultdict) else type(self.items)()
+    if self.range_key_attr is None:
+        items.update(self.items)
+    else:
+        items.update((h, dict(by_range)) for h, by_range in self.items.items())
+    for hash_value, range_value in keys:
+        if self.range_key_attr is None and hash_value in items:
+            items[hash_value] = copy.deepcopy(items[hash_value], memo)
+        elif hash_value in items and range_value in items[hash_value]:
+            items[hash_value][range_value] = copy.deepcopy(items[hash_value][range_value], memo)
+    copied.items = items
+    if self.stream_shard is not None:
+        copied.stream_shard = copy.deepcopy(self.stream_shard, memo)
     return copied
 
 

@@ -524,3 +524,62 @@ def test_a_transaction_copies_no_stream_record_and_a_rollback_restores_the_strea
     assert records() == ["k0", "k1", "k2"]
     ddb.transact_write_items(TransactItems=[{"Put": {"TableName": table, "Item": {"pk": {"S": "k4"}}}}])
     assert records() == ["k0", "k1", "k2", "k4"]
+
+
+def test_a_transaction_backs_up_only_the_items_it_writes_and_a_rollback_restores_them(ddb: Any) -> None:
+    """The backup of a TransactWriteItems deep-copies only the items it writes (moto copied the
+    whole table, so each transaction cost O(table)); a rollback still restores an item an Update
+    of the same failed transaction changed in place, and a put it made."""
+    from moto.dynamodb.models import dynamodb_backends
+
+    table = _name("backup")
+    ddb.create_table(
+        TableName=table,
+        BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[
+            {"AttributeName": "pk", "AttributeType": "S"},
+            {"AttributeName": "sk", "AttributeType": "S"},
+        ],
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+    )
+    for i in range(4):
+        ddb.put_item(TableName=table, Item={"pk": {"S": "p"}, "sk": {"S": f"s{i}"}, "n": {"N": "0"}})
+    backend = next(b for r in dynamodb_backends.values() for b in r.values() if table in b.tables)
+    originals = dict(backend.tables[table].items[next(iter(backend.tables[table].items))])
+    update = {
+        "Update": {
+            "TableName": table,
+            "Key": {"pk": {"S": "p"}, "sk": {"S": "s1"}},
+            "UpdateExpression": "SET n = :n",
+            "ExpressionAttributeValues": {":n": {"N": "7"}},
+        }
+    }
+    failing = {
+        "Put": {
+            "TableName": table,
+            "Item": {"pk": {"S": "p"}, "sk": {"S": "s2"}},
+            "ConditionExpression": "attribute_not_exists(pk)",
+        }
+    }
+    new = {"Put": {"TableName": table, "Item": {"pk": {"S": "p"}, "sk": {"S": "s9"}}}}
+    with pytest.raises(ClientError):  # the update runs before the failing condition: rolled back
+        ddb.transact_write_items(TransactItems=[update, new, failing])
+    backup = backend.tables[table]  # the rollback put the backup in the table's place
+    by_range = next(iter(backup.items.values()))
+    shared = sorted(k.value for k, item in by_range.items() if item is originals[k])
+    assert shared == ["s0", "s3"]  # not written: shared, not copied; s1 and s2 were deep-copied
+    got = ddb.query(
+        TableName=table,
+        KeyConditionExpression="pk = :p",
+        ExpressionAttributeValues={":p": {"S": "p"}},
+        ConsistentRead=True,
+    )["Items"]
+    assert [(i["sk"]["S"], i.get("n", {}).get("N")) for i in got] == [
+        ("s0", "0"),
+        ("s1", "0"),
+        ("s2", "0"),
+        ("s3", "0"),
+    ]
+    ddb.transact_write_items(TransactItems=[update])
+    got = ddb.get_item(TableName=table, Key={"pk": {"S": "p"}, "sk": {"S": "s1"}}, ConsistentRead=True)
+    assert got["Item"]["n"]["N"] == "7"
