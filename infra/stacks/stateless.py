@@ -7,6 +7,7 @@ from typing import Any
 from aws_cdk import CfnOutput, Stack
 from constructs import Construct
 
+from infra.constructs.alerting import Alerting
 from infra.constructs.api import ActivityLogApi
 from infra.constructs.api_functions import ApiFunctions
 from infra.constructs.console_site import ConsoleSite
@@ -90,10 +91,23 @@ class StatelessStack(Stack):
             sender=export_storage.sender,  # a disabled destination's notice
         )
         api.add_routes(streaming.routes())
+        alerting = Alerting(
+            self,
+            "Alerting",
+            factory=functions.factory,
+            events_table=tables.events,
+            control_table=tables.control,
+            router=streaming.router,  # sends each tenant's alert work
+            deliveries=streaming.deliveries,  # a firing's deliveries go through the deliverer
+            sender=export_storage.sender,  # a firing's email
+        )
+        api.add_routes(alerting.routes())
         api.refuse_other_methods()  # after every route: 405 with Allow for the methods they lack
         EdgeGuard(self, "EdgeGuard", stage_arn=api.rest_api.deployment_stage.stage_arn)
         # CloudFront: the console's files and, on the same origin, /v1/* to the stage (no CORS needed).
         console = ConsoleSite(self, "Console", rest_api=api.rest_api)
+        # links in firing emails: no cycle, the evaluator is behind no route (the distribution needs the API)
+        alerting.set_console_url(console.url)
         every_function = {
             "Authorizer": functions.authorizer,
             "Ingest": functions.ingest,
@@ -111,16 +125,18 @@ class StatelessStack(Stack):
             "StreamRouter": streaming.router,
             "Deliverer": streaming.deliverer,
             "Destinations": streaming.destinations,
+            "Alerts": alerting.alerts,
+            "AlertEvaluator": alerting.evaluator,
         }
         self.monitoring = Monitoring(
             self,
             "Monitoring",
             functions=every_function,
             api=api.rest_api,
-            dead_letters=[*schedules.queues, *workflow.queues, *streaming.queues],
+            dead_letters=[*schedules.queues, *workflow.queues, *streaming.queues, *alerting.queues],
             state_machine=workflow.state_machine,
             stream_readers={"StreamRouter": streaming.router},
-            work_queues={"Deliveries": streaming.deliveries},
+            work_queues={"Deliveries": streaming.deliveries, "AlertWork": alerting.work},
         )
         CfnOutput(self, "ApiUrl", value=api.url, description="Base URL; routes start with /v1")
         CfnOutput(self, "ConsoleUrl", value=console.url, description="The web console (CloudFront)")
@@ -150,3 +166,4 @@ class StatelessStack(Stack):
         self.schedules = schedules
         self.exports_api = exports_api
         self.streaming = streaming
+        self.alerting = alerting

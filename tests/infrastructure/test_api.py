@@ -52,6 +52,13 @@ ROUTES = {
     ("POST", "/v1/destinations/{id}/deliveries/{delivery_id}/retry"): "destinations",
     ("POST", "/v1/destinations/{id}/replays"): "destinations",
     ("GET", "/v1/destinations/{id}/replays/{replay_id}"): "destinations",
+    ("POST", "/v1/alerts"): "alerts",
+    ("GET", "/v1/alerts"): "alerts",
+    ("POST", "/v1/alerts/preview"): "alerts",
+    ("GET", "/v1/alerts/{alert_id}"): "alerts",
+    ("PUT", "/v1/alerts/{alert_id}"): "alerts",
+    ("DELETE", "/v1/alerts/{alert_id}"): "alerts",
+    ("GET", "/v1/alerts/{alert_id}/firings"): "alerts",
 }
 PUBLIC = {
     ("GET", "/v1/health"),

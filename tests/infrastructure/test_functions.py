@@ -1,4 +1,4 @@
-"""Stateless stack: the four functions carry the house defaults of the function factory."""
+"""Stateless stack: every function carries the house defaults of the function factory."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ EXPORT_MODULES = {
     "export_watchdog",
 }
 # Invoked by event-source mappings (a stream, a queue), not by API Gateway: Lambda's own time limit.
-STREAM_MODULES = {"stream_router", "deliverer"}
+STREAM_MODULES = {"stream_router", "deliverer", "alert_evaluator"}
 EXPECTED_MODULES = {
     "authorizer",
     "ingest",
@@ -30,6 +30,7 @@ EXPECTED_MODULES = {
     "docs",
     "admin",
     "destinations",
+    "alerts",
     *EXPORT_MODULES,
     *STREAM_MODULES,
 }
@@ -41,6 +42,7 @@ EVENTS, CONTROL, IDEMPOTENCY = {"EVENTS_TABLE"}, {"CONTROL_TABLE"}, {"IDEMPOTENC
 BUCKET, LINKS, SENDER = {"EXPORTS_BUCKET"}, {"DOWNLOAD_SIGNING_SECRET", "API_BASE_URL"}, {"SENDER_EMAIL"}
 MACHINE = {"EXPORT_STATE_MACHINE"}
 DELIVERIES = {"DELIVERY_QUEUE_URL"}
+ALERT_WORK, CONSOLE = {"ALERT_QUEUE_URL"}, {"CONSOLE_URL"}
 SCHEDULER = {"SCHEDULE_GROUP", "SCHEDULER_ROLE_ARN", "SCHEDULE_TARGET_ARN", "SCHEDULE_DLQ_ARN"}
 EXPECTED_ENV = {
     "authorizer": CONTROL | METRICS | {"THROTTLE_NAMESPACE"},
@@ -56,9 +58,11 @@ EXPECTED_ENV = {
     "export_watchdog": CONTROL | BUCKET | METRICS,
     "export_notify": CONTROL | LINKS | SENDER | METRICS,
     "export_fire": CONTROL | MACHINE | METRICS,
-    "stream_router": CONTROL | DELIVERIES | METRICS,
+    "stream_router": CONTROL | DELIVERIES | ALERT_WORK | METRICS,
     "deliverer": EVENTS | CONTROL | DELIVERIES | SENDER | METRICS,
     "destinations": EVENTS | CONTROL | DELIVERIES,
+    "alerts": EVENTS | CONTROL,
+    "alert_evaluator": EVENTS | CONTROL | DELIVERIES | SENDER | CONSOLE | METRICS,
 }
 
 

@@ -143,6 +143,8 @@ def base(module: str) -> set[Grant]:
         "stream_router": "FunctionsStreamRouterLogs",
         "deliverer": "FunctionsDelivererLogs",
         "destinations": "FunctionsDestinationsLogs",
+        "alerts": "FunctionsAlertsLogs",
+        "alert_evaluator": "FunctionsAlertEvaluatorLogs",
     }[module]
     return on("*", *sorted(STAR_ONLY)) | on(log_group, "logs:CreateLogStream", "logs:PutLogEvents")
 
@@ -159,6 +161,7 @@ CONSUME = ["sqs:ChangeMessageVisibility", "sqs:DeleteMessage", "sqs:GetQueueAttr
 CONSUME += ["sqs:GetQueueUrl", "sqs:ReceiveMessage"]
 STREAM_READ = ["dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator"]
 DELIVERIES = "StreamingDeliveries"
+ALERT_WORK = "AlertingAlertWork"
 # Roles in tenants' accounts, only with an `activitylog:` external id and never this account's own.
 TENANT_ROLES = "arn:${Partition}:iam::*:role/*"
 EXTERNAL_ID = json.dumps(
@@ -219,12 +222,14 @@ EXPECTED: dict[str, set[Grant]] = {
     "export_fire": on("ControlTable", *CONTROL_RW)
     | on("ExportsStateMachine", "states:StartExecution")
     | on("SchedulesFireFailures", *TO_QUEUE),
-    # docs/streaming.md: the stream only (never the events' items), destinations read and the ledger
-    # written, deliveries enqueued; its mapping's failed batches go to its dead-letter queue
+    # docs/streaming.md: the stream only (never the events' items), destinations and alerts read and
+    # the ledger written, deliveries and alert work enqueued; its mapping's failed batches go to its
+    # dead-letter queue
     "stream_router": on("EventsTable.StreamArn", *STREAM_READ)
     | on("*", "dynamodb:ListStreams")
     | on("ControlTable", *CONTROL_RW)
     | on(DELIVERIES, *TO_QUEUE)
+    | on(ALERT_WORK, *TO_QUEUE)
     | on("StreamingRouterDeadLetters", *TO_QUEUE),
     # events by id and, for replays, by_time; the activitylog.destination.disabled event and its email
     "deliverer": on("EventsTable", *READ)
@@ -239,6 +244,22 @@ EXPECTED: dict[str, set[Grant]] = {
     | on("EventsTable", *WRITE)
     | on(DELIVERIES, *TO_QUEUE)
     | on(TENANT_ROLES, "sts:AssumeRole", condition=EXTERNAL_ID),
+    # docs/alerts.md: the API's definitions, preview pages and audit events; preview reads events
+    # through the query path (the GSIs); no queue, no mail, no other account
+    "alerts": on("ControlTable", *CONTROL_RW)
+    | on("EventsTable", *READ)
+    | on("EventsTable/index/*", *READ)
+    | on("EventsTable", *WRITE),
+    # the evaluator: states and firings (TransactWriteItems is PutItem and UpdateItem), the mail
+    # counter, destinations and ledger items (control table, keys only); the firing's events by key
+    # (no index) and its activitylog.alert.fired event; its email; its deliveries enqueued; the
+    # AlertWork queue consumed
+    "alert_evaluator": on("ControlTable", *CONTROL_RW)
+    | on("EventsTable", *READ)
+    | on("EventsTable", *WRITE)
+    | on(SENDER, "ses:SendEmail", "ses:SendRawEmail")
+    | on(DELIVERIES, *TO_QUEUE)
+    | on(ALERT_WORK, *CONSUME),
 }
 
 

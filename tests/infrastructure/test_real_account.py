@@ -106,8 +106,9 @@ def test_a_verified_domain_can_be_the_identity_and_its_dkim_records_are_outputs(
             if "ses:SendEmail" in as_list(s["Action"])
         ]
     )
-    # Ingest (quota warnings), ExportNotify, the Deliverer (a disabled destination's notice)
-    assert grants.count(":identity/mail.acme.test") == 3 and "exports@" not in grants
+    # Ingest (quota warnings), ExportNotify, the Deliverer (a disabled destination's notice), the
+    # AlertEvaluator (a firing's email)
+    assert grants.count(":identity/mail.acme.test") == 4 and "exports@" not in grants
 
 
 def test_an_identity_verified_outside_the_app_is_used_not_created_again(
@@ -294,7 +295,7 @@ def test_every_alarm_notifies_the_topic_given_as_a_required_parameter(stateless:
     assert "Default" not in parameter and parameter["Type"] == "String"
     alarms = _alarms(stateless)
     # errors and throttles per function, API 5xx and p99, dead-letter queues, service metrics, iterator age
-    assert len(alarms) == 2 * 16 + 2 + 5 + 2 + 1
+    assert len(alarms) == 2 * 18 + 2 + 6 + 2 + 1
     for alarm in alarms:
         assert alarm["AlarmActions"] == [{"Ref": "AlarmTopicArn"}]
         assert alarm["OKActions"] == [{"Ref": "AlarmTopicArn"}]
