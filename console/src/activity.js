@@ -1,8 +1,10 @@
-// The Activity page: the filters (in the URL's query string), the feed, "Export this view".
+// The Activity page: the filters (in the URL's query string), the feed, "Export this view",
+// "Create alert from this view".
 import { html, nothing } from "lit";
 import { LightElement } from "./base.js";
 import { PRESETS, exportFilters, fromLocalInput, groupActions, toLocalInput, toQuery } from "./filters.js";
 import "./feed.js";
+import "./alerts.js";
 
 const debounce = (fn, ms) => {
   let timer;
@@ -25,6 +27,7 @@ export class AlActivity extends LightElement {
     targets: { state: true },
     exporting: { state: true },
     exportError: { state: true },
+    alerting: { state: true },
   };
 
   constructor() {
@@ -35,6 +38,7 @@ export class AlActivity extends LightElement {
     this.targets = [];
     this.exporting = false;
     this.exportError = "";
+    this.alerting = false;
     this.suggestActors = debounce((q) => this.loadActors(q), 150);
     this.suggestTargets = debounce((q) => this.loadTargets(q), 150);
   }
@@ -182,10 +186,16 @@ export class AlActivity extends LightElement {
     return html`
       <div class="page-head">
         <h1>${heading}</h1>
+        <div class="actions">
+        ${this.caps.alerts ? html`<button type="button" aria-expanded=${this.alerting ? "true" : "false"}
+          @click=${() => { this.alerting = !this.alerting; this.exporting = false; }}>Create alert from this view</button>` : nothing}
         ${this.caps.exports ? html`<button type="button" class="primary" aria-expanded=${this.exporting ? "true" : "false"}
-          @click=${() => { this.exporting = !this.exporting; }}>Export this view</button>` : nothing}
+          @click=${() => { this.exporting = !this.exporting; this.alerting = false; }}>Export this view</button>` : nothing}
+        </div>
       </div>
       ${this.exporting ? this.renderExportForm() : nothing}
+      ${this.alerting ? html`<al-alert-form .api=${this.api} .filters=${f} .nav=${this.nav}
+        .close=${() => { this.alerting = false; this.updateComplete.then(() => this.querySelector(".page-head button")?.focus()); }}></al-alert-form>` : nothing}
       <form class="filters" role="search" aria-label="Filters" @submit=${(e) => e.preventDefault()}>
         ${restricted ? nothing : this.textField("actor_id", "User", { list: "actor-options", suggest: this.suggestActors, hint: "user id, name or email" })}
         ${this.renderAction()}

@@ -8,14 +8,16 @@ import { PAGE_SIZE } from "./feed.js";
 import { capabilities, forgetCredential, storeCredential, storedCredential, tokenFromHash } from "./session.js";
 import "./activity.js";
 import "./exports.js";
+import "./alerts.js";
 import "./settings.js";
 import "./keys.js";
 
-/** Pages, their link names and who may see them. (Reports, Alerts, Destinations: added with their
- * routes.) */
+/** Pages, their link names and who may see them, in the navigation's order. (Reports and
+ * Destinations: added with their pages.) */
 const PAGES = [
   { id: "activity", label: "Activity", allowed: (c) => c.events },
   { id: "exports", label: "Exports", allowed: (c) => c.exports },
+  { id: "alerts", label: "Alerts", allowed: (c) => c.alerts },
   { id: "settings", label: "Settings", allowed: (c) => c.logging },
   { id: "keys", label: "API keys", allowed: (c) => c.keys },
 ];
@@ -51,6 +53,7 @@ export class AlApp extends LightElement {
       filters: parseQuery(p),
       eventId: p.get("event") || null,
       exportId: p.get("export") || null,
+      alertId: p.get("alert") || null,
     };
   }
 
@@ -132,12 +135,14 @@ export class AlApp extends LightElement {
   }
 
   renderPage(page) {
-    const { filters, eventId, exportId } = this.route;
+    const { filters, eventId, exportId, alertId } = this.route;
     switch (page.id) {
       case "activity":
         return html`<al-activity .api=${this.api} .caps=${this.caps} .filters=${filters} .eventId=${eventId} .nav=${this.nav}></al-activity>`;
       case "exports":
         return html`<al-exports .api=${this.api} .highlight=${exportId}></al-exports>`;
+      case "alerts":
+        return html`<al-alerts .api=${this.api} .caps=${this.caps} .selected=${alertId} .nav=${this.nav}></al-alerts>`;
       case "settings":
         return html`<al-settings .api=${this.api}></al-settings>`;
       case "keys":

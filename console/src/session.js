@@ -38,7 +38,8 @@ const allowed = (promise) =>
 
 /** What the credential may use. Throws the API's 401 when the credential is not valid at all.
  * - events: GET /v1/events answers; catalogue: GET /v1/actions answers;
- * - exports: GET /v1/exports answers; keys: GET /v1/api-keys answers;
+ * - exports: GET /v1/exports answers; keys: GET /v1/api-keys answers; alerts: GET /v1/alerts
+ *   answers (a restricted key or a viewer token gets 403 there, as without alerts:manage);
  * - logging: PUT /v1/settings with a body the API must refuse: 422 (body checked, so the scope is
  *   held) or 403 (the scope is checked before the body); nothing is ever written;
  * - actorId: the credential's actor restriction when the API tells it (the key's own entry in
@@ -61,10 +62,11 @@ export async function capabilities(api, feed = null) {
     if (err.status === 401) throw err;
     return null;
   });
-  const [events, catalogue, exportsOk, keys, loggingOk, actorPage] = await Promise.all([
+  const [events, catalogue, exportsOk, alertsOk, keys, loggingOk, actorPage] = await Promise.all([
     allowed(feed || api.get("/v1/events", { limit: 1 }, { quiet401: true })),
     allowed(api.get("/v1/actions", undefined, { quiet401: true })),
     allowed(api.get("/v1/exports", { limit: 1 }, { quiet401: true })),
+    allowed(api.get("/v1/alerts", undefined, { quiet401: true })),
     keysPage,
     logging,
     actors,
@@ -84,6 +86,7 @@ export async function capabilities(api, feed = null) {
     events,
     catalogue: catalogue && Boolean(actorPage),
     exports: exportsOk,
+    alerts: alertsOk,
     keys: Boolean(keys),
     logging: loggingOk,
     actorId,

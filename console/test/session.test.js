@@ -28,11 +28,11 @@ const ok = { events: [], next_cursor: null };
 test("an admin key: every page, its own scopes from its entry in the key list", async () => {
   const api = fakeApi("alk_abcdef123", {
     "GET /v1/events": ok, "GET /v1/actions": { actions: [] }, "GET /v1/actors": { actors: [], next_cursor: null },
-    "GET /v1/exports": { exports: [], next_cursor: null }, "PUT /v1/settings": 422,
+    "GET /v1/exports": { exports: [], next_cursor: null }, "PUT /v1/settings": 422, "GET /v1/alerts": { alerts: [] },
     "GET /v1/api-keys": { api_keys: [{ prefix: "alk_abc", scopes: ["events:read", "keys:manage"], actor_id: null }], next_cursor: null },
   });
   const caps = await capabilities(api);
-  assert.deepEqual(caps, { events: true, catalogue: true, exports: true, keys: true, logging: true, actorId: null,
+  assert.deepEqual(caps, { events: true, catalogue: true, exports: true, alerts: true, keys: true, logging: true, actorId: null,
     scopes: ["events:read", "keys:manage"], viewerToken: false });
 });
 
@@ -41,7 +41,7 @@ test("a read-only key sees Activity only; the settings probe's 403 means no Sett
     "GET /v1/actors": { actors: [{ id: "a" }, { id: "b" }], next_cursor: null } });
   const caps = await capabilities(api);
   assert.equal(caps.events, true);
-  assert.equal(caps.exports || caps.keys || caps.logging, false);
+  assert.equal(caps.exports || caps.alerts || caps.keys || caps.logging, false);
   assert.equal(caps.actorId, null);
 });
 
@@ -65,7 +65,7 @@ test("the key's own entry says its actor, whatever the catalogue holds", async (
 
 test("a 401 on any probe is a credential that is not accepted", async () => {
   const api = fakeApi("wrong", { "GET /v1/events": 401, "GET /v1/actions": 401, "GET /v1/actors": 401,
-    "GET /v1/exports": 401, "GET /v1/api-keys": 401, "PUT /v1/settings": 401 });
+    "GET /v1/exports": 401, "GET /v1/alerts": 401, "GET /v1/api-keys": 401, "PUT /v1/settings": 401 });
   await assert.rejects(capabilities(api), (err) => err.status === 401);
 });
 
@@ -74,4 +74,12 @@ test("the feed's first page stands for the events probe", async () => {
   const caps = await capabilities(api, Promise.resolve(ok));
   assert.equal(caps.events, true);
   assert.ok(!api.asked.includes("GET /v1/events"));
+});
+
+test("alerts: GET /v1/alerts answering shows Alerts; a 403 (no alerts:manage, or restricted) or a 404 (no route) does not", async () => {
+  const base = { "GET /v1/events": ok, "GET /v1/actions": { actions: [] }, "GET /v1/actors": { actors: [], next_cursor: null } };
+  assert.equal((await capabilities(fakeApi("alk_a", { ...base, "GET /v1/alerts": { alerts: [] } }))).alerts, true);
+  assert.equal((await capabilities(fakeApi("alk_b", { ...base, "GET /v1/alerts": 403 }))).alerts, false);
+  assert.equal((await capabilities(fakeApi("alk_c", { ...base, "GET /v1/alerts": 404 }))).alerts, false);
+  await assert.rejects(capabilities(fakeApi("alk_d", { ...base, "GET /v1/alerts": 401 })), (err) => err.status === 401);
 });
