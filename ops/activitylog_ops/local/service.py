@@ -78,6 +78,14 @@ def create_key(
 METRICS_DISABLED = "POWERTOOLS_METRICS_DISABLED"  # Powertools' own switch (docs/components.md, "Metrics")
 # Webhook destinations may point at http://127.0.0.1:<port> locally (API.md; models/env.py WebhookEnv).
 WEBHOOK_ALLOW_LOOPBACK = "WEBHOOK_ALLOW_LOOPBACK"
+# The web console's address in firing emails (models/env.py ConsoleEnv): CloudFront's in the template.
+CONSOLE_URL = "CONSOLE_URL"
+
+
+def console_url(gateway_url: str) -> str:
+    """Where the local gateway serves the console (console_files.py), as the template's `console.url`
+    ends: `<base>/console/`."""
+    return gateway_url.rstrip("/") + "/console/"
 
 
 @dataclass
@@ -164,8 +172,10 @@ class LocalService:
         self.clock = ScheduleClock(local_scheduler.scheduler, local_scheduler.fire)
         if self.auto_fire:
             self.clock.start()
-        # Links in emails point at the API; locally that is this gateway (configuration, as on AWS).
+        # Links in emails point at the API and the console; locally both are this gateway
+        # (configuration, as on AWS, where they are the stage's and CloudFront's URLs).
         os.environ["API_BASE_URL"] = self.gateway.url
+        os.environ[CONSOLE_URL] = console_url(self.gateway.url)
         _forget_cached_configuration()
         control = output(self.deployment, STATEFUL, "ControlTableName")
         events = output(self.deployment, STATEFUL, "EventsTableName")
@@ -220,10 +230,13 @@ class LocalService:
 
     def drain_streaming(self, timeout: float = 60.0) -> None:
         """Wait until the streaming pipeline is quiet (tests): every stream record written so far
-        handled and every queue empty (no message visible, in flight or delayed), in passes (stream
-        pollers, then queue pollers) until a whole pass invoked no function, since each stage may
-        feed the other. TimeoutError if it is not quiet within `timeout` (a message whose visibility
-        a function pushed out, a later retry, counts as in flight until then)."""
+        handled and every polled queue empty (Deliveries and AlertWork: no message visible, in
+        flight or delayed), in passes (stream pollers, then queue pollers) until a whole pass
+        invoked no function, since each stage may feed the other (the router fills both queues, the
+        evaluator writes a firing's event to the stream and its deliveries to Deliveries).
+        TimeoutError if it is not quiet within `timeout` (a message whose visibility a function
+        pushed out, a later retry, counts as in flight until then). Dead-letter queues have no
+        poller: what reaches them is not waited for."""
         deadline = time.monotonic() + timeout
 
         def left() -> float:

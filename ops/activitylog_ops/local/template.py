@@ -198,6 +198,11 @@ class Deployment:
             return f"{self.physical_name(stack, logical_id)}.s3.{self.region}.amazonaws.com"
         if kind == "AWS::SQS::Queue" and attribute == "QueueUrl":
             return self.queue_url(stack, logical_id)
+        if kind == "AWS::CloudFront::Distribution" and attribute == "DomainName":
+            # No distribution exists locally (the gateway serves /console/ itself): a name that can
+            # never resolve, so a value built from it is never used by mistake; local mode's
+            # service replaces the one variable built from it (CONSOLE_URL) with the gateway's.
+            return f"{self.physical_name(stack, logical_id).lower()}.cloudfront.invalid"
         if attribute in ("Name", "TableName", "StateMachineName", "QueueName", "RoleId", "Id"):
             return self.physical_name(stack, logical_id)
         if kind.startswith("AWS::DynamoDB::") and attribute == "StreamArn":

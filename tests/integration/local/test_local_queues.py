@@ -483,8 +483,8 @@ def test_the_deliveries_queue_and_its_mapping(clients: Any, local_service: Any) 
     if not mappings:
         pytest.skip("the stack has no SQS event-source mapping (no Deliveries queue) yet")
     sqs = clients("sqs")
-    (mapping,) = mappings
-    assert [p.mapping for p in service.queues] == [mapping]  # polled, one poller per mapping
+    (mapping,) = [m for m in mappings if "Deliverer" in m.function]  # AlertWork: test_local_alerts.py
+    assert [p.mapping for p in service.queues].count(mapping) == 1  # polled, one poller per mapping
     assert mapping.batch_size == 5 and mapping.report_item_failures
     url = sqs.get_queue_url(QueueName=mapping.queue_name)["QueueUrl"]
     attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]

@@ -146,3 +146,21 @@ def test_policy_evaluation_deny_wins_and_wildcards_match() -> None:
     assert not policy_allows({"Statement": [allow, deny]}, arn)
     assert not policy_allows({"Statement": [{**allow, "Resource": "arn:aws:execute-api:*:*:other/*"}]}, arn)
     assert not policy_allows({}, arn)
+
+
+def test_a_distributions_domain_name_resolves_to_a_name_that_never_resolves() -> None:
+    # Given the console's URL as ConsoleSite synthesizes it (infra/constructs/console_site.py)
+    template = {
+        "Resources": {
+            "ConsoleDistribution022D3262": {"Type": "AWS::CloudFront::Distribution", "Properties": {}},
+        }
+    }
+    url = {
+        "Fn::Join": [
+            "",
+            ["https://", {"Fn::GetAtt": ["ConsoleDistribution022D3262", "DomainName"]}, "/console/"],
+        ]
+    }
+    # Then it resolves (no distribution exists locally: local mode's service sets CONSOLE_URL itself)
+    resolved = Deployment({"S": template}).resolve("S", url)
+    assert resolved == "https://s-consoledistribution022d3262.cloudfront.invalid/console/"
