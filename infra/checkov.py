@@ -42,8 +42,9 @@ _LAMBDA = [
     Waiver(
         "CKV_AWS_116",
         "API and Step Functions invoke these synchronously and event-source mappings poll for the "
-        "stream router and the deliverer (a function DLQ never applies: the mapping's on-failure "
-        "queue and the deliveries queue's redrive keep what fails); the two invoked asynchronously "
+        "stream router, the deliverer and the alert evaluator (a function DLQ never applies: the "
+        "mapping's on-failure queue and the deliveries' and alert-work queues' redrives keep what "
+        "fails); the two invoked asynchronously "
         "(ExportFire, ExportWatchdog) have an on-failure destination queue instead, which checkov "
         "does not recognise",
     ),
