@@ -368,7 +368,8 @@ export class AlAlerts extends LightElement {
     }
   }
 
-  async remove(alert) {
+  // Not `remove`: that name would shadow Element.remove(), which Lit calls to take the page away.
+  async deleteAlert(alert) {
     this.error = "";
     try {
       await this.api.del(`/v1/alerts/${encodeURIComponent(alert.id)}`);
@@ -386,6 +387,7 @@ export class AlAlerts extends LightElement {
     e.preventDefault();
     this._focusFirings = focus;
     this.nav(new URL(e.currentTarget.href).search);
+    if (focus) this.requestUpdate(); // the alert already open: no new route, focus its firings all the same
   }
 
   renderAlert(a) {
@@ -401,7 +403,7 @@ export class AlAlerts extends LightElement {
       <td><div class="actions">
         <button type="button" data-toggle=${a.id} aria-label=${`${a.enabled ? "Disable" : "Enable"} ${a.name}`}
           @click=${() => this.setEnabled(a, !a.enabled)}>${a.enabled ? "Disable" : "Enable"}</button>
-        <button type="button" class="danger" aria-label=${`Delete ${a.name}`} @click=${() => this.remove(a)}>Delete</button>
+        <button type="button" class="danger" aria-label=${`Delete ${a.name}`} @click=${() => this.deleteAlert(a)}>Delete</button>
       </div></td>
     </tr>`;
   }

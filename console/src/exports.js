@@ -99,7 +99,8 @@ export class AlExports extends LightElement {
     }
   }
 
-  async remove(x) {
+  // Not `remove`: that name would shadow Element.remove(), which Lit calls to take the page away.
+  async deleteExport(x) {
     this.error = "";
     try {
       await this.api.del(`/v1/exports/${encodeURIComponent(x.id)}`);
@@ -219,7 +220,7 @@ export class AlExports extends LightElement {
           <button type="button" @click=${() => this.runNow(x)}>Run now</button>
           <button type="button" aria-expanded=${this.editing === x.id ? "true" : "false"}
             @click=${() => (this.editing === x.id ? (this.editing = null) : this.editSchedule(x))}>Schedule</button>
-          <button type="button" class="danger" @click=${() => this.remove(x)}>Delete</button>
+          <button type="button" class="danger" @click=${() => this.deleteExport(x)}>Delete</button>
         </div>
         ${this.editing === x.id ? this.renderSchedule(x) : nothing}
         ${this.renderRuns(x)}
