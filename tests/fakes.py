@@ -502,3 +502,106 @@ class FakeQueue:
 
     def delay(self, receipt_handle: str, seconds: int) -> None:
         self.delays.append((receipt_handle, seconds))
+
+
+class FakeAlertStore:
+    """Alerts, states, firings and preview continuations in memory, with dal/alerts.py's conditions:
+    a state is written only at the version it was read (`conflicts`: the next n commits lose, as if
+    another evaluator had written first), its firings with it or not at all."""
+
+    def __init__(self) -> None:
+        from activitylog.models.alerts import Alert, Firing, GroupState
+
+        self.alerts: dict[tuple[str, str], tuple[Alert, int]] = {}
+        self.states: dict[tuple[str, str, str, str | None], tuple[GroupState, int, set[str]]] = {}
+        self.firings: dict[tuple[str, str, str], Firing] = {}
+        self.previews: dict[tuple[str, str], bytes] = {}
+        self.commits = 0  # transactions (or updates) written
+        self.conflicts = 0  # the next n commits fail their condition
+        self.on_commit: Any = None  # called before a commit is checked (a racing writer)
+
+    def put_alert(self, tenant: str, alert: Any) -> None:
+        assert (tenant, alert.id) not in self.alerts
+        self.alerts[(tenant, alert.id)] = (alert.model_copy(update={"last_fired_at": None}), 0)
+
+    def get_alert(self, tenant: str, alert_id: str) -> Any:
+        found = self.alerts.get((tenant, alert_id))
+        return (found[0].model_copy(deep=True), found[1]) if found else None
+
+    def list_alerts(self, tenant: str) -> list[Any]:
+        return [a.model_copy(deep=True) for (t, _), (a, _v) in sorted(self.alerts.items()) if t == tenant]
+
+    def save_alert(self, tenant: str, alert: Any, *, version: int) -> None:
+        from activitylog.models.errors import ConflictError
+
+        current = self.alerts.get((tenant, alert.id))
+        if current is None or current[1] != version:
+            raise ConflictError("changed meanwhile")
+        kept = alert.model_copy(update={"last_fired_at": current[0].last_fired_at})
+        self.alerts[(tenant, alert.id)] = (kept, version + 1)
+
+    def delete_alert(self, tenant: str, alert_id: str) -> bool:
+        return self.alerts.pop((tenant, alert_id), None) is not None
+
+    def mark_fired(self, tenant: str, alert_id: str, at: Any) -> None:
+        found = self.alerts.get((tenant, alert_id))
+        if found and (found[0].last_fired_at is None or found[0].last_fired_at < at):
+            self.alerts[(tenant, alert_id)] = (found[0].model_copy(update={"last_fired_at": at}), found[1])
+
+    def get_state(self, tenant: str, alert_id: str, rule: str, group: str | None) -> Any:
+        found = self.states.get((tenant, alert_id, rule, group))
+        return (found[0], found[1], sorted(found[2])) if found else (None, 0, [])
+
+    def commit(
+        self,
+        tenant: str,
+        alert_id: str,
+        group: str | None,
+        state: Any,
+        *,
+        version: int,
+        firings: Any,
+        now: Any,
+    ) -> bool:
+        from activitylog.models.alerts import firing_key
+
+        if self.on_commit is not None:
+            self.on_commit(tenant, alert_id, group)
+        if self.conflicts:
+            self.conflicts -= 1
+            return False
+        key = (tenant, alert_id, state.rule, group)
+        current = self.states.get(key)
+        if (current[1] if current else 0) != version:
+            return False
+        pending = set(current[2]) if current else set()
+        pending |= {firing_key(f) for f in firings}
+        self.states[key] = (state, version + 1, pending)
+        for firing in firings:
+            self.firings[(tenant, alert_id, firing_key(firing))] = firing
+        self.commits += 1
+        return True
+
+    def finish_pending(
+        self, tenant: str, alert_id: str, rule: str, group: str | None, keys: list[str]
+    ) -> None:
+        found = self.states.get((tenant, alert_id, rule, group))
+        if found:
+            self.states[(tenant, alert_id, rule, group)] = (found[0], found[1], found[2] - set(keys))
+
+    def get_firing(self, tenant: str, alert_id: str, sort_key: str) -> Any:
+        return self.firings.get((tenant, alert_id, sort_key))
+
+    def list_firings(self, tenant: str, alert_id: str, *, limit: int, before: str | None) -> Any:
+        keys = sorted((k for (t, a, k) in self.firings if t == tenant and a == alert_id), reverse=True)
+        if before is not None:
+            keys = [k for k in keys if k < before]
+        page = keys[:limit]
+        found = [self.firings[(tenant, alert_id, k)] for k in page]
+        return found, (page[-1] if len(keys) > limit else None)
+
+    def save_preview(self, tenant: str, preview_id: str, blob: bytes, *, now: Any) -> None:
+        self.previews[(tenant, preview_id)] = blob
+
+    def get_preview(self, tenant: str, preview_id: str) -> bytes | None:
+        return self.previews.get((tenant, preview_id))

@@ -487,9 +487,75 @@ def destinations() -> list[dict[str, Any]]:
     return out
 
 
+def alerts() -> list[dict[str, Any]]:
+    """/v1/alerts (the corpus' key holds alerts:manage): thresholds, windows and cooldowns out of
+    range or not durations, other tenants' destinations, recipients, filters with a range, fields
+    the service owns, previews over bad ranges, traversal."""
+    good = {"name": "a", "threshold": {"count": 3, "window": "PT10M"}}
+    missing = "01AAAAAAAAAAAAAAAAAAAAAAAA"
+    cases: list[tuple[str, Any]] = [
+        ("count 0", {**good, "threshold": {"count": 0, "window": "PT10M"}}),
+        ("count 1001", {**good, "threshold": {"count": 1001, "window": "PT10M"}}),
+        ("count huge", {**good, "threshold": {"count": 10**40, "window": "PT10M"}}),
+        ("count string", {**good, "threshold": {"count": "3", "window": "PT10M"}}),
+        ("count float", {**good, "threshold": {"count": 2.5, "window": "PT10M"}}),
+        ("window too short", {**good, "threshold": {"count": 3, "window": "PT59S"}}),
+        ("window too long", {**good, "threshold": {"count": 3, "window": "P2D"}}),
+        ("window months", {**good, "threshold": {"count": 3, "window": "P1M"}}),
+        ("window negative", {**good, "threshold": {"count": 3, "window": "-PT10M"}}),
+        ("window not a duration", {**good, "threshold": {"count": 3, "window": "10 minutes"}}),
+        ("window huge", {**good, "threshold": {"count": 3, "window": "PT" + "9" * 400 + "S"}}),
+        ("threshold missing", {"name": "a"}),
+        ("cooldown too long", {**good, "cooldown": "P8D"}),
+        ("cooldown negative", {**good, "cooldown": "-PT1H"}),
+        ("group_by unknown", {**good, "group_by": "tenant"}),
+        ("recipients 51", {**good, "recipients": [f"a{i}@example.com" for i in range(51)]}),
+        ("recipient header injection", {**good, "recipients": ["a@example.com\r\nBcc: b@example.com"]}),
+        ("recipient not an address", {**good, "recipients": ["not-an-address"]}),
+        ("destination of nobody", {**good, "destination_ids": [missing]}),
+        ("destination traversal", {**good, "destination_ids": ["../x"]}),
+        ("destinations 11", {**good, "destination_ids": [f"d{i}" for i in range(11)]}),
+        ("filters with from", {**good, "filters": {"from": "2026-01-01T00:00:00Z"}}),
+        ("filters unknown field", {**good, "filters": {"tenant": "other"}}),
+        ("filters target half", {**good, "filters": {"target_type": "asset"}}),
+        ("name empty", {**good, "name": ""}),
+        ("name bidi override", {**good, "name": "a\u202eb"}),
+        ("tenant field", {**good, "tenant": "other"}),
+        ("id field", {**good, "id": missing}),
+        ("last_fired_at field", {**good, "last_fired_at": "2026-01-01T00:00:00Z"}),
+        ("enabled string", {**good, "enabled": "yes"}),
+        ("empty object", {}),
+        ("array body", [good]),
+    ]
+    out = [entry(f"alerts: {n}", "POST", "/v1/alerts", enc(b)) for n, b in cases]
+    out.append(entry("alerts: deep nesting", "POST", "/v1/alerts", b'{"filters":' + b"[" * 5000))
+    out.append(entry("alerts: invalid utf-8", "POST", "/v1/alerts", b'{"name":"\xff"}'))
+    previews: list[tuple[str, Any]] = [
+        ("from after to", {"alert": good, "from": "2026-12-02T00:00:00Z", "to": "2026-12-01T00:00:00Z"}),
+        ("over 90 days", {"alert": good, "from": "2026-01-01T00:00:00Z", "to": "2026-12-01T00:00:00Z"}),
+        ("no alert", {"from": "2026-12-01T00:00:00Z", "to": "2026-12-02T00:00:00Z"}),
+        ("bad alert", {"alert": {"name": "a"}, "from": "2026-12-01T00:00:00Z", "to": "2026-12-02T00:00:00Z"}),
+        ("not a time", {"alert": good, "from": "yesterday", "to": "today"}),
+    ]
+    for n, b in previews:
+        out.append(entry(f"alerts: preview {n}", "POST", "/v1/alerts/preview", enc(b)))
+    for q in ("cursor=%25%25", "cursor=eyJ2IjoxfQ", "cursor=" + "A" * 3000):
+        body = {"alert": good, "from": "2026-12-01T00:00:00Z", "to": "2026-12-02T00:00:00Z"}
+        out.append(entry(f"alerts: preview query {q[:30]}", "POST", f"/v1/alerts/preview?{q}", enc(body)))
+    out.append(entry("alerts: put unknown", "PUT", f"/v1/alerts/{missing}", enc({"name": "x"})))
+    out.append(entry("alerts: put null name", "PUT", f"/v1/alerts/{missing}", enc({"name": None})))
+    for t in [t for t in TRAVERSALS if t != "%2F"]:
+        out.append(entry(f"alert path {t}", "GET", f"/v1/alerts/{t}", None))
+        out.append(entry(f"alert delete path {t}", "DELETE", f"/v1/alerts/{t}", None))
+        out.append(entry(f"alert firings path {t}", "GET", f"/v1/alerts/{t}/firings", None))
+    for q in ("limit=0", "limit=201", "cursor=%25%25", "cursor=eyJ2IjoxfQ"):
+        out.append(entry(f"firings query {q}", "GET", f"/v1/alerts/{missing}/firings?{q}", None))
+    return out
+
+
 def main() -> None:
     corpus = events_envelope() + bad_events() + exports() + settings() + api_keys() + queries_and_paths()
-    corpus += viewer_tokens() + destinations()
+    corpus += viewer_tokens() + destinations() + alerts()
     names = [c["name"] for c in corpus]
     assert len(names) == len(set(names)), "corpus names must be unique"
     OUT.write_text("".join(json.dumps(c, ensure_ascii=True) + "\n" for c in corpus))

@@ -26,6 +26,7 @@ ALL_SCOPES = [
     "keys:manage",
     "tokens:create",
     "streams:manage",
+    "alerts:manage",
 ]
 _counter = itertools.count()
 

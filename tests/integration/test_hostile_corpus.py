@@ -39,6 +39,7 @@ def snapshot(api: Api) -> dict[str, Any]:
         "exports": [e["id"] for e in api.request("GET", "/v1/exports").json()["exports"]],
         "keys": [k["id"] for k in api.request("GET", "/v1/api-keys").json()["api_keys"]],
         "destinations": api.request("GET", "/v1/destinations").json()["destinations"],
+        "alerts": api.request("GET", "/v1/alerts").json()["alerts"],
     }
 
 
@@ -69,6 +70,8 @@ def test_the_corpus_is_big_and_covers_every_family() -> None:
         "wrong type",
         "destinations: url",
         "destination path",
+        "alerts: window",
+        "alert path",
     ):
         assert family in names, family
 

@@ -35,6 +35,13 @@ BODY_OF = {
         "from": "2026-12-01T00:00:00Z",
         "to": "2026-12-02T00:00:00Z",
     },
+    "/v1/alerts": {"name": "n", "threshold": {"count": 3, "window": "PT10M"}},
+    "/v1/alerts/{alert_id}": {"name": "n"},
+    "/v1/alerts/preview": {
+        "alert": {"name": "n", "threshold": {"count": 3, "window": "PT10M"}},
+        "from": "2026-12-01T00:00:00Z",
+        "to": "2026-12-02T00:00:00Z",
+    },
 }
 WRONG_TYPES = [
     "text/plain",

@@ -54,6 +54,13 @@ OPERATION_IDS = {
     ("post", "/v1/destinations/{destination_id}/deliveries/{delivery_id}/retry"): "retryDelivery",
     ("post", "/v1/destinations/{destination_id}/replays"): "startReplay",
     ("get", "/v1/destinations/{destination_id}/replays/{replay_id}"): "getReplay",
+    ("post", "/v1/alerts"): "createAlert",
+    ("get", "/v1/alerts"): "listAlerts",
+    ("post", "/v1/alerts/preview"): "previewAlert",
+    ("get", "/v1/alerts/{alert_id}"): "getAlert",
+    ("put", "/v1/alerts/{alert_id}"): "updateAlert",
+    ("delete", "/v1/alerts/{alert_id}"): "deleteAlert",
+    ("get", "/v1/alerts/{alert_id}/firings"): "listFirings",
     ("get", "/v1/health"): "getHealth",
     ("get", "/v1/openapi.json"): "getOpenApiDocument",
 }
@@ -64,6 +71,9 @@ BODIES |= {
     ("post", "/v1/destinations"),
     ("put", "/v1/destinations/{destination_id}"),
     ("post", "/v1/destinations/{destination_id}/replays"),
+    ("post", "/v1/alerts"),
+    ("put", "/v1/alerts/{alert_id}"),
+    ("post", "/v1/alerts/preview"),
 }
 ERROR_REF = {"$ref": "#/components/schemas/Error"}
 

@@ -336,7 +336,7 @@ def test_a_firing_has_one_id_per_alert_and_triggering_event() -> None:
         firing(Fired("e4", 3, 0, 1000, ("e1", "e2", "e4")), alert_id="alr_1", group="g", fired_at=T0).id
         != first.id
     )
-    assert first.id.startswith("fir_") and len(first.id) == 30
+    assert first.id.startswith("fir-") and len(first.id) == 30
     assert Firing.model_validate_json(first.model_dump_json()) == first
 
 

@@ -23,7 +23,7 @@ from aws_lambda_powertools.utilities.data_classes.common import BaseProxyEvent
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from activitylog.handlers.http import build_resolver, logger
-from activitylog.handlers.routes import admin, catalogue, destinations, exports, ingest, query
+from activitylog.handlers.routes import admin, alerts, catalogue, destinations, exports, ingest, query
 from activitylog.handlers.routes.answers import answers, ok
 from activitylog.models.env import DocsEnv
 
@@ -81,7 +81,14 @@ def swagger_ui() -> Response[str]:
 
 # The document is generated from every area's routes and models; only this Lambda serves it.
 app = build_resolver(
-    ingest.router, query.router, catalogue.router, admin.router, exports.router, destinations.router, router
+    ingest.router,
+    query.router,
+    catalogue.router,
+    admin.router,
+    exports.router,
+    destinations.router,
+    alerts.router,
+    router,
 )
 app.configure_openapi(
     title=TITLE,

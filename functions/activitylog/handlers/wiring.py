@@ -21,7 +21,9 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from activitylog.logic.cache import TtlCache
 from activitylog.models.env import (
+    AlertQueueEnv,
     BucketEnv,
+    ConsoleEnv,
     ControlEnv,
     DeliveryQueueEnv,
     EventsEnv,
@@ -37,6 +39,7 @@ from activitylog.models.env import (
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 
+    from activitylog.dal.alerts import AlertTable
     from activitylog.dal.api_keys import ApiKeyTable
     from activitylog.dal.control import ControlTable
     from activitylog.dal.control_base import ControlBase
@@ -52,6 +55,8 @@ if TYPE_CHECKING:
     from activitylog.dal.viewer_tokens import ViewerTokenTable
     from activitylog.dal.webhook_client import WebhookClient
     from activitylog.dal.workflow import StepFunctionsWorkflow
+    from activitylog.logic.alert_live import EvaluatorPorts
+    from activitylog.logic.alerts import AlertPorts
     from activitylog.logic.catalogue import CatalogueMemory, CataloguePorts
     from activitylog.logic.deliveries import DelivererPorts, DisabledNotice
     from activitylog.logic.destination_send import SendPorts
@@ -65,6 +70,7 @@ if TYPE_CHECKING:
     from activitylog.logic.quota import QuotaWarning
     from activitylog.logic.schedules import FirePorts, SchedulePorts
     from activitylog.logic.stream_router import RouterPorts
+    from activitylog.models.alerts import Alert, Firing
     from activitylog.models.env import Env
     from activitylog.models.settings import TenantSettings
 
@@ -212,6 +218,20 @@ class Container:
         from activitylog.dal.delivery_queue import SqsDeliveryQueue
 
         return SqsDeliveryQueue(self.env(DeliveryQueueEnv).delivery_queue_url, self.client("sqs"))
+
+    @cached_property
+    def alerts(self) -> AlertTable:
+        """Alerts, their evaluation states and firings (control table)."""
+        from activitylog.dal.alerts import AlertTable
+
+        return self._on_control_table(AlertTable)
+
+    @cached_property
+    def alert_queue(self) -> SqsDeliveryQueue:
+        """The alert-work queue: the router's messages to the evaluator (the same adapter)."""
+        from activitylog.dal.delivery_queue import SqsDeliveryQueue
+
+        return SqsDeliveryQueue(self.env(AlertQueueEnv).alert_queue_url, self.client("sqs"))
 
     @cached_property
     def webhooks(self) -> WebhookClient:
@@ -392,9 +412,15 @@ class Container:
         return SendPorts(webhooks=self.webhooks, targets=self.role_targets)
 
     def router_ports(self) -> RouterPorts:
+        from activitylog.logic import alert_live
         from activitylog.logic.stream_router import RouterPorts
 
-        return RouterPorts(store=self.destinations, queue=self.delivery_queue)
+        alerts = alert_live.SelectPorts(alerts=self.alerts, queue=self.alert_queue)
+        return RouterPorts(
+            store=self.destinations,
+            queue=self.delivery_queue,
+            consumers=(partial(alert_live.select, ports=alerts),),  # each tenant's part of a batch
+        )
 
     def destination_ports(self) -> DestinationPorts:
         from activitylog.logic.destinations import DestinationPorts
@@ -411,6 +437,75 @@ class Container:
             send=self.send_ports(),
             query=lambda tenant: self.query_ports(tenant, fresh=True),  # every shard ingestion writes
             disabled=self._announce_disabled,
+        )
+
+    # --- alerts (docs/alerts.md) ------------------------------------------------------------------
+    def alert_ports(self) -> AlertPorts:
+        from activitylog.logic.alerts import AlertPorts
+
+        return AlertPorts(
+            store=self.alerts,
+            destinations=self.destinations,
+            query=lambda tenant: self.query_ports(tenant, fresh=True),  # every shard ingestion writes
+        )
+
+    def evaluator_ports(self) -> EvaluatorPorts:
+        from activitylog.logic.alert_live import EvaluatorPorts
+
+        return EvaluatorPorts(
+            alerts=self.alerts,
+            events=self.events,
+            destinations=self.destinations,
+            deliveries=self.delivery_queue,
+            mail=self._mail_firing,
+            record=self._record_firing,
+            console_url=self.env(ConsoleEnv).console_url,
+        )
+
+    def _mail_firing(self, tenant: str, to: list[str], subject: str, text: str, html: str) -> bool:
+        """A firing's email, within the tenant's daily mail cap (as export notices): sent or not.
+        A refusal by the mail service raises (the follow-up stays pending and is retried)."""
+        from activitylog.handlers import metrics
+        from activitylog.handlers.log import logger
+        from activitylog.logic import clock
+
+        day = clock.now().strftime("%Y-%m-%d")
+        limit = self.control.get_limits(tenant).daily_mail_limit
+        if not self.control.claim_mail(tenant, day, limit, expires=_mail_counter_expiry(day)):
+            metrics.add(metrics.EMAILS_SKIPPED)
+            logger.warning("alert email not sent: the tenant's daily mail cap", extra={"tenant": tenant})
+            return False
+        try:
+            self.mailer.send(to, subject, text, html)
+        except Exception:
+            metrics.add(metrics.EMAILS_FAILED)
+            raise
+        metrics.add(metrics.EMAILS_SENT)
+        return True
+
+    def _record_firing(self, tenant: str, alert: Alert, firing: Firing) -> None:
+        """The firing as an `activitylog.alert.fired` event of the tenant, its id the firing's."""
+        from activitylog.logic import audit, clock
+        from activitylog.models.alerts import FIRED_ACTION
+        from activitylog.models.text import format_time
+
+        audit.record(
+            self.events,
+            self.control,
+            self.control.get_settings(tenant),
+            tenant=tenant,
+            action=FIRED_ACTION,
+            actor={"type": "alert", "id": alert.id},
+            now=clock.now(),
+            targets=[{"type": "alert", "id": alert.id, "name": alert.name}],
+            metadata={
+                "group": firing.group,
+                "count": firing.count,
+                "window_start": format_time(firing.window_start),
+                "window_end": format_time(firing.window_end),
+                "fired_at": format_time(firing.fired_at),
+            },
+            event_id=firing.id,
         )
 
     def _announce_disabled(self, notice: DisabledNotice) -> None:

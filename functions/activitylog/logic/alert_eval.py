@@ -235,7 +235,7 @@ def firing(fired: Fired, *, alert_id: str | None, group: str | None, fired_at: d
     seed = f"{alert_id or ''}\x1f{fired.trigger}".encode("utf-8", "surrogatepass")
     digest = base64.b32encode(hashlib.sha256(seed).digest()).decode().rstrip("=").lower()
     return Firing(
-        id=f"fir_{digest[:26]}",
+        id=f"fir-{digest[:26]}",
         alert_id=alert_id,
         group=group,
         count=fired.count,
@@ -265,10 +265,12 @@ def evaluate(
     now_ms: int,
     rule: Rule | None = None,
     states: Mapping[str | None, GroupState] | None = None,
+    max_fired: int | None = None,
 ) -> Evaluation:
     """The events in the order given, through `matches`, `group_of` and `step`, with the states in
     memory (preview; the live path does the same per event with its stored state). `states`
-    continues an earlier run (the next page of a preview)."""
+    continues an earlier run (the next page of a preview); with `max_fired` it stops after the
+    event that made that many firings, without taking the next event from `events`."""
     rule = rule or rule_of(alert)
     result = Evaluation(states=dict(states or {}))
     for event in events:
@@ -279,4 +281,14 @@ def evaluate(
         result.states[group] = answer.state
         if answer.fired is not None:
             result.fired.append((group, answer.fired))
+            if max_fired is not None and len(result.fired) >= max_fired:
+                break
     return result
+
+
+def idle(rule: Rule, state: GroupState, at: int) -> bool:
+    """Whether a state can no longer change any decision on events that occurred at `at` or later
+    (in occurred order, as a preview reads them): its newest event and newest firing are more than
+    the window and the cooldown before `at`. Dropping such a state changes nothing."""
+    newest = max([k[0] for k in state.events[-1:]] + list(state.fired[-1:]), default=None)
+    return newest is None or at - newest > max(rule.window_ms, rule.cooldown_ms)

@@ -32,10 +32,13 @@ def record(
     now: datetime,
     targets: list[dict[str, str]] | None = None,
     metadata: dict[str, Any] | None = None,
+    event_id: str | None = None,
 ) -> str:
     """Store one service event; return its id. Raises when it cannot be stored (the caller's change
-    already happened, so the caller answers 503 and the operator sees it in the logs)."""
+    already happened, so the caller answers 503 and the operator sees it in the logs). With
+    `event_id` a second record of the same event stores nothing (the first write of an id wins)."""
     raw = {
+        **({"id": event_id} if event_id is not None else {}),
         "action": action,
         "actor": actor,
         "targets": targets or [],

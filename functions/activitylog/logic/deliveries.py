@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from activitylog.logic import query
-from activitylog.logic.destination_send import SendPorts, api_json, send
+from activitylog.logic.destination_send import EVENTS_TYPE, SendPorts, api_json, send
 from activitylog.logic.ports import DeliveryQueue, DestinationStore, EventStore
 from activitylog.logic.query import Budget, QueryPorts, ReceivedPosition
 from activitylog.logic.stream_router import RouterPorts, StreamedEvent, create_deliveries
@@ -111,19 +111,24 @@ def deliver(message: DeliveryMessage, *, now: datetime, ports: DelivererPorts) -
         return None
     if record.next_attempt_at is not None and record.next_attempt_at - EARLY > now:
         return max(1, int((record.next_attempt_at - now).total_seconds()))  # back too early
-    documents = _documents(tenant, event_ids, now, ports.events)
-    if not documents:
-        expired = "its events expired before they were delivered"
-        _finish(ports, tenant, destination_id, record, "failed", expired)
-        return None
+    if record.payload is not None and record.payload_type is not None:  # one payload (a firing)
+        payloads, kind = [record.payload], record.payload_type
+    else:
+        documents = _documents(tenant, event_ids, now, ports.events)
+        if not documents:
+            expired = "its events expired before they were delivered"
+            _finish(ports, tenant, destination_id, record, "failed", expired)
+            return None
+        payloads, kind = api_json(documents), EVENTS_TYPE
     attempt = send(
         tenant,
         destination,
         message_id=record.id,
         created_at=record.created_at,
-        events=api_json(documents),
+        events=payloads,
         now=now,
         ports=ports.send,
+        kind=kind,
     )
     record.attempts += 1
     record.last_attempt_at = now

@@ -72,12 +72,12 @@ def send(
     ports: SendPorts,
     kind: str = EVENTS_TYPE,
 ) -> Attempt:
-    """One attempt: `events` are API JSON documents (`api_json`); for a test (`kind` =
-    TEST_TYPE) they are the one test payload's `data`."""
+    """One attempt: `events` are API JSON documents (`api_json`); for any other `kind` (a test,
+    an alert's firing) they are the one payload's `data`."""
     settings = destination.settings
     if settings.type == "webhook":
         assert settings.url is not None
-        data = events[0] if kind == TEST_TYPE else '{"events":[' + ",".join(events) + "]}"
+        data = events[0] if kind != EVENTS_TYPE else '{"events":[' + ",".join(events) + "]}"
         body = webhook_body(kind, now, data)
         secrets = destination.valid_secrets(now)
         headers = delivery_headers(secrets, msg_id=message_id, timestamp=now, body=body)
@@ -85,7 +85,7 @@ def send(
         answer = ports.webhooks.post(settings.url, body.encode("utf-8"), headers)
         return Attempt(answer.delivered, answer.http_status, answer.error, answer.duration_ms)
     assert settings.role_arn is not None
-    lines = [webhook_body(kind, now, events[0])] if kind == TEST_TYPE else list(events)
+    lines = [webhook_body(kind, now, events[0])] if kind != EVENTS_TYPE else list(events)
     if settings.type == "s3":
         assert settings.bucket is not None
         result = ports.targets.put_object(

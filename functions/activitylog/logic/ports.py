@@ -14,6 +14,7 @@ if TYPE_CHECKING:  # annotations only: importing the ports loads no model at col
     from datetime import datetime
     from typing import Any
 
+    from activitylog.models.alerts import Alert, Firing, GroupState
     from activitylog.models.auth import ApiKeyRecord
     from activitylog.models.destinations import DeliveryRecord, Replay, StoredDestination
     from activitylog.models.exports import Export, RunRecord
@@ -235,3 +236,44 @@ class RoleTargets(Protocol):
     def put_events(
         self, *, role_arn: str, external_id: str, event_bus_arn: str, details: Sequence[str]
     ) -> Answer: ...
+
+
+# --- alerts (docs/alerts.md) -----------------------------------------------------------------------
+
+
+class AlertStore(Protocol):
+    """Alerts, their evaluation state per (alert, rule, group) and their firings (dal/alerts.py)."""
+
+    def put_alert(self, tenant: str, alert: Alert) -> None: ...
+    def get_alert(self, tenant: str, alert_id: str) -> tuple[Alert, int] | None: ...
+    def list_alerts(self, tenant: str) -> list[Alert]: ...
+    def save_alert(self, tenant: str, alert: Alert, *, version: int) -> None: ...
+    def delete_alert(self, tenant: str, alert_id: str) -> bool: ...
+    def mark_fired(self, tenant: str, alert_id: str, at: datetime) -> None: ...
+
+    def get_state(
+        self, tenant: str, alert_id: str, rule: str, group: str | None
+    ) -> tuple[GroupState | None, int, list[str]]: ...
+    def commit(
+        self,
+        tenant: str,
+        alert_id: str,
+        group: str | None,
+        state: GroupState,
+        *,
+        version: int,
+        firings: list[Firing],
+        now: datetime,
+    ) -> bool:
+        """The state and its firings in one transaction if the state is still at `version`."""
+        ...
+
+    def finish_pending(
+        self, tenant: str, alert_id: str, rule: str, group: str | None, keys: list[str]
+    ) -> None: ...
+    def get_firing(self, tenant: str, alert_id: str, sort_key: str) -> Firing | None: ...
+    def list_firings(
+        self, tenant: str, alert_id: str, *, limit: int, before: str | None
+    ) -> tuple[list[Firing], str | None]: ...
+    def save_preview(self, tenant: str, preview_id: str, blob: bytes, *, now: datetime) -> None: ...
+    def get_preview(self, tenant: str, preview_id: str) -> bytes | None: ...

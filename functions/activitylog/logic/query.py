@@ -274,6 +274,32 @@ def iter_documents(
             yield doc
 
 
+class Reading:
+    """The documents of `filters` oldest first, from an index position (exclusive), within a
+    time budget (preview, `logic/alerts.py`): (ts, document or None when it does not match);
+    `exhausted` once the range's end was reached."""
+
+    def __init__(
+        self,
+        tenant: str,
+        filters: EventFilter,
+        *,
+        position: str | None,
+        budget: Budget,
+        now: datetime,
+        ports: QueryPorts,
+    ) -> None:
+        self._walk = _Walk(ports, tenant, filters, "asc", position, budget, now)
+        self._streams = plan_for(filters, ports).streams
+
+    def __iter__(self) -> Iterator[tuple[str, Document | None]]:
+        return self._walk.documents(DOCUMENT_GROUP, self._streams)
+
+    @property
+    def exhausted(self) -> bool:
+        return self._walk.exhausted
+
+
 def earliest_time(tenant: str, *, now: datetime, ports: QueryPorts) -> datetime | None:
     """The occurred time of the tenant's oldest stored index entry (a lower bound for any filter)."""
     streams = [Stream("time", "", shard) for shard in range(ports.shard_count)]

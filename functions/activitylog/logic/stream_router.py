@@ -11,7 +11,7 @@ there (at least once; deliveries after it may be made twice).
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
@@ -50,6 +50,7 @@ class StreamedEvent(NamedTuple):
 class RouterPorts:
     store: DestinationStore
     queue: DeliveryQueue
+    consumers: tuple[Callable[..., set[str]], ...] = ()  # each called (tenant, events, now=now)
 
 
 def route(events: Sequence[StreamedEvent], *, now: datetime, ports: RouterPorts) -> set[str]:
@@ -86,6 +87,8 @@ def _route_tenant(tenant: str, events: list[StreamedEvent], *, now: datetime, po
             if e.received_at >= created and matches_document(e.data, destination.settings.filters, now_ms)
         ]
         failed |= create_deliveries(tenant, destination, selected, replay_id=None, now=now, ports=ports)
+    for consumer in ports.consumers:
+        failed |= consumer(tenant, events, now=now)
     return failed
 
 

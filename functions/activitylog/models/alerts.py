@@ -9,7 +9,7 @@ axis (a day is 24 hours: events carry UTC instants, not wall-clock dates).
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Annotated, Literal
+from typing import Annotated, Literal, NamedTuple
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 from typing_extensions import TypeAliasType
@@ -18,7 +18,7 @@ from activitylog.models.email import EmailAddress
 from activitylog.models.exports import ExportName
 from activitylog.models.filters import EventFilter
 from activitylog.models.schedule_syntax import parse_duration
-from activitylog.models.text import Timestamp
+from activitylog.models.text import Timestamp, format_time
 
 GroupBy = TypeAliasType("GroupBy", Literal["actor", "ip", "target"])
 
@@ -101,11 +101,48 @@ class AlertCreate(_Strict):
     enabled: bool = True
 
 
+class AlertUpdate(_Strict):
+    """`PUT /v1/alerts/{id}` (partial): fields left out keep their value; `group_by` may be set
+    to null (the tenant as one group) by sending it."""
+
+    name: ExportName | None = None
+    filters: AlertFilters | None = None
+    threshold: Threshold | None = None
+    group_by: GroupBy | None = None
+    cooldown: Cooldown | None = None
+    recipients: Annotated[list[EmailAddress], AfterValidator(_unique_emails)] | None = Field(
+        default=None, max_length=MAX_RECIPIENTS
+    )
+    destination_ids: Annotated[list[DestinationId], AfterValidator(_unique)] | None = Field(
+        default=None, max_length=MAX_ALERT_DESTINATIONS
+    )
+    enabled: bool | None = None
+
+    @model_validator(mode="after")
+    def _no_null_but_group_by(self) -> AlertUpdate:
+        nulls = sorted(f for f in self.model_fields_set if f != "group_by" and getattr(self, f) is None)
+        if nulls:
+            raise ValueError(f"{', '.join(nulls)} cannot be null (leave a field out to keep it)")
+        return self
+
+
 class Alert(AlertCreate):
-    """An alert as stored and shown."""
+    """An alert as stored and shown. `rule_since`: when its deciding settings (filters, grouping,
+    threshold, cooldown) last took effect; events accepted before that are not evaluated by them."""
 
     id: str
     created_at: Timestamp
+    updated_at: Timestamp
+    rule_since: Timestamp
+    last_fired_at: Timestamp | None = None
+
+
+class AlertPage(BaseModel):
+    alerts: list[Alert]
+
+
+class AlertAnswer(BaseModel):
+    alert: Alert
 
 
 class Firing(BaseModel):
@@ -123,6 +160,11 @@ class Firing(BaseModel):
     event_ids: list[str] = Field(
         max_length=MAX_FIRING_EVENTS, description="the window's events, oldest first"
     )
+
+
+def firing_key(firing: Firing) -> str:
+    """A firing's sort key among its alert's firings: newest `fired_at` last (listed in reverse)."""
+    return f"FIR#{format_time(firing.fired_at)}#{firing.id}"
 
 
 # An event as the evaluator keeps it: (occurred_at in epoch milliseconds, id). Sorted as tuples,
@@ -145,3 +187,52 @@ class GroupState(BaseModel):
     events: tuple[Key, ...] = ()
     floor: Key | None = None
     fired: tuple[int, ...] = ()
+
+
+class FiringPage(BaseModel):
+    firings: list[Firing]
+    next_cursor: str | None
+
+
+MAX_PREVIEW_RANGE = timedelta(days=90)
+
+
+class PreviewRequest(_Strict):
+    """`POST /v1/alerts/preview`: the firings an alert body would have produced over stored events."""
+
+    alert: AlertCreate
+    from_: Timestamp = Field(alias="from")
+    to: Timestamp
+
+    @model_validator(mode="after")
+    def _range(self) -> PreviewRequest:
+        if self.from_ >= self.to:
+            raise ValueError("`from` must be earlier than `to`")
+        if self.to - self.from_ > MAX_PREVIEW_RANGE:
+            raise ValueError("a preview covers at most 90 days")
+        return self
+
+
+class PreviewAnswer(BaseModel):
+    firings: list[Firing]
+    complete: bool
+    next_cursor: str | None
+
+
+class Matched(NamedTuple):
+    """One event an alert evaluates, as the router hands it to the evaluator: its group, its
+    occurred_at (epoch ms) and id."""
+
+    group: str | None
+    at: int
+    id: str
+
+
+class AlertWork(BaseModel):
+    """A message of the alert-work queue: one alert (as the router read it) and the events of one
+    stream batch it evaluates, in stream order. Carrying the definition means the evaluator decides
+    with the settings the router matched with."""
+
+    tenant: str
+    alert: Alert
+    events: list[Matched]

@@ -221,6 +221,9 @@ class DeliveryRecord(Delivery):
 
     oldest_received_at: Timestamp
     manual: bool = False  # a retry asked for with POST .../retry: one attempt, then done
+    # A delivery of one payload rather than of events (an alert's firing): its type and data JSON.
+    payload_type: str | None = None
+    payload: str | None = None
 
 
 class DeliveryPage(BaseModel):

@@ -92,6 +92,18 @@ class DeliveryQueueEnv(Env):
     delivery_queue_url: str = Field(alias="DELIVERY_QUEUE_URL", min_length=1)
 
 
+class AlertQueueEnv(Env):
+    """The alert-work queue (SQS): the router's messages to the alert evaluator (docs/alerts.md)."""
+
+    alert_queue_url: str = Field(alias="ALERT_QUEUE_URL", min_length=1)
+
+
+class ConsoleEnv(Env):
+    """The web console's address, for links in emails (the CloudFront URL; local mode's /console/)."""
+
+    console_url: str = Field(alias="CONSOLE_URL", min_length=1)
+
+
 class WebhookEnv(Env):
     """Local mode only sets it (ops/activitylog_ops/local/service.py): webhooks may then point at
     `http://127.0.0.1:<port>` and `http://localhost:<port>` (API.md). Never set in a template."""
@@ -169,8 +181,9 @@ class FireEnv(ControlEnv, StateMachineEnv, MetricsEnv, PowertoolsEnv):
 # Streaming (docs/streaming.md).
 
 
-class StreamRouterEnv(ControlEnv, DeliveryQueueEnv, MetricsEnv, PowertoolsEnv):
-    """The router: the events table's stream in, destinations (control table) read, deliveries out."""
+class StreamRouterEnv(ControlEnv, DeliveryQueueEnv, AlertQueueEnv, MetricsEnv, PowertoolsEnv):
+    """The router: the events table's stream in, destinations and alerts (control table) read,
+    deliveries and alert work out."""
 
 
 class DelivererEnv(EventsEnv, ControlEnv, DeliveryQueueEnv, SenderEnv, WebhookEnv, MetricsEnv, PowertoolsEnv):
@@ -179,6 +192,20 @@ class DelivererEnv(EventsEnv, ControlEnv, DeliveryQueueEnv, SenderEnv, WebhookEn
 
 class DestinationsEnv(EventsEnv, ControlEnv, DeliveryQueueEnv, WebhookEnv, PowertoolsEnv):
     """The /v1/destinations API: definitions, tests, retries, replays (and their audit events)."""
+
+
+# Alerts (docs/alerts.md).
+
+
+class AlertsEnv(EventsEnv, ControlEnv, PowertoolsEnv):
+    """The /v1/alerts API: definitions, firings, preview (reads events; writes audit events)."""
+
+
+class AlertEvaluatorEnv(
+    EventsEnv, ControlEnv, DeliveryQueueEnv, SenderEnv, ConsoleEnv, MetricsEnv, PowertoolsEnv
+):
+    """The evaluator: alert states and firings (control table), the firing's event and email, its
+    deliveries (ledger and deliveries queue), the firing's events read by id for the email."""
 
 
 class ConfigurationError(RuntimeError):
