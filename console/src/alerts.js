@@ -171,7 +171,7 @@ export class AlAlertForm extends LightElement {
         <label for="a-enabled">Enabled</label></div>
       <datalist id="a-window-options">${["PT5M", "PT10M", "PT30M", "PT1H", "PT6H", "P1D"].map((d) => html`<option value=${d}>${durationWords(parseDuration(d))}</option>`)}</datalist>
       <datalist id="a-cooldown-options">${["PT0S", "PT15M", "PT1H", "PT6H", "P1D"].map((d) => html`<option value=${d}>${durationWords(parseDuration(d))}</option>`)}</datalist>
-      <p class="rule">${valid ? html`Fires on <strong>${ruleSummary(body)}</strong>; ${cooldownWords(body)}.` : "Fires when the count and window are set."}</p>
+      <p class="rule">${valid ? html`Fires at <strong>${ruleSummary(body)}</strong>; ${cooldownWords(body)}.` : "Fires when the count and window are set."}</p>
       ${this.error ? html`<p class="error" role="alert">${this.error}</p>` : nothing}
       <div class="actions">
         <button type="submit" class="primary" ?disabled=${this.saving}>Save alert</button>

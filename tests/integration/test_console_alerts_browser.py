@@ -213,7 +213,9 @@ def open_alert_form(page: Any) -> Any:
     return form
 
 
-def fill_alert(page: Any, name: str, count: str, window: str, group: str, cooldown: str, recipients: str) -> None:
+def fill_alert(
+    page: Any, name: str, count: str, window: str, group: str, cooldown: str, recipients: str
+) -> None:
     page.get_by_label("Name", exact=True).fill(name)
     page.get_by_label("Count", exact=True).fill(count)
     page.get_by_label("Window", exact=True).fill(window)
@@ -243,7 +245,9 @@ def wait_for_firing(page: Any) -> Any:
 def test_an_alert_from_the_view_fires_and_shows_its_events(console: Console, keys: Keys) -> None:
     api = keys.api(scopes=ADMIN)
     # two users in the catalogue, or the console reads this key as restricted to the one it sees
-    post(api, [{"id": f"seed-{who}", "action": "user.login", "actor": {"id": who}} for who in ("seed", "ada")])
+    post(
+        api, [{"id": f"seed-{who}", "action": "user.login", "actor": {"id": who}} for who in ("seed", "ada")]
+    )
     wait_action(api, "user.login")
     wait_actors(api, 2)
     page = console.sign_in(api.key or "")
@@ -282,7 +286,9 @@ def test_an_alert_from_the_view_fires_and_shows_its_events(console: Console, key
     table = page.get_by_role("table", name=re.compile("Alerts of this tenant"))
     row = table.get_by_role("row").filter(has_text="Repeated failed logins")
     expect(row).to_contain_text("≥ 2 events in 10 min per user")
-    expect(row).to_contain_text("action user.login, failure; at most once per 1 h per user; emailed to security@example.com")
+    expect(row).to_contain_text(
+        "action user.login, failure; at most once per 1 h per user; emailed to security@example.com"
+    )
     expect(row).to_contain_text("Enabled")
     expect(row).to_contain_text("Never")
     expect(page.get_by_role("heading", name="Firings of Repeated failed logins")).to_be_visible()
@@ -292,14 +298,29 @@ def test_an_alert_from_the_view_fires_and_shows_its_events(console: Console, key
     post(
         api,
         [
-            {"id": "ev-m1", "action": "user.login", "outcome": "failure", "occurred_at": at(timedelta(minutes=3)),
-             "actor": {"id": "mallory", "name": "Mallory Mal"}, "context": {"ip": "203.0.113.66"}},
+            {
+                "id": "ev-m1",
+                "action": "user.login",
+                "outcome": "failure",
+                "occurred_at": at(timedelta(minutes=3)),
+                "actor": {"id": "mallory", "name": "Mallory Mal"},
+                "context": {"ip": "203.0.113.66"},
+            },
             {"id": "ev-ok", "action": "user.login", "actor": {"id": "mallory", "name": "Mallory Mal"}},
             {"id": "ev-ada", "action": "user.login", "outcome": "failure", "actor": {"id": "ada"}},
-            {"id": "ev-other", "action": "asset.deleted", "outcome": "failure",
-             "actor": {"id": "mallory", "name": "Mallory Mal"}},
-            {"id": "ev-m2", "action": "user.login", "outcome": "failure", "occurred_at": at(timedelta(minutes=1)),
-             "actor": {"id": "mallory", "name": "Mallory Mal"}},
+            {
+                "id": "ev-other",
+                "action": "asset.deleted",
+                "outcome": "failure",
+                "actor": {"id": "mallory", "name": "Mallory Mal"},
+            },
+            {
+                "id": "ev-m2",
+                "action": "user.login",
+                "outcome": "failure",
+                "occurred_at": at(timedelta(minutes=1)),
+                "actor": {"id": "mallory", "name": "Mallory Mal"},
+            },
         ],
     )
     firing = wait_for_firing(page)
@@ -335,7 +356,9 @@ def test_an_alert_from_the_view_fires_and_shows_its_events(console: Console, key
     expect(page.get_by_role("heading", level=1)).to_have_text("Activity")
     expect(page.get_by_role("region", name="Event detail")).to_contain_text("ev-m1")
     query = parse_qs(urlsplit(page.url).query)
-    assert query["actor_id"] == ["mallory"] and query["action"] == ["user.login"] and query["event"] == ["ev-m1"]
+    assert (
+        query["actor_id"] == ["mallory"] and query["action"] == ["user.login"] and query["event"] == ["ev-m1"]
+    )
     expect(page.locator("al-feed .count")).to_have_text("2 events")  # (the detail has a status of its own)
     rows = page.eval_on_selector_all("al-feed tbody a.event-link", "els => els.map(e => e.dataset.id)")
     assert set(rows) == {"ev-m1", "ev-m2"}
@@ -348,8 +371,10 @@ def test_an_alert_from_the_view_fires_and_shows_its_events(console: Console, key
     expect(page.get_by_role("heading", level=1)).to_have_text("Alerts")
 
     # disable, enable: the API's alert follows
-    row = page.get_by_role("table", name=re.compile("Alerts of this tenant")).get_by_role("row").filter(
-        has_text="Repeated failed logins"
+    row = (
+        page.get_by_role("table", name=re.compile("Alerts of this tenant"))
+        .get_by_role("row")
+        .filter(has_text="Repeated failed logins")
     )
     row.get_by_role("button", name="Disable Repeated failed logins").click()
     expect(row).to_contain_text("Disabled")
@@ -365,7 +390,9 @@ def test_an_alert_from_the_view_fires_and_shows_its_events(console: Console, key
     # delete: gone from the page and from the API
     row.get_by_role("button", name="Delete Repeated failed logins").click()
     expect(page.get_by_text("No alerts yet.")).to_be_visible()
-    expect(page.get_by_role("status").filter(has_text="deleted")).to_have_text("Alert “Repeated failed logins” deleted.")
+    expect(page.get_by_role("status").filter(has_text="deleted")).to_have_text(
+        "Alert “Repeated failed logins” deleted."
+    )
     assert alerts_of(api) == []
     assert "alert" not in parse_qs(urlsplit(page.url).query)
     assert axe_violations(page) == [], "the alerts page, empty"
@@ -377,13 +404,28 @@ def test_load_more_firings_newest_first(console: Console, keys: Keys) -> None:
     created = api.request(
         "POST",
         "/v1/alerts",
-        json={"name": "Every deletion", "filters": {"actions": ["asset.deleted"]},
-              "threshold": {"count": 1, "window": "PT1M"}, "group_by": None, "cooldown": "PT0S"},
+        json={
+            "name": "Every deletion",
+            "filters": {"actions": ["asset.deleted"]},
+            "threshold": {"count": 1, "window": "PT1M"},
+            "group_by": None,
+            "cooldown": "PT0S",
+        },
     )
     assert created.status_code == 201, created.text
     alert_id = created.json()["id"]
-    post(api, [{"id": f"del-{i:02d}", "action": "asset.deleted", "actor": {"id": "bob"},
-                "occurred_at": at(timedelta(seconds=60 - i))} for i in range(12)])
+    post(
+        api,
+        [
+            {
+                "id": f"del-{i:02d}",
+                "action": "asset.deleted",
+                "actor": {"id": "bob"},
+                "occurred_at": at(timedelta(seconds=60 - i)),
+            }
+            for i in range(12)
+        ],
+    )
     deadline = time.monotonic() + FIRING_WAIT_S
     while time.monotonic() < deadline:
         answer = api.request("GET", f"/v1/alerts/{alert_id}/firings", params={"limit": 50})
@@ -394,8 +436,10 @@ def test_load_more_firings_newest_first(console: Console, keys: Keys) -> None:
     expected = [f["event_ids"][0] for f in answer.json()["firings"]]
     assert len(expected) == 12, f"{len(expected)} firings after {FIRING_WAIT_S} s"
     page = console.sign_in(api.key or "", f"?page=alerts&alert={alert_id}")
-    row = page.get_by_role("table", name=re.compile("Alerts of this tenant")).get_by_role("row").filter(
-        has_text="Every deletion"
+    row = (
+        page.get_by_role("table", name=re.compile("Alerts of this tenant"))
+        .get_by_role("row")
+        .filter(has_text="Every deletion")
     )
     expect(row).to_contain_text("≥ 1 event in 1 min")
     expect(row).to_contain_text("no cooldown")
@@ -418,8 +462,13 @@ def test_preview_says_what_the_rule_would_have_done_on_the_view(console: Console
     post(
         api,
         [
-            {"id": f"old-{i}", "action": "user.login", "outcome": "failure", "actor": {"id": "eve"},
-             "occurred_at": at(timedelta(hours=2, minutes=i))}
+            {
+                "id": f"old-{i}",
+                "action": "user.login",
+                "outcome": "failure",
+                "actor": {"id": "eve"},
+                "occurred_at": at(timedelta(hours=2, minutes=i)),
+            }
             for i in range(3)
         ],
     )
@@ -431,10 +480,14 @@ def test_preview_says_what_the_rule_would_have_done_on_the_view(console: Console
     )
     fill_alert(page, "Preview", "3", "PT10M", "actor", "PT1H", "")
     page.get_by_role("button", name="Preview").click()
-    expect(page.locator("al-alert-form [role=status]")).to_contain_text("this alert would have fired 1 time", timeout=30_000)
+    expect(page.locator("al-alert-form [role=status]")).to_contain_text(
+        "this alert would have fired 1 time", timeout=30_000
+    )
     page.get_by_label("Count", exact=True).fill("4")
     page.get_by_role("button", name="Preview").click()
-    expect(page.locator("al-alert-form [role=status]")).to_contain_text("would have fired 0 times", timeout=30_000)
+    expect(page.locator("al-alert-form [role=status]")).to_contain_text(
+        "would have fired 0 times", timeout=30_000
+    )
     assert alerts_of(api) == [], "a preview creates nothing"
 
 
@@ -448,8 +501,8 @@ def test_the_form_checks_its_fields_and_the_api_answers(console: Console, keys: 
     expect(page.locator("al-alert-form [role=alert]")).to_have_text("Some fields need a change.")
     for field, message in [
         ("Count", "A whole number from 1 to 1000."),
-        ("Window", "The window must be from 1 min to 1 day (PT1M–P1D)."),
-        ("Cooldown", "The cooldown must be from 0 s to 7 days (PT0S–P7D)."),
+        ("Window", "The window must be from 1 min to 1 day (PT1M\u2013P1D)."),
+        ("Cooldown", "The cooldown must be from 0 s to 7 days (PT0S\u2013P7D)."),
         ("Recipients", "Not an email address: not-an-address."),
     ]:
         control = page.get_by_label(field, exact=True)
@@ -463,7 +516,11 @@ def test_the_form_checks_its_fields_and_the_api_answers(console: Console, keys: 
     page.get_by_role("button", name="Save alert").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Alerts")
     [alert] = alerts_of(api)
-    assert (alert["threshold"], alert["group_by"], alert["cooldown"]) == ({"count": 5, "window": "PT1H"}, None, "PT0S")
+    assert (alert["threshold"], alert["group_by"], alert["cooldown"]) == (
+        {"count": 5, "window": "PT1H"},
+        None,
+        "PT0S",
+    )
     assert alert["filters"]["actions"] == [] and alert["recipients"] == []
     expect(page.get_by_role("row").filter(has_text="Fine")).to_contain_text("≥ 5 events in 1 h")
     page.get_by_role("link", name="Activity", exact=True).first.click()
@@ -546,7 +603,9 @@ def test_the_alerts_link_only_for_alerts_manage(
     expect(nav.get_by_role("link", name="Alerts", exact=True)).to_have_count(1 if allowed else 0)
     if "Activity" in links:
         feed_ready(page)
-        expect(page.get_by_role("button", name="Create alert from this view")).to_have_count(1 if allowed else 0)
+        expect(page.get_by_role("button", name="Create alert from this view")).to_have_count(
+            1 if allowed else 0
+        )
     page.goto(console.url + "?page=alerts")
     expect(page.get_by_role("heading", level=1)).to_have_text("Alerts" if allowed else "Not available")
     if allowed:
