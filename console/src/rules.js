@@ -187,7 +187,8 @@ export function splitTarget(group) {
 }
 
 /** The Activity view (a query string without "?") of a firing's window: the alert's filters, the
- * firing's group where the Activity filters can say it, occurred_at from window_start to
+ * firing's group where the Activity filters can say it (the link of the firing's email is the same),
+ * occurred_at from window_start to
  * window_end inclusive (the view's To is exclusive, so 1 ms later); `extra` adds parameters
  * (`{event: id}` opens that event's detail). */
 export function firingQuery(alert, firing, extra = {}) {
@@ -209,7 +210,9 @@ export function firingQuery(alert, firing, extra = {}) {
       const t = splitTarget(firing.group);
       if (t) Object.assign(view, { target_type: t.type, target_id: t.id });
     }
-    if (alert.group_by === "ip" && !view.q) view.q = firing.group;
+    // An ip is narrowed by free text (the Activity filters have no ip), in place of the alert's own
+    // q, as the firing's email links it.
+    if (alert.group_by === "ip") view.q = firing.group;
   }
   const p = new URLSearchParams(toQuery(view));
   for (const [k, v] of Object.entries(extra)) p.set(k, v);

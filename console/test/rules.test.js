@@ -143,6 +143,8 @@ test("a firing's window as an Activity view: the alert's filters, the group, win
   assert.deepEqual([parseQuery(byTarget).target_type, parseQuery(byTarget).target_id], ["a:b", "c"]);
   const byIp = parseQuery(firingQuery({ ...alert, group_by: "ip" }, { ...firing, group: "203.0.113.9" }));
   assert.equal(byIp.q, "203.0.113.9");
+  const ipOverQ = parseQuery(firingQuery({ ...alert, group_by: "ip", filters: { ...alert.filters, q: "vpn" } }, { ...firing, group: "203.0.113.9" }));
+  assert.equal(ipOverQ.q, "203.0.113.9", "the group's ip in place of the alert's q, as the email's link");
   const everyone = parseQuery(firingQuery({ ...alert, group_by: null }, { ...firing, group: null }));
   assert.equal(everyone.actor_id, "");
   assert.deepEqual(firingEventParams(alert, firing), [["actor_id", "ada"], ["action", "user.login"], ["outcome", "failure"],
