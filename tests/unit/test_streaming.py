@@ -30,7 +30,7 @@ from activitylog.models.settings import TenantSettings
 from pydantic import ValidationError
 from standardwebhooks import Webhook
 
-from tests.fakes import FakeDestinationStore, FakeEventStore, FakeQueue
+from tests.fakes import FakeAlertStore, FakeDestinationStore, FakeEventStore, FakeQueue
 
 T0 = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 
@@ -597,6 +597,7 @@ ENV = {
     "CONTROL_TABLE": "control",
     "EVENTS_TABLE": "events",
     "DELIVERY_QUEUE_URL": "https://sqs.example/q",
+    "ALERT_QUEUE_URL": "https://sqs.example/alerts",
     "SENDER_EMAIL": "noreply@example.com",
     "POWERTOOLS_METRICS_NAMESPACE": "ActivityLog",
 }
@@ -622,6 +623,8 @@ def wired(monkeypatch: pytest.MonkeyPatch) -> Any:
         events=world.events,
         webhooks=world.webhooks,
         role_targets=world.targets,
+        alerts=FakeAlertStore(),
+        alert_queue=FakeQueue(),
     )
     before = wiring.use(container)
     yield world

@@ -11,7 +11,16 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated, Literal, NamedTuple
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    StringConstraints,
+    model_validator,
+)
 from typing_extensions import TypeAliasType
 
 from activitylog.models.email import EmailAddress
@@ -80,7 +89,7 @@ class _Strict(BaseModel):
 
 
 class Threshold(_Strict):
-    count: int = Field(ge=MIN_COUNT, le=MAX_COUNT)
+    count: StrictInt = Field(ge=MIN_COUNT, le=MAX_COUNT)
     window: AlertWindow
 
 
@@ -98,7 +107,7 @@ class AlertCreate(_Strict):
     destination_ids: Annotated[list[DestinationId], AfterValidator(_unique)] = Field(
         default_factory=list, max_length=MAX_ALERT_DESTINATIONS
     )
-    enabled: bool = True
+    enabled: StrictBool = True
 
 
 class AlertUpdate(_Strict):
@@ -116,7 +125,7 @@ class AlertUpdate(_Strict):
     destination_ids: Annotated[list[DestinationId], AfterValidator(_unique)] | None = Field(
         default=None, max_length=MAX_ALERT_DESTINATIONS
     )
-    enabled: bool | None = None
+    enabled: StrictBool | None = None
 
     @model_validator(mode="after")
     def _no_null_but_group_by(self) -> AlertUpdate:
