@@ -1,7 +1,7 @@
 """`python -m bench [name ...]`: run the benchmarks (all by default), each writing its section of
 docs/benchmarks.md; the cost model also writes docs/cost.md (`catalogue` and `streaming` add their
-sections to it). Names: export-writer, ingest, cold-start, query, export-e2e, catalogue, cost, console,
-streaming."""
+sections to it, as does `alerts`). Names: export-writer, ingest, cold-start, query, export-e2e, catalogue,
+cost, console, streaming, alerts."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from bench import (
+    alerts,
     catalogue,
     cold_start,
     console,
@@ -33,6 +34,7 @@ ALL = [
     "cost",
     "console",
     "streaming",
+    "alerts",
 ]
 TITLES = {
     "ingest": "Ingest CPU per event ≤ 1.5x the floor",
@@ -77,6 +79,7 @@ def main(argv: list[str]) -> int:
         path.write_text(cost.document(result))
         catalogue.keep_cost_section(previous)  # written by `catalogue`, kept by the cost model
         streaming.keep_cost_section(previous)  # written by `streaming`, kept likewise
+        alerts.keep_cost_section(previous)  # written by `alerts`, kept likewise
         section("cost", cost.summary(result))
 
     steps: dict[str, Callable[[], None]] = {
@@ -89,6 +92,7 @@ def main(argv: list[str]) -> int:
         "cost": run_cost,
         "console": lambda: section("console", console.run()),
         "streaming": lambda: section("streaming", streaming.run()),  # also its section of docs/cost.md
+        "alerts": lambda: section("alerts", alerts.run()),  # also its section of docs/cost.md
     }
     for name in ALL:
         if name in chosen:
