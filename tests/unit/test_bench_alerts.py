@@ -24,7 +24,14 @@ def test_a_transaction_bills_twice_per_kb_and_a_consistent_read_per_4_kb() -> No
     size = alerts.item_size(dynamo.state_items()[0])
     assert dynamo.write_units[("UpdateItem", "STATE")] == -(-size // 1024)
     firing = Firing(
-        id="fir-x", alert_id="a", group="u", count=3, window_start=NOW, window_end=NOW, fired_at=NOW, event_ids=[]
+        id="fir-x",
+        alert_id="a",
+        group="u",
+        count=3,
+        window_start=NOW,
+        window_end=NOW,
+        fired_at=NOW,
+        event_ids=[],
     )
     dynamo.clear()
     assert table.commit("t", "a", "u", state, version=1, firings=[firing], now=NOW)
@@ -54,4 +61,7 @@ def test_the_pipeline_runs_the_production_router_and_evaluator() -> None:
     assert p.messages == 2 and p.sqs_sends == 1.0  # one message per batch: only the matching alert
     assert p.requests["GetItem STATE"] == p.groups
     cost = alerts.alert_cost(p)
-    assert cost.total > 0 and set(cost.lines) >= {"DynamoDB writes (states, firings)", "Lambda GB-s: evaluator"}
+    assert cost.total > 0 and set(cost.lines) >= {
+        "DynamoDB writes (states, firings)",
+        "Lambda GB-s: evaluator",
+    }
