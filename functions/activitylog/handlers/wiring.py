@@ -29,6 +29,7 @@ from activitylog.models.env import (
     EventsEnv,
     IdempotencyEnv,
     LinksEnv,
+    RollupQueueEnv,
     SchedulerEnv,
     SenderEnv,
     StateMachineEnv,
@@ -50,6 +51,7 @@ if TYPE_CHECKING:
     from activitylog.dal.export_files import ExportFiles
     from activitylog.dal.exports import DynamoExportStore
     from activitylog.dal.mail import SesMailer
+    from activitylog.dal.rollups import RollupTable
     from activitylog.dal.schedules import DynamoScheduleStore, EventBridgeSchedules
     from activitylog.dal.secrets import SigningKey
     from activitylog.dal.viewer_tokens import ViewerTokenTable
@@ -68,6 +70,8 @@ if TYPE_CHECKING:
     from activitylog.logic.ingest import IngestPorts
     from activitylog.logic.query import QueryPorts
     from activitylog.logic.quota import QuotaWarning
+    from activitylog.logic.reports import ReportPorts
+    from activitylog.logic.rollups import RollupPorts
     from activitylog.logic.schedules import FirePorts, SchedulePorts
     from activitylog.logic.stream_router import RouterPorts
     from activitylog.models.alerts import Alert, Firing
@@ -232,6 +236,25 @@ class Container:
         from activitylog.dal.delivery_queue import SqsDeliveryQueue
 
         return SqsDeliveryQueue(self.env(AlertQueueEnv).alert_queue_url, self.client("sqs"))
+
+    @cached_property
+    def rollups(self) -> RollupTable:
+        """Reports' hourly rollups (control table)."""
+        from activitylog.dal.rollups import RollupTable
+
+        return self._on_control_table(RollupTable)
+
+    @cached_property
+    def rollup_queue(self) -> SqsDeliveryQueue:
+        """The rollup-work queue (the same adapter as deliveries')."""
+        from activitylog.dal.delivery_queue import SqsDeliveryQueue
+
+        return SqsDeliveryQueue(self.env(RollupQueueEnv).rollup_queue_url, self.client("sqs"))
+
+    @cached_property
+    def rollup_memory(self) -> dict[tuple[str, Any], None]:
+        """The (tenant, hour)s this container's router has announced to the rollup worker."""
+        return {}
 
     @cached_property
     def webhooks(self) -> WebhookClient:
@@ -412,14 +435,18 @@ class Container:
         return SendPorts(webhooks=self.webhooks, targets=self.role_targets)
 
     def router_ports(self) -> RouterPorts:
-        from activitylog.logic import alert_live
+        from activitylog.logic import alert_live, rollups
         from activitylog.logic.stream_router import RouterPorts
 
         alerts = alert_live.SelectPorts(alerts=self.alerts, queue=self.alert_queue)
+        marks = rollups.MarkPorts(queue=self.rollup_queue, memory=self.rollup_memory)
         return RouterPorts(
             store=self.destinations,
             queue=self.delivery_queue,
-            consumers=(partial(alert_live.select, ports=alerts),),  # each tenant's part of a batch
+            consumers=(  # each tenant's part of a batch
+                partial(alert_live.select, ports=alerts),
+                partial(rollups.mark, ports=marks),
+            ),
         )
 
     def destination_ports(self) -> DestinationPorts:
@@ -437,6 +464,27 @@ class Container:
             send=self.send_ports(),
             query=lambda tenant: self.query_ports(tenant, fresh=True),  # every shard ingestion writes
             disabled=self._announce_disabled,
+        )
+
+    # --- reports (docs/reports.md) -----------------------------------------------------------------
+    def report_ports(self, tenant: str) -> ReportPorts:
+        from activitylog.logic.reports import ReportPorts
+
+        return ReportPorts(
+            query=self.query_ports(tenant),
+            rollups=self.rollups,
+            queue=self.rollup_queue,
+            settings=self.settings(tenant),
+        )
+
+    def rollup_ports(self) -> RollupPorts:
+        from activitylog.logic.rollups import RollupPorts
+
+        return RollupPorts(
+            store=self.rollups,
+            queue=self.rollup_queue,
+            query=lambda tenant: self.query_ports(tenant, fresh=True),  # every shard ingestion writes
+            settings=self.control.get_settings,
         )
 
     # --- alerts (docs/alerts.md) ------------------------------------------------------------------

@@ -19,6 +19,7 @@ if TYPE_CHECKING:  # annotations only: importing the ports loads no model at col
     from activitylog.models.destinations import DeliveryRecord, Replay, StoredDestination
     from activitylog.models.exports import Export, RunRecord
     from activitylog.models.query import EventRecord, IndexPage, IndexRead, Stream, WriteOutcome
+    from activitylog.models.reports import HourRollup
     from activitylog.models.schedules import Schedule
     from activitylog.models.settings import LoggingSettings, Reservation, TenantSettings
 
@@ -277,3 +278,27 @@ class AlertStore(Protocol):
     ) -> tuple[list[Firing], str | None]: ...
     def save_preview(self, tenant: str, preview_id: str, blob: bytes, *, now: datetime) -> None: ...
     def get_preview(self, tenant: str, preview_id: str) -> bytes | None: ...
+
+
+# --- reports (docs/reports.md) ---------------------------------------------------------------------
+
+
+class RollupStore(Protocol):
+    """Hourly rollups of a tenant's events (`fp` ""), or of one filter's (dal/rollups.py)."""
+
+    def put_hour(self, tenant: str, fp: str, rollup: HourRollup, *, expires: int) -> bool:
+        """Store the hour unless a later computation (`as_of`) of it is stored already."""
+        ...
+
+    def get_hours(
+        self, tenant: str, fp: str, start: datetime, end: datetime, *, dimensions: Iterable[str]
+    ) -> dict[datetime, HourRollup]:
+        """The stored hours in `[start, end)`, with the groups of `dimensions` (only those whose
+        counts belong to the same computation as the hour's totals; the others are left out)."""
+        ...
+
+    def sealed_through(self, tenant: str) -> datetime | None: ...
+    def set_sealed_through(self, tenant: str, hour: datetime) -> None: ...
+    def claim_job(self, tenant: str, key: str, *, seconds: int, now: datetime) -> bool:
+        """True once per `key` within `seconds` (a report's background work is asked for once)."""
+        ...

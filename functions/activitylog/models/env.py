@@ -98,6 +98,13 @@ class AlertQueueEnv(Env):
     alert_queue_url: str = Field(alias="ALERT_QUEUE_URL", min_length=1)
 
 
+class RollupQueueEnv(Env):
+    """The rollup-work queue (SQS): hours to count for reports (docs/reports.md), from the router,
+    the reports API (a report that ran out of time) and the worker itself (an hour not yet due)."""
+
+    rollup_queue_url: str = Field(alias="ROLLUP_QUEUE_URL", min_length=1)
+
+
 class ConsoleEnv(Env):
     """The web console's address, for links in emails (the CloudFront URL; local mode's /console/)."""
 
@@ -181,9 +188,9 @@ class FireEnv(ControlEnv, StateMachineEnv, MetricsEnv, PowertoolsEnv):
 # Streaming (docs/streaming.md).
 
 
-class StreamRouterEnv(ControlEnv, DeliveryQueueEnv, AlertQueueEnv, MetricsEnv, PowertoolsEnv):
+class StreamRouterEnv(ControlEnv, DeliveryQueueEnv, AlertQueueEnv, RollupQueueEnv, MetricsEnv, PowertoolsEnv):
     """The router: the events table's stream in, destinations and alerts (control table) read,
-    deliveries and alert work out."""
+    deliveries, alert work and rollup work out."""
 
 
 class DelivererEnv(EventsEnv, ControlEnv, DeliveryQueueEnv, SenderEnv, WebhookEnv, MetricsEnv, PowertoolsEnv):
@@ -206,6 +213,17 @@ class AlertEvaluatorEnv(
 ):
     """The evaluator: alert states and firings (control table), the firing's event and email, its
     deliveries (ledger and deliveries queue), the firing's events read by id for the email."""
+
+
+# Reports (docs/reports.md).
+
+
+class ReportsEnv(EventsEnv, ControlEnv, RollupQueueEnv, PowertoolsEnv):
+    """The /v1/reports API: rollups (control table) and events read; background rollup work out."""
+
+
+class RollupWorkerEnv(EventsEnv, ControlEnv, RollupQueueEnv, MetricsEnv, PowertoolsEnv):
+    """The rollup worker: an hour's events read, its rollup written; work not yet due sent back."""
 
 
 class ConfigurationError(RuntimeError):

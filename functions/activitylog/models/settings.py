@@ -73,6 +73,25 @@ class KeySelection(_Selection):
 
 
 Retention = Annotated[int, Field(ge=1, le=MAX_RETENTION_DAYS)]
+MAX_REPORT_KEYS = 10
+
+
+def _report_key(value: str) -> str:
+    check_text(value)
+    if not 1 <= len(value) <= 40 or any(ord(c) < 0x20 for c in value):
+        raise ValueError("a reportable metadata key is 1-40 characters, no control characters")
+    return value
+
+
+def _distinct_keys(values: list[str]) -> list[str]:
+    return list(dict.fromkeys(values))
+
+
+ReportKeys = Annotated[
+    list[Annotated[str, AfterValidator(_report_key)]],
+    Field(max_length=MAX_REPORT_KEYS),
+    AfterValidator(_distinct_keys),
+]
 Emails = Annotated[list[EmailAddress], Field(max_length=50)]
 
 
@@ -88,6 +107,10 @@ class LoggingSettings(BaseModel):
     notification_emails: Emails = Field(
         default_factory=list, description="receive the 80% and 100% monthly quota warnings"
     )
+    report_metadata_keys: ReportKeys = Field(
+        default_factory=list,
+        description="metadata keys reports count from rollups (group_by=metadata.<key>), e.g. query",
+    )
 
 
 class SettingsUpdate(BaseModel):
@@ -100,6 +123,7 @@ class SettingsUpdate(BaseModel):
     metadata_keys: KeySelection | None = None
     retention_days: Retention | None = None
     notification_emails: Emails | None = None
+    report_metadata_keys: ReportKeys | None = None
 
 
 MAX_SHARDS = 64  # write shards of one tenant (docs/data-model.md, "Hot tenants")

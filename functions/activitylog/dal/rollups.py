@@ -1,0 +1,190 @@
+"""Hourly rollups in the control table (docs/reports.md).
+
+  totals   pk=TENANT#<t>#RU#<fp>#n       sk=<hour>  n  q=<4 quarter totals>  mn mx  as  mk  big  exp
+  groups   pk=TENANT#<t>#RU#<fp>#<dim>   sk=<hour>  c=<zlib JSON counts>  l=<zlib JSON labels>  as  exp
+  sealed   pk=TENANT#<t>                 sk=RUSEALED  h=<the last hour a seal computed>
+  job      pk=TENANT#<t>                 sk=RUJOB#<key>  exp   (a report's background work, asked once)
+
+`fp` is "-" for the tenant's own rollups, a filter's digest for a report's background work. One
+partition per (tenant, filter, dimension): a report reads only the dimensions it needs, each with
+one Query per segment of its range (in parallel). An hour's items are one computation (`as`, its
+`as_of`): the groups are written before the totals, each only over an older computation, and a
+reader takes a dimension's groups only when they carry the totals' `as`.
+"""
+
+from __future__ import annotations
+
+import json
+import zlib
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from activitylog.dal import errors
+from activitylog.dal.control_base import ABSENT, ControlBase, tenant_pk
+from activitylog.models.reports import HourRollup, Tally
+from activitylog.models.text import format_time, parse_time
+
+NEWER = "attribute_not_exists(pk) OR #as < :as"
+MAX_GROUP_BYTES = 300_000  # a dimension's compressed groups above this are not stored (items <= 400 KB)
+SEGMENTS = 8  # parallel Queries of one dimension's range
+SEALED_SK = "RUSEALED"
+
+
+def _pk(tenant: str, fp: str, part: str) -> str:
+    return f"{tenant_pk(tenant)}#RU#{fp or '-'}#{part}"
+
+
+def _pack(value: Any) -> bytes:
+    return zlib.compress(json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8"), 6)
+
+
+def _unpack(blob: bytes) -> Any:
+    return json.loads(zlib.decompress(blob).decode("utf-8"))
+
+
+def _sk(hour: datetime) -> str:
+    return format_time(hour)
+
+
+class RollupTable(ControlBase):
+    def put_hour(self, tenant: str, fp: str, rollup: HourRollup, *, expires: int) -> bool:
+        tally, stamp = rollup.tally, {"N": str(rollup.as_of)}
+        common = {"sk": {"S": _sk(rollup.hour)}, "as": stamp, "exp": {"N": str(expires)}}
+        too_big: list[str] = []
+        for dimension, counts in tally.dims.items():
+            item: dict[str, Any] = {"pk": {"S": _pk(tenant, fp, dimension)}, **common}
+            blob = _pack(counts)
+            labels = {k: list(v) for k, v in tally.labels.get(dimension, {}).items()}  # [at, label]
+            label_blob = _pack(labels) if labels else b""
+            if len(blob) + len(label_blob) > MAX_GROUP_BYTES:
+                too_big.append(dimension)
+                item["big"] = {"BOOL": True}
+            else:
+                item["c"] = {"B": blob}
+                if label_blob:
+                    item["l"] = {"B": label_blob}
+            self._put_newer(item, stamp)
+        totals: dict[str, Any] = {
+            "pk": {"S": _pk(tenant, fp, "n")},
+            **common,
+            "n": {"N": str(tally.total)},
+            "q": {"S": ",".join(str(q) for q in tally.quarters)},
+        }
+        if tally.min_expiry is not None and tally.max_expiry is not None:
+            totals |= {"mn": {"N": str(tally.min_expiry)}, "mx": {"N": str(tally.max_expiry)}}
+        if rollup.meta_keys:
+            totals["mk"] = {"S": json.dumps(sorted(rollup.meta_keys))}
+        if too_big:
+            totals["big"] = {"S": json.dumps(sorted(too_big))}
+        return self._put_newer(totals, stamp)
+
+    def _put_newer(self, item: dict[str, Any], stamp: dict[str, str]) -> bool:
+        answer = self._conditional(
+            self._ddb.put_item,
+            Item=item,
+            ConditionExpression=NEWER,
+            ExpressionAttributeNames={"#as": "as"},
+            ExpressionAttributeValues={":as": stamp},
+        )
+        return answer is not None
+
+    def get_hours(
+        self, tenant: str, fp: str, start: datetime, end: datetime, *, dimensions: Iterable[str]
+    ) -> dict[datetime, HourRollup]:
+        wanted = list(dict.fromkeys(dimensions))
+        parts = ["n", *wanted]
+        with ThreadPoolExecutor(max_workers=min(16, SEGMENTS * len(parts))) as pool:
+            jobs = {
+                (part, lo): pool.submit(self._query, _pk(tenant, fp, part), lo, hi)
+                for part in parts
+                for lo, hi in _segments(start, end)
+            }
+            items: dict[str, dict[str, dict[str, Any]]] = {part: {} for part in parts}
+            for (part, _), job in jobs.items():
+                for item in job.result():
+                    items[part][item["sk"]["S"]] = item
+        found: dict[datetime, HourRollup] = {}
+        for sk, totals in items["n"].items():
+            as_of = int(totals["as"]["N"])
+            tally = Tally(
+                total=int(totals["n"]["N"]),
+                quarters=[int(q) for q in totals["q"]["S"].split(",")],
+                min_expiry=int(totals["mn"]["N"]) if "mn" in totals else None,
+                max_expiry=int(totals["mx"]["N"]) if "mx" in totals else None,
+            )
+            big = frozenset(json.loads(totals["big"]["S"])) if "big" in totals else frozenset()
+            for dimension in wanted:
+                stored = items[dimension].get(sk)
+                if tally.total == 0:
+                    tally.dims[dimension] = {}  # an hour without events has no groups of any kind
+                elif item is not None and int(item["as"]["N"]) == as_of and "c" in item:
+                    tally.dims[dimension] = _unpack(item["c"]["B"])
+                    if "l" in item:
+                        tally.labels[dimension] = {
+                            k: (v[0], v[1]) for k, v in _unpack(item["l"]["B"]).items()
+                        }
+            meta = frozenset(json.loads(totals["mk"]["S"])) if "mk" in totals else frozenset()
+            hour = parse_time(sk)
+            found[hour] = HourRollup(hour=hour, as_of=as_of, tally=tally, meta_keys=meta, too_big=big)
+        return found
+
+    def _query(self, pk: str, lo: str, hi: str) -> list[dict[str, Any]]:
+        paginator = self._ddb.get_paginator("query")
+        pages = paginator.paginate(
+            TableName=self._table,
+            KeyConditionExpression="pk = :pk AND sk BETWEEN :lo AND :hi",
+            ExpressionAttributeValues={":pk": {"S": pk}, ":lo": {"S": lo}, ":hi": {"S": hi}},
+        )
+        out: list[dict[str, Any]] = []
+        try:
+            for page in pages:
+                out.extend(page.get("Items", []))
+        except ClientError as err:
+            raise errors.unavailable(err) from err
+        return out
+
+    def sealed_through(self, tenant: str) -> datetime | None:
+        item = self._get(tenant_pk(tenant), SEALED_SK, consistent=True)
+        return parse_time(item["h"]["S"]) if item else None
+
+    def set_sealed_through(self, tenant: str, hour: datetime) -> None:
+        self._conditional(
+            self._ddb.update_item,
+            Key={"pk": {"S": tenant_pk(tenant)}, "sk": {"S": SEALED_SK}},
+            UpdateExpression="SET h = :h",
+            ConditionExpression="attribute_not_exists(h) OR h < :h",
+            ExpressionAttributeValues={":h": {"S": _sk(hour)}},
+        )
+
+    def claim_job(self, tenant: str, key: str, *, seconds: int, now: datetime) -> bool:
+        epoch = int(now.timestamp())
+        answer = self._conditional(
+            self._ddb.put_item,
+            Item={
+                "pk": {"S": tenant_pk(tenant)},
+                "sk": {"S": f"RUJOB#{key}"},
+                "until": {"N": str(epoch + seconds)},
+                "exp": {"N": str(epoch + seconds + 3600)},
+            },
+            ConditionExpression=f"{ABSENT} OR #u < :now",
+            ExpressionAttributeNames={"#u": "until"},
+            ExpressionAttributeValues={":now": {"N": str(epoch)}},
+        )
+        return answer is not None
+
+
+def _segments(start: datetime, end: datetime) -> list[tuple[str, str]]:
+    """`[start, end)` in up to SEGMENTS sort-key ranges (inclusive bounds, disjoint)."""
+    hours = max(1, int((end - start) / timedelta(hours=1)))
+    step = max(1, -(-hours // SEGMENTS))
+    bounds: list[tuple[str, str]] = []
+    at = start
+    while at < end:
+        nxt = min(end, at + timedelta(hours=step))
+        bounds.append((_sk(at), _sk(nxt - timedelta(milliseconds=1))))
+        at = nxt
+    return bounds
