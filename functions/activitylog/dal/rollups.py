@@ -105,8 +105,8 @@ class RollupTable(ControlBase):
             }
             items: dict[str, dict[str, dict[str, Any]]] = {part: {} for part in parts}
             for (part, _), job in jobs.items():
-                for item in job.result():
-                    items[part][item["sk"]["S"]] = item
+                for found_item in job.result():
+                    items[part][found_item["sk"]["S"]] = found_item
         found: dict[datetime, HourRollup] = {}
         for sk, totals in items["n"].items():
             as_of = int(totals["as"]["N"])
@@ -121,11 +121,11 @@ class RollupTable(ControlBase):
                 stored = items[dimension].get(sk)
                 if tally.total == 0:
                     tally.dims[dimension] = {}  # an hour without events has no groups of any kind
-                elif item is not None and int(item["as"]["N"]) == as_of and "c" in item:
-                    tally.dims[dimension] = _unpack(item["c"]["B"])
-                    if "l" in item:
+                elif stored is not None and int(stored["as"]["N"]) == as_of and "c" in stored:
+                    tally.dims[dimension] = _unpack(stored["c"]["B"])
+                    if "l" in stored:
                         tally.labels[dimension] = {
-                            k: (v[0], v[1]) for k, v in _unpack(item["l"]["B"]).items()
+                            k: (v[0], v[1]) for k, v in _unpack(stored["l"]["B"]).items()
                         }
             meta = frozenset(json.loads(totals["mk"]["S"])) if "mk" in totals else frozenset()
             hour = parse_time(sk)
