@@ -62,6 +62,7 @@ ENV = {  # what the two handlers validate when they load (models/env.py), when n
     "EVENTS_TABLE": EVENTS_TABLE,
     "DELIVERY_QUEUE_URL": QUEUE_URL,
     "ALERT_QUEUE_URL": QUEUE_URL.replace("Deliveries", "AlertWork"),
+    "ROLLUP_QUEUE_URL": QUEUE_URL.replace("Deliveries", "RollupWork"),
     "SENDER_EMAIL": "noreply@example.com",
     "POWERTOOLS_METRICS_NAMESPACE": "ActivityLog",
 }
@@ -440,7 +441,9 @@ def wired(**adapters: object) -> Iterator[None]:
         os.environ.setdefault(name, value)
     # The router also reads each tenant's alerts (alert_live.select): a tenant without alerts here,
     # so these figures are the destinations' path; bench/alerts.py measures the alerts' part.
-    adapters = {"alerts": NoAlerts(), "alert_queue": FakeQueue(), **adapters}
+    # It announces each (tenant, hour) to the rollup worker once per container (logic/rollups.py):
+    # a message per hour, not per event; bench/reports.py measures rollups.
+    adapters = {"alerts": NoAlerts(), "alert_queue": FakeQueue(), "rollup_queue": FakeQueue(), **adapters}
     previous = wiring.use(wiring.Container(environ=dict(os.environ)).override(**adapters))
     try:
         yield

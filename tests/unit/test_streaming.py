@@ -598,6 +598,7 @@ ENV = {
     "EVENTS_TABLE": "events",
     "DELIVERY_QUEUE_URL": "https://sqs.example/q",
     "ALERT_QUEUE_URL": "https://sqs.example/alerts",
+    "ROLLUP_QUEUE_URL": "https://sqs.example/rollups",
     "SENDER_EMAIL": "noreply@example.com",
     "POWERTOOLS_METRICS_NAMESPACE": "ActivityLog",
 }
@@ -625,6 +626,7 @@ def wired(monkeypatch: pytest.MonkeyPatch) -> Any:
         role_targets=world.targets,
         alerts=FakeAlertStore(),
         alert_queue=FakeQueue(),
+        rollup_queue=FakeQueue(),
     )
     before = wiring.use(container)
     yield world
