@@ -27,6 +27,7 @@ DEFAULTS = {
     "metadata_keys": {"include": ["*"], "exclude": []},
     "retention_days": 90,
     "notification_emails": [],
+    "report_metadata_keys": [],
 }
 
 
@@ -66,6 +67,9 @@ def test_settings_defaults_and_partial_updates(keys: Keys) -> None:
         {"actions": {"include": ["Not.Valid"]}},
         {"metadata_keys": {"include": ["a*b"]}},
         {"notification_emails": ["x@example.com\r\nBcc: y@example.com"]},
+        {"report_metadata_keys": [f"k{i}" for i in range(11)]},
+        {"report_metadata_keys": ["a" * 41]},
+        {"report_metadata_keys": ["tab\there"]},
         {"monthly_quota": 10},
         [],
     ],
