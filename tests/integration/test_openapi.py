@@ -61,6 +61,8 @@ OPERATION_IDS = {
     ("put", "/v1/alerts/{alert_id}"): "updateAlert",
     ("delete", "/v1/alerts/{alert_id}"): "deleteAlert",
     ("get", "/v1/alerts/{alert_id}/firings"): "listFirings",
+    ("get", "/v1/reports/activity"): "reportActivity",
+    ("get", "/v1/reports/heatmap"): "reportHeatmap",
     ("get", "/v1/health"): "getHealth",
     ("get", "/v1/openapi.json"): "getOpenApiDocument",
 }

@@ -23,7 +23,16 @@ from aws_lambda_powertools.utilities.data_classes.common import BaseProxyEvent
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from activitylog.handlers.http import build_resolver, logger
-from activitylog.handlers.routes import admin, alerts, catalogue, destinations, exports, ingest, query
+from activitylog.handlers.routes import (
+    admin,
+    alerts,
+    catalogue,
+    destinations,
+    exports,
+    ingest,
+    query,
+    reports,
+)
 from activitylog.handlers.routes.answers import answers, ok
 from activitylog.models.env import DocsEnv
 
@@ -88,6 +97,7 @@ app = build_resolver(
     exports.router,
     destinations.router,
     alerts.router,
+    reports.router,
     router,
 )
 app.configure_openapi(
