@@ -553,9 +553,52 @@ def alerts() -> list[dict[str, Any]]:
     return out
 
 
+def reports() -> list[dict[str, Any]]:
+    """/v1/reports/activity and /heatmap (the corpus' key holds events:read): zones, intervals,
+    groupings and ranges out of bounds, and the events' own hostile filters."""
+    queries = [
+        "tz=Mars%2FOlympus",
+        "tz=..%2F..%2Fetc%2Fpasswd",
+        "tz=%2Fetc%2Flocaltime",
+        "tz=UTC%00",
+        "tz=%20UTC",
+        "tz=" + "A" * 65,
+        "tz=",
+        "interval=month",
+        "interval=HOUR",
+        "group_by=colour",
+        "group_by=metadata.",
+        "group_by=metadata.%00",
+        "group_by=metadata." + "k" * 41,
+        "group_by=metadata.a%0Ab",
+        "top=0",
+        "top=101",
+        "top=ten",
+        "top=1e2",
+        "interval=hour&from=2000-01-01T00:00:00Z&to=2026-01-01T00:00:00Z",
+        "interval=day&from=0001-01-01T00:00:00Z&to=2026-01-01T00:00:00Z",
+        "interval=week&from=9999-12-01T00:00:00Z&to=9999-12-31T00:00:00Z",
+        "from=2999-01-01T00:00:00Z",
+        "to=0001-01-05T00:00:00Z",
+        "limit=10",
+        "cursor=abc",
+        "order=asc",
+        "action=%3D1%2B1",
+        "from=2026-11-02T00:00:00Z&to=2026-11-01T00:00:00Z",
+        "target_id=7",
+        "q=a%00b",
+    ]
+    out = []
+    for q in queries:
+        out.append(entry(f"reports: activity {q[:50]}", "GET", f"/v1/reports/activity?{q}", None))
+        if not q.startswith(("group_by", "top", "interval=month", "interval=HOUR")):
+            out.append(entry(f"reports: heatmap {q[:50]}", "GET", f"/v1/reports/heatmap?{q}", None))
+    return out
+
+
 def main() -> None:
     corpus = events_envelope() + bad_events() + exports() + settings() + api_keys() + queries_and_paths()
-    corpus += viewer_tokens() + destinations() + alerts()
+    corpus += viewer_tokens() + destinations() + alerts() + reports()
     names = [c["name"] for c in corpus]
     assert len(names) == len(set(names)), "corpus names must be unique"
     OUT.write_text("".join(json.dumps(c, ensure_ascii=True) + "\n" for c in corpus))

@@ -72,6 +72,8 @@ def test_the_corpus_is_big_and_covers_every_family() -> None:
         "destination path",
         "alerts: window",
         "alert path",
+        "reports: activity tz",
+        "reports: heatmap",
     ):
         assert family in names, family
 

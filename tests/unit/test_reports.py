@@ -462,6 +462,19 @@ def test_too_many_groups_are_counted_from_events_and_bad_requests_say_why() -> N
             now=now,
             ports=world.report_ports(),
         )
+    for far in (
+        {"from": T0 - timedelta(days=3661), "to": T0},  # longer than the longest retention
+        {"from": datetime(9999, 12, 1, tzinfo=UTC), "to": datetime(9999, 12, 31, tzinfo=UTC)},
+        {"to": datetime(1, 1, 5, tzinfo=UTC)},
+    ):
+        with pytest.raises(BadRequestError):
+            reports.activity(
+                READER,
+                EventFilter.model_validate(far),
+                ReportParams(interval="week"),
+                now=now,
+                ports=world.report_ports(),
+            )
     long = EventFilter.model_validate({"from": T0 - timedelta(days=500), "to": T0})
     with pytest.raises(BadRequestError):
         reports.activity(READER, long, ReportParams(interval="hour"), now=now, ports=world.report_ports())

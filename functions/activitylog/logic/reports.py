@@ -22,7 +22,7 @@ import contextlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from activitylog.logic import cursor as cursors
 from activitylog.logic import report_calendar as cal
@@ -113,21 +113,35 @@ class _Answer:
     complete: bool = True
 
 
-def _range(filters: EventFilter, now: datetime) -> tuple[datetime, datetime]:
+EARLIEST = datetime(2, 1, 1, tzinfo=UTC)
+LATEST = datetime(9998, 12, 31, tzinfo=UTC)
+MAX_RANGE = timedelta(days=3660)  # the longest retention (10 years) and a bit
+_INTERVAL_LENGTH = {"hour": timedelta(hours=1), "day": timedelta(days=1), "week": timedelta(days=7)}
+
+
+def _range(filters: EventFilter, now: datetime, interval: str) -> tuple[datetime, datetime]:
     end = filters.to or to_millis(now)
-    start = filters.from_ or end - timedelta(days=DEFAULT_RANGE_DAYS)
+    try:
+        start = filters.from_ or end - timedelta(days=DEFAULT_RANGE_DAYS)
+    except OverflowError:  # `to` in the first days of year 1
+        start = datetime.min.replace(tzinfo=end.tzinfo)
     if start >= end:
         raise BadRequestError("`from` must be earlier than `to` (which is now when not given)")
+    if end > LATEST or start < EARLIEST:  # a week's boundary of either would be past the calendar's end
+        raise BadRequestError("a report's range lies within the years 0002 to 9998")
+    if end - start > MAX_RANGE:
+        raise BadRequestError("a report covers at most 3,660 days: narrow `from` and `to`")
+    # Checked before the boundaries are worked out (a DST day is at most an hour shorter).
+    if (end - start) / _INTERVAL_LENGTH[interval] > MAX_INTERVALS - 2:
+        raise BadRequestError(f"the range has more than {MAX_INTERVALS} intervals: use a longer interval")
     return start, end
 
 
 def activity(
     principal: Principal, filters: EventFilter, params: ReportParams, *, now: datetime, ports: ReportPorts
 ) -> ActivityReport:
-    start, end = _range(filters, now)
+    start, end = _range(filters, now, params.interval)
     starts = cal.boundaries(start, end, params.interval, params.zone)
-    if len(starts) > MAX_INTERVALS:
-        raise BadRequestError(f"the range has more than {MAX_INTERVALS} intervals: use a longer interval")
     answer = _compute(principal, filters, start, end, starts, params.group_by, now=now, ports=ports)
     top, distinct = _top(answer.tally, params.group_by, params.top)
     return ActivityReport(
@@ -148,10 +162,8 @@ def activity(
 def heatmap(
     principal: Principal, filters: EventFilter, params: ReportParams, *, now: datetime, ports: ReportPorts
 ) -> Heatmap:
-    start, end = _range(filters, now)
+    start, end = _range(filters, now, "hour")
     starts = cal.boundaries(start, end, "hour", params.zone)  # one cell per local clock hour
-    if len(starts) > MAX_INTERVALS:
-        raise BadRequestError(f"the range has more than {MAX_INTERVALS} hours: ask for a shorter range")
     answer = _compute(principal, filters, start, end, starts, None, now=now, ports=ports)
     cells = [[0] * 24 for _ in range(7)]
     for at, n in zip(starts, answer.series, strict=True):
