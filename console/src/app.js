@@ -5,17 +5,20 @@ import { LightElement } from "./base.js";
 import { Api } from "./api.js";
 import { apiParams, parseQuery, problem, toQuery } from "./filters.js";
 import { PAGE_SIZE } from "./feed.js";
+import { parseInterval, reportQuery } from "./report.js";
 import { capabilities, forgetCredential, storeCredential, storedCredential, tokenFromHash } from "./session.js";
 import "./activity.js";
+import "./reports.js";
 import "./exports.js";
 import "./alerts.js";
 import "./settings.js";
 import "./keys.js";
 
-/** Pages, their link names and who may see them, in the navigation's order. (Reports and
- * Destinations: added with their pages.) */
+/** Pages, their link names and who may see them, in the navigation's order. (Destinations: added
+ * with its page.) Activity and Reports are two views of the same filters: their links keep them. */
 const PAGES = [
-  { id: "activity", label: "Activity", allowed: (c) => c.events },
+  { id: "activity", label: "Activity", allowed: (c) => c.events, keepsFilters: true },
+  { id: "reports", label: "Reports", allowed: (c) => c.events, keepsFilters: true },
   { id: "exports", label: "Exports", allowed: (c) => c.exports },
   { id: "alerts", label: "Alerts", allowed: (c) => c.alerts },
   { id: "settings", label: "Settings", allowed: (c) => c.logging },
@@ -54,6 +57,7 @@ export class AlApp extends LightElement {
       eventId: p.get("event") || null,
       exportId: p.get("export") || null,
       alertId: p.get("alert") || null,
+      interval: parseInterval(p),
     };
   }
 
@@ -112,6 +116,19 @@ export class AlApp extends LightElement {
     this.nav(new URL(e.currentTarget.href).search);
   }
 
+  /** A navigation link: Activity and Reports keep the view's filters when one leads to the other
+   * (the link to the page one is on starts it afresh, as before). */
+  linkTo(target, current) {
+    const keep = target !== current && target.keepsFilters && current?.keepsFilters;
+    const { filters, interval } = this.route;
+    if (target.id === "reports") return keep ? reportQuery(filters, interval) : "?page=reports";
+    if (target.id === "activity") {
+      const qs = keep ? toQuery(filters) : "";
+      return qs ? `?${qs}` : "?";
+    }
+    return `?page=${target.id}`;
+  }
+
   renderSignIn() {
     const submit = (e) => {
       e.preventDefault();
@@ -135,10 +152,12 @@ export class AlApp extends LightElement {
   }
 
   renderPage(page) {
-    const { filters, eventId, exportId, alertId } = this.route;
+    const { filters, eventId, exportId, alertId, interval } = this.route;
     switch (page.id) {
       case "activity":
         return html`<al-activity .api=${this.api} .caps=${this.caps} .filters=${filters} .eventId=${eventId} .nav=${this.nav}></al-activity>`;
+      case "reports":
+        return html`<al-reports .api=${this.api} .caps=${this.caps} .filters=${filters} .interval=${interval} .nav=${this.nav}></al-reports>`;
       case "exports":
         return html`<al-exports .api=${this.api} .highlight=${exportId}></al-exports>`;
       case "alerts":
@@ -165,7 +184,7 @@ export class AlApp extends LightElement {
       <header class="top">
         <span class="brand">Activity Log</span>
         <nav aria-label="Console">
-          <ul>${visible.map((p) => html`<li><a href=${p.id === "activity" ? "?" : `?page=${p.id}`}
+          <ul>${visible.map((p) => html`<li><a href=${this.linkTo(p, page)}
             aria-current=${p === page ? "page" : nothing} @click=${(e) => this.follow(e)}>${p.label}</a></li>`)}</ul>
         </nav>
         <span class="who">${this.caps.viewerToken ? "Viewer token" : "API key"}${this.caps.actorId ? html` · <span title="actor">${this.caps.actorId}</span>` : nothing}</span>
