@@ -85,7 +85,8 @@ class Monitoring(Construct):
     ) -> None:
         """`stream_readers`: functions behind a stream's event-source mapping (iterator age alarmed);
         `work_queues`: queues that hold work in progress (shown on the dashboard, not alarmed: a
-        message may wait hours on purpose, between a delivery's retries)."""
+        message may wait hours on purpose, between a delivery's retries, or until an hour is
+        sealable for its rollup)."""
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
         stream_readers = dict(stream_readers or {})
@@ -159,6 +160,13 @@ class Monitoring(Construct):
                 ),
                 queue.metric_approximate_number_of_messages_not_visible(
                     period=FIVE_MINUTES, statistic="Maximum", label=f"{name}: in flight or waiting to retry"
+                ),
+                # sent with a delay (RollupWork: hours waiting to be sealable, docs/reports.md)
+                queue.metric(
+                    "ApproximateNumberOfMessagesDelayed",
+                    period=FIVE_MINUTES,
+                    statistic="Maximum",
+                    label=f"{name}: delayed",
                 ),
             ]
         return [

@@ -17,6 +17,7 @@ from infra.constructs.export_storage import ExportStorage
 from infra.constructs.export_workflow import ExportFiles, ExportWorkflow
 from infra.constructs.exports_api import ExportsApi
 from infra.constructs.monitoring import Monitoring
+from infra.constructs.reporting import Reporting
 from infra.constructs.streaming import Streaming
 from infra.constructs.tables import Tables
 
@@ -102,6 +103,15 @@ class StatelessStack(Stack):
             sender=export_storage.sender,  # a firing's email
         )
         api.add_routes(alerting.routes())
+        reporting = Reporting(
+            self,
+            "Reporting",
+            factory=functions.factory,
+            events_table=tables.events,
+            control_table=tables.control,
+            router=streaming.router,  # announces each tenant's hours
+        )
+        api.add_routes(reporting.routes())
         api.refuse_other_methods()  # after every route: 405 with Allow for the methods they lack
         EdgeGuard(self, "EdgeGuard", stage_arn=api.rest_api.deployment_stage.stage_arn)
         # CloudFront: the console's files and, on the same origin, /v1/* to the stage (no CORS needed).
@@ -127,16 +137,28 @@ class StatelessStack(Stack):
             "Destinations": streaming.destinations,
             "Alerts": alerting.alerts,
             "AlertEvaluator": alerting.evaluator,
+            "Reports": reporting.reports,
+            "RollupWorker": reporting.worker,
         }
         self.monitoring = Monitoring(
             self,
             "Monitoring",
             functions=every_function,
             api=api.rest_api,
-            dead_letters=[*schedules.queues, *workflow.queues, *streaming.queues, *alerting.queues],
+            dead_letters=[
+                *schedules.queues,
+                *workflow.queues,
+                *streaming.queues,
+                *alerting.queues,
+                *reporting.queues,
+            ],
             state_machine=workflow.state_machine,
             stream_readers={"StreamRouter": streaming.router},
-            work_queues={"Deliveries": streaming.deliveries, "AlertWork": alerting.work},
+            work_queues={
+                "Deliveries": streaming.deliveries,
+                "AlertWork": alerting.work,
+                "RollupWork": reporting.work,  # mostly delayed: hours waiting to be sealable
+            },
         )
         CfnOutput(self, "ApiUrl", value=api.url, description="Base URL; routes start with /v1")
         CfnOutput(self, "ConsoleUrl", value=console.url, description="The web console (CloudFront)")
@@ -167,3 +189,4 @@ class StatelessStack(Stack):
         self.exports_api = exports_api
         self.streaming = streaming
         self.alerting = alerting
+        self.reporting = reporting

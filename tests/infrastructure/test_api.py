@@ -59,6 +59,8 @@ ROUTES = {
     ("PUT", "/v1/alerts/{alert_id}"): "alerts",
     ("DELETE", "/v1/alerts/{alert_id}"): "alerts",
     ("GET", "/v1/alerts/{alert_id}/firings"): "alerts",
+    ("GET", "/v1/reports/activity"): "reports",
+    ("GET", "/v1/reports/heatmap"): "reports",
 }
 PUBLIC = {
     ("GET", "/v1/health"),

@@ -48,7 +48,7 @@ def monkeypatch_module() -> Any:
 
 
 def test_every_handler_declares_its_environment_model(handler_modules: dict[str, Any]) -> None:
-    assert len(handler_modules) == 18
+    assert len(handler_modules) == 20
     for module in handler_modules.values():
         assert isinstance(module.ENVIRONMENT, type), module.__name__
 

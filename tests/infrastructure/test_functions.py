@@ -22,7 +22,7 @@ EXPORT_MODULES = {
     "export_watchdog",
 }
 # Invoked by event-source mappings (a stream, a queue), not by API Gateway: Lambda's own time limit.
-STREAM_MODULES = {"stream_router", "deliverer", "alert_evaluator"}
+STREAM_MODULES = {"stream_router", "deliverer", "alert_evaluator", "rollup_worker"}
 EXPECTED_MODULES = {
     "authorizer",
     "ingest",
@@ -31,6 +31,7 @@ EXPECTED_MODULES = {
     "admin",
     "destinations",
     "alerts",
+    "reports",
     *EXPORT_MODULES,
     *STREAM_MODULES,
 }
@@ -43,6 +44,7 @@ BUCKET, LINKS, SENDER = {"EXPORTS_BUCKET"}, {"DOWNLOAD_SIGNING_SECRET", "API_BAS
 MACHINE = {"EXPORT_STATE_MACHINE"}
 DELIVERIES = {"DELIVERY_QUEUE_URL"}
 ALERT_WORK, CONSOLE = {"ALERT_QUEUE_URL"}, {"CONSOLE_URL"}
+ROLLUP_WORK = {"ROLLUP_QUEUE_URL"}
 SCHEDULER = {"SCHEDULE_GROUP", "SCHEDULER_ROLE_ARN", "SCHEDULE_TARGET_ARN", "SCHEDULE_DLQ_ARN"}
 EXPECTED_ENV = {
     "authorizer": CONTROL | METRICS | {"THROTTLE_NAMESPACE"},
@@ -58,11 +60,13 @@ EXPECTED_ENV = {
     "export_watchdog": CONTROL | BUCKET | METRICS,
     "export_notify": CONTROL | LINKS | SENDER | METRICS,
     "export_fire": CONTROL | MACHINE | METRICS,
-    "stream_router": CONTROL | DELIVERIES | ALERT_WORK | METRICS,
+    "stream_router": CONTROL | DELIVERIES | ALERT_WORK | ROLLUP_WORK | METRICS,
     "deliverer": EVENTS | CONTROL | DELIVERIES | SENDER | METRICS,
     "destinations": EVENTS | CONTROL | DELIVERIES,
     "alerts": EVENTS | CONTROL,
     "alert_evaluator": EVENTS | CONTROL | DELIVERIES | SENDER | CONSOLE | METRICS,
+    "reports": EVENTS | CONTROL | ROLLUP_WORK,
+    "rollup_worker": EVENTS | CONTROL | ROLLUP_WORK | METRICS,
 }
 
 

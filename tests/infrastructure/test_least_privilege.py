@@ -30,6 +30,10 @@ WRITE_ACTIONS = {
 }
 STREAMING_MODULES = {"stream_router", "deliverer", "destinations"}
 ALERTING_MODULES = {"alert_evaluator"}  # SQS and SES besides DynamoDB: test_alerting_infra.py
+REPORTING_MODULES = {
+    "reports",
+    "rollup_worker",
+}  # SQS (rollup work) besides DynamoDB: test_reporting_infra.py
 KEY_ONLY_CONDITION = {
     "ForAllValues:StringEquals": {"dynamodb:Attributes": ["pk"]},
     "StringEqualsIfExists": {"dynamodb:Select": "SPECIFIC_ATTRIBUTES"},
@@ -68,6 +72,8 @@ def test_non_data_permissions_are_only_tracing_and_own_logs(
             continue  # SQS, the stream, SES, sts:AssumeRole: test_streaming_infra.py
         if module in ALERTING_MODULES:
             continue  # SQS (alert work in, deliveries out), SES: test_alerting_infra.py
+        if module in REPORTING_MODULES:
+            continue  # SQS (rollup work in and out): test_reporting_infra.py
         log_group = stateless["Resources"][fid]["Properties"]["LoggingConfig"]["LogGroup"]["Ref"]
         for statement in role_statements(stateless, fid):
             actions = set(as_list(statement["Action"]))

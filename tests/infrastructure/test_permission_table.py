@@ -145,6 +145,8 @@ def base(module: str) -> set[Grant]:
         "destinations": "FunctionsDestinationsLogs",
         "alerts": "FunctionsAlertsLogs",
         "alert_evaluator": "FunctionsAlertEvaluatorLogs",
+        "reports": "FunctionsReportsLogs",
+        "rollup_worker": "FunctionsRollupWorkerLogs",
     }[module]
     return on("*", *sorted(STAR_ONLY)) | on(log_group, "logs:CreateLogStream", "logs:PutLogEvents")
 
@@ -162,6 +164,7 @@ CONSUME += ["sqs:GetQueueUrl", "sqs:ReceiveMessage"]
 STREAM_READ = ["dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator"]
 DELIVERIES = "StreamingDeliveries"
 ALERT_WORK = "AlertingAlertWork"
+ROLLUP_WORK = "ReportingRollupWork"
 # Roles in tenants' accounts, only with an `activitylog:` external id and never this account's own.
 TENANT_ROLES = "arn:${Partition}:iam::*:role/*"
 EXTERNAL_ID = json.dumps(
@@ -223,13 +226,14 @@ EXPECTED: dict[str, set[Grant]] = {
     | on("ExportsStateMachine", "states:StartExecution")
     | on("SchedulesFireFailures", *TO_QUEUE),
     # docs/streaming.md: the stream only (never the events' items), destinations and alerts read and
-    # the ledger written, deliveries and alert work enqueued; its mapping's failed batches go to its
-    # dead-letter queue
+    # the ledger written, deliveries, alert work and rollup work (hours announced) enqueued; its
+    # mapping's failed batches go to its dead-letter queue
     "stream_router": on("EventsTable.StreamArn", *STREAM_READ)
     | on("*", "dynamodb:ListStreams")
     | on("ControlTable", *CONTROL_RW)
     | on(DELIVERIES, *TO_QUEUE)
     | on(ALERT_WORK, *TO_QUEUE)
+    | on(ROLLUP_WORK, *TO_QUEUE)
     | on("StreamingRouterDeadLetters", *TO_QUEUE),
     # events by id and, for replays, by_time; the activitylog.destination.disabled event and its email
     "deliverer": on("EventsTable", *READ)
@@ -260,6 +264,21 @@ EXPECTED: dict[str, set[Grant]] = {
     | on(SENDER, "ses:SendEmail", "ses:SendRawEmail")
     | on(DELIVERIES, *TO_QUEUE)
     | on(ALERT_WORK, *CONSUME),
+    # docs/reports.md: the pieces a report cannot answer from rollups are counted from events through
+    # the query path (the GSIs); rollups, settings and known actions read; a background job's claim
+    # (RUJOB#, a conditional PutItem) and its hours enqueued. No update, no delete, no index of the
+    # control table.
+    "reports": on("ControlTable", *READ, "dynamodb:PutItem")
+    | on("EventsTable", *READ)
+    | on("EventsTable/index/*", *READ)
+    | on(ROLLUP_WORK, *TO_QUEUE),
+    # the worker: an hour's events through the query path (the GSIs); its rollup items (conditional
+    # PutItem) and the sealed-through mark (UpdateItem), settings and known actions read; no delete;
+    # the RollupWork queue consumed, and work not yet due sent back to it with a delay
+    "rollup_worker": on("ControlTable", *READ, "dynamodb:PutItem", "dynamodb:UpdateItem")
+    | on("EventsTable", *READ)
+    | on("EventsTable/index/*", *READ)
+    | on(ROLLUP_WORK, *CONSUME, "sqs:SendMessage"),
 }
 
 

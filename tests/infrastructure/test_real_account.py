@@ -295,7 +295,7 @@ def test_every_alarm_notifies_the_topic_given_as_a_required_parameter(stateless:
     assert "Default" not in parameter and parameter["Type"] == "String"
     alarms = _alarms(stateless)
     # errors and throttles per function, API 5xx and p99, dead-letter queues, service metrics, iterator age
-    assert len(alarms) == 2 * 18 + 2 + 6 + 2 + 1
+    assert len(alarms) == 2 * 20 + 2 + 7 + 2 + 1
     for alarm in alarms:
         assert alarm["AlarmActions"] == [{"Ref": "AlarmTopicArn"}]
         assert alarm["OKActions"] == [{"Ref": "AlarmTopicArn"}]

@@ -82,16 +82,16 @@ def test_what_schedules_store_has_a_stable_name_so_a_recreated_stateless_stack_k
 def test_every_dead_letter_queue_is_encrypted_tls_only_kept_14_days_and_alarmed(
     stateless: dict[str, Any],
 ) -> None:
-    # Deliveries and AlertWork hold work (each has a dead-letter queue itself): test_streaming_infra.py,
-    # test_alerting_infra.py
+    # Deliveries, AlertWork and RollupWork hold work (each has a dead-letter queue itself):
+    # test_streaming_infra.py, test_alerting_infra.py, test_reporting_infra.py
     queues = {
         k: q
         for k, q in resources_of(stateless, "AWS::SQS::Queue").items()
         if "RedrivePolicy" not in q["Properties"]
     }
     # scheduler deliveries, ExportFire failures, watchdog failures, stream router and delivery failures,
-    # alert work received too often
-    assert len(queues) == 6
+    # alert work and rollup work received too often
+    assert len(queues) == 7
     policies = resources_of(stateless, "AWS::SQS::QueuePolicy").values()
     alarms = [
         a["Properties"]

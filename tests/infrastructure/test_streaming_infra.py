@@ -115,10 +115,11 @@ def test_the_deliverer_consumes_the_deliveries_queue_in_small_batches_with_parti
     assert mapping["BatchSize"] == 5
     assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
     assert "FilterCriteria" not in mapping
-    polled = {"stream_router", "deliverer", "alert_evaluator"}  # the evaluator: test_alerting_infra.py
+    polled = {"stream_router", "deliverer", "alert_evaluator", "rollup_worker"}  # test_alerting_infra.py,
+    # test_reporting_infra.py
     for module, function_id in functions_by_module.items():
         assert len(_mappings(stateless, function_id)) == (module in polled), module
-    synth.stateless.resource_count_is("AWS::Lambda::EventSourceMapping", 3)
+    synth.stateless.resource_count_is("AWS::Lambda::EventSourceMapping", 4)
 
 
 # --- the deliveries queue and the dead letters ----------------------------------------------------

@@ -26,6 +26,10 @@ as Lambda documents its poller:
   received `maxReceiveCount` times to the queue's dead-letter queue on the next `ReceiveMessage`, as
   SQS does (`tests/integration/local/test_local_queues.py` fails if moto stops doing it).
 
+- `DelaySeconds` (a message's, or the queue's) is moto's, on the wall clock; local mode also lets
+  a delayed message go once the service's clock has reached its due time (`release`, given by the
+  service: `sqs_delays.release_due`, so tests that move the clock need not wait out delays).
+
 Differences from AWS: one batch at a time per mapping (Lambda scales to several concurrent pollers
 and invocations; `ScalingConfig` is ignored), and a mapping with `Enabled: false` is not polled.
 """
@@ -199,6 +203,9 @@ class SqsPoller:
     region: str = REGION
     wait_seconds: int = WAIT_SECONDS
     queue_url: str | None = None
+    # Called with the queue's ARN before each receive: delayed messages due on the service's clock
+    # become receivable (sqs_delays.release_due); None: moto's wall-clock delays alone.
+    release: Callable[[str], int] | None = None
     invocations: int = 0
     idle: threading.Event = field(default_factory=threading.Event)
     _stop: threading.Event = field(default_factory=threading.Event)
@@ -224,13 +231,16 @@ class SqsPoller:
         )["Attributes"]
         return {name: int(attributes.get(name, 0)) for name in QUEUE_COUNTS}
 
-    def drain(self, timeout: float = 30.0) -> None:
+    def drain(self, timeout: float = 30.0, *, delayed: bool = True) -> None:
         """Wait until the queue holds no message: none visible, none in flight (being handled, or
         waiting out a visibility timeout: a failed message counts until it is handled or moved to
-        the dead-letter queue), none delayed. TimeoutError otherwise (tests)."""
+        the dead-letter queue), and none delayed unless `delayed` is False (a delayed message is
+        then work scheduled for later, not work in progress). TimeoutError otherwise (tests)."""
         deadline = time.monotonic() + timeout
         while True:
             counts = self.counts()
+            if not delayed:
+                counts.pop("ApproximateNumberOfMessagesDelayed")
             if not any(counts.values()):
                 return
             if time.monotonic() >= deadline:
@@ -254,6 +264,8 @@ class SqsPoller:
                     self._stop.wait(POLL_SECONDS)
 
     def _receive(self, count: int, wait_seconds: int) -> list[dict[str, Any]]:
+        if self.release is not None:
+            self.release(self.mapping.queue_arn)
         messages: list[dict[str, Any]] = (
             self.client("sqs")
             .receive_message(

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from activitylog_ops.local import moto_lambda
+from activitylog_ops.local import moto_lambda, sqs_delays
 from activitylog_ops.local.console_files import DIST, ConsoleFiles
 from activitylog_ops.local.deploy import create_resources, output, synth_templates
 from activitylog_ops.local.envfile import ENV_FILE, write_env_file
@@ -102,6 +102,7 @@ class LocalService:
     deployment: Deployment | None = None
     _environ_before: dict[str, str] | None = None
     _invoker: InProcessInvoker | None = None
+    _delays_installed: bool = False
     # Fire due schedules by themselves (make local); tests fire them explicitly instead.
     auto_fire: bool = True
     clock: ScheduleClock | None = None
@@ -138,6 +139,9 @@ class LocalService:
         invoker = InProcessInvoker(self.deployment.functions())
         self._invoker = invoker
         moto_lambda.install(invoker)
+        # Delays on the functions' clock (tests move it): RollupWork's hops need no wall-clock wait.
+        sqs_delays.install()
+        self._delays_installed = True
         created = create_resources(self.deployment, _client_factory(self.moto.url))
         plan_stack, plan_id = _tenant_plan(created)
         throttles = TenantThrottles(
@@ -166,7 +170,7 @@ class LocalService:
             if not mapping.enabled:
                 log.info("SQS mapping %s is disabled: not polled", mapping.logical_id)
                 continue
-            queue_poller = SqsPoller(mapping, clients, invoker.invoke)
+            queue_poller = SqsPoller(mapping, clients, invoker.invoke, release=sqs_delays.release_due)
             self.queues.append(queue_poller)
             queue_poller.start()
         self.clock = ScheduleClock(local_scheduler.scheduler, local_scheduler.fire)
@@ -220,6 +224,9 @@ class LocalService:
         if self._invoker is not None:
             moto_lambda.uninstall(self._invoker)
             self._invoker = None
+        if self._delays_installed:
+            sqs_delays.uninstall()
+            self._delays_installed = False
         self.moto.stop()
         if self._environ_before is not None:
             _restore(self._environ_before)
@@ -230,13 +237,19 @@ class LocalService:
 
     def drain_streaming(self, timeout: float = 60.0) -> None:
         """Wait until the streaming pipeline is quiet (tests): every stream record written so far
-        handled and every polled queue empty (Deliveries and AlertWork: no message visible, in
-        flight or delayed), in passes (stream pollers, then queue pollers) until a whole pass
-        invoked no function, since each stage may feed the other (the router fills both queues, the
-        evaluator writes a firing's event to the stream and its deliveries to Deliveries).
-        TimeoutError if it is not quiet within `timeout` (a message whose visibility a function
-        pushed out, a later retry, counts as in flight until then). Dead-letter queues have no
-        poller: what reaches them is not waited for."""
+        handled and every polled queue empty (Deliveries, AlertWork, RollupWork: no message visible
+        or in flight), in passes (stream pollers, then queue pollers) until a whole pass invoked no
+        function, since each stage may feed the other (the router fills the queues, the evaluator
+        writes a firing's event to the stream and its deliveries to Deliveries, the rollup worker
+        sends work not yet due back to its queue).
+
+        A delayed message is work scheduled for later (the router's announcement of an hour, due
+        when the hour is sealable), not waited for, unless it is due on the functions' clock: each
+        pass first releases those (`sqs_delays.release_due`), so a test that moves
+        `activitylog.logic.clock.now` past an hour's sealing time and drains gets the hour
+        computed. TimeoutError if it is not quiet within `timeout` (a message whose visibility a
+        function pushed out, a later retry, counts as in flight until then). Dead-letter queues
+        have no poller: what reaches them is not waited for."""
         deadline = time.monotonic() + timeout
 
         def left() -> float:
@@ -250,7 +263,8 @@ class LocalService:
             for poller in self.streams:
                 poller.drain(left())
             for queue_poller in self.queues:
-                queue_poller.drain(left())
+                sqs_delays.release_due(queue_poller.mapping.queue_arn)
+                queue_poller.drain(left(), delayed=False)
             if self._streaming_invocations() == before:
                 return
 
