@@ -1,7 +1,7 @@
 """`python -m bench [name ...]`: run the benchmarks (all by default), each writing its section of
 docs/benchmarks.md; the cost model also writes docs/cost.md (`catalogue` and `streaming` add their
-sections to it, as does `alerts`). Names: export-writer, ingest, cold-start, query, export-e2e, catalogue,
-cost, console, streaming, alerts."""
+sections to it, as do `alerts` and `reports`). Names: export-writer, ingest, cold-start, query, export-e2e,
+catalogue, cost, console, streaming, alerts, reports."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ from bench import (
     ingest,
     query,
     report,
+    reports,
     streaming,
 )
 
@@ -35,6 +36,7 @@ ALL = [
     "console",
     "streaming",
     "alerts",
+    "reports",
 ]
 TITLES = {
     "ingest": "Ingest CPU per event ≤ 1.5x the floor",
@@ -43,6 +45,7 @@ TITLES = {
     "catalogue": "Catalogue: < 0.01 extra write units per event (steady state)",
     "cost": "≤ $3.50 per million events (90 days, PITR, every filter indexed)",
     "console": "Console JS + CSS of the activity page ≤ 150 KB gzip",
+    "reports": "Reports: < 0.2 extra write units per event (steady state, 1M events a month)",
 }
 
 
@@ -80,6 +83,7 @@ def main(argv: list[str]) -> int:
         catalogue.keep_cost_section(previous)  # written by `catalogue`, kept by the cost model
         streaming.keep_cost_section(previous)  # written by `streaming`, kept likewise
         alerts.keep_cost_section(previous)  # written by `alerts`, kept likewise
+        reports.keep_cost_section(previous)  # written by `reports`, kept likewise
         section("cost", cost.summary(result))
 
     steps: dict[str, Callable[[], None]] = {
@@ -93,6 +97,7 @@ def main(argv: list[str]) -> int:
         "console": lambda: section("console", console.run()),
         "streaming": lambda: section("streaming", streaming.run()),  # also its section of docs/cost.md
         "alerts": lambda: section("alerts", alerts.run()),  # also its section of docs/cost.md
+        "reports": lambda: section("reports", reports.run()),  # also its section of docs/cost.md
     }
     for name in ALL:
         if name in chosen:
