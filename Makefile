@@ -14,7 +14,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export JSII_RUNTIME_PACKAGE_CACHE_ROOT := $(CURDIR)/.venv/jsii-cache
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help install layer browser console console-test local test lint audit format unit integration infra synth deploy diff destroy bench fuzz clean
+.PHONY: help install fonts layer browser console console-test local test lint audit format unit integration infra synth deploy diff destroy bench fuzz clean
 
 help:
 	@echo "make local   - start the whole service locally (embedded AWS emulation)"
@@ -36,7 +36,14 @@ $(NODE_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-$(LAYER_STAMP): pyproject.toml layers/build.py | $(PY_STAMP)
+# The PDF export's fonts (Noto, OFL): npm packages from layers/fonts' own lockfile. layers/build.py
+# copies them into the layer; tests and local mode read them where npm put them.
+FONTS_STAMP := layers/fonts/node_modules/.installed
+$(FONTS_STAMP): layers/fonts/package.json layers/fonts/package-lock.json
+	cd layers/fonts && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+$(LAYER_STAMP): pyproject.toml layers/build.py $(FONTS_STAMP) | $(PY_STAMP)
 	$(PY) layers/build.py
 
 # The web console (console/): its own lockfile, `npm ci` when it changes, built into console/dist/
@@ -66,7 +73,9 @@ $(CHROMIUM_STAMP): | $(PY_STAMP)
 
 # The Lambda layer only for what packages it (synth, deploy, the audit, the infrastructure tests):
 # local mode, unit and integration tests run the functions with the virtualenv's packages.
-install: $(PY_STAMP)
+install: $(PY_STAMP) $(FONTS_STAMP)
+
+fonts: $(FONTS_STAMP)
 
 # Only for the tests that need a browser (make test, make integration): not for make local.
 browser: $(CHROMIUM_STAMP)

@@ -4,6 +4,10 @@ Reads `[project].dependencies` from pyproject.toml and installs them as manylinu
 Lambda platform (arm64, Python 3.12) into layers/runtime/python, the layout Lambda expects.
 Our own code is not part of the layer: it is the functions/ code asset.
 
+Fonts: the PDF export format draws with the Noto fonts of layers/fonts (npm packages, `npm ci` there
+from its lockfile: `make fonts`); the files named in FONT_FILES are copied into the layer's fonts/
+directory, /opt/fonts in Lambda, where logic/export_pdf.py looks first.
+
 Bytecode: Lambda's /opt is read-only, so Python cannot cache what it compiles there, and a layer
 without `.pyc` files is compiled from source on every cold start (measured: about doubles a
 handler's import time, docs/benchmarks.md, Cold start). The bytecode must come from the runtime's
@@ -26,6 +30,17 @@ ROOT = Path(__file__).resolve().parent.parent
 TARGET = ROOT / "layers" / "runtime"
 LAMBDA_PYTHON = "3.12"
 LAMBDA_PLATFORM = "manylinux2014_aarch64"
+FONT_PACKAGES = ROOT / "layers" / "fonts" / "node_modules" / "@embedpdf"
+# (npm package, file): the same files as logic/export_pdf.py FONT_FILES (a unit test compares them)
+FONT_FILES: tuple[tuple[str, str], ...] = (
+    ("fonts-latin", "NotoSans-Regular.ttf"),
+    ("fonts-latin", "NotoSans-Bold.ttf"),
+    ("fonts-arabic", "NotoNaskhArabic-Regular.ttf"),
+    ("fonts-arabic", "NotoNaskhArabic-Bold.ttf"),
+    ("fonts-hebrew", "NotoSansHebrew-Regular.ttf"),
+    ("fonts-hebrew", "NotoSansHebrew-Bold.ttf"),
+    ("fonts-sc", "NotoSansHans-Regular.otf"),
+)
 
 
 def runtime_dependencies() -> list[str]:
@@ -67,6 +82,19 @@ def compile_bytecode(site: Path, python: str) -> None:
     subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)  # noqa: S603 - fixed argv, no shell
 
 
+def copy_fonts(target: Path) -> int:
+    """The PDF fonts (and their licence) into `target`; returns the bytes copied."""
+    target.mkdir(parents=True, exist_ok=True)
+    copied = 0
+    for package, file in FONT_FILES:
+        source = FONT_PACKAGES / package / "fonts" / file
+        if not source.is_file():
+            raise SystemExit(f"{source} is missing: run `make fonts` (npm ci in layers/fonts)")
+        copied += shutil.copyfile(source, target / file).stat().st_size
+    shutil.copyfile(FONT_PACKAGES / "fonts-latin" / "LICENSE", target / "LICENSE-OFL.txt")
+    return copied
+
+
 def main() -> int:
     shutil.rmtree(TARGET, ignore_errors=True)
     site = TARGET / "python"
@@ -80,6 +108,8 @@ def main() -> int:
     subprocess.run(cmd, check=True)  # noqa: S603 - fixed argv, no shell
     for cache in site.rglob("__pycache__"):
         shutil.rmtree(cache, ignore_errors=True)
+    fonts = copy_fonts(TARGET / "fonts")
+    print(f"PDF fonts: {fonts / 1e6:.1f} MB in {(TARGET / 'fonts').relative_to(ROOT)}")
     python = lambda_interpreter()
     if python:
         compile_bytecode(site, python)

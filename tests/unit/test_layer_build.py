@@ -49,3 +49,19 @@ def test_the_layer_bytecode_is_unchecked_hash_pyc_of_the_lambda_python(tmp_path:
     pyc = tmp_path / "pkg" / "__pycache__" / f"mod.cpython-{tag}.pyc"
     flags = int.from_bytes(pyc.read_bytes()[4:8], "little")
     assert flags == 0b01  # PEP 552: bit 0 hash-based, bit 1 (check the source) off
+
+
+def test_the_layer_ships_exactly_the_fonts_the_pdf_renderer_loads() -> None:
+    from activitylog.logic.export_pdf import FONT_FILES
+
+    build = _build_module()
+    assert [(package, file) for _family, _style, package, file in FONT_FILES] == list(build.FONT_FILES)
+
+
+def test_the_fonts_are_copied_into_the_layer_with_their_licence(tmp_path: Path) -> None:
+    # needs `make fonts` (make install does it): a checkout without the fonts fails here, not in Lambda
+    build = _build_module()
+    copied = build.copy_fonts(tmp_path)
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert names == sorted([file for _package, file in build.FONT_FILES] + ["LICENSE-OFL.txt"])
+    assert copied == sum((tmp_path / file).stat().st_size for _package, file in build.FONT_FILES) > 5_000_000

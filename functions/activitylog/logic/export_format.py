@@ -25,7 +25,10 @@ from typing import Any, Literal
 
 from activitylog.models.events import StoredEvent
 
-Format = Literal["csv", "jsonl"]
+Format = Literal["csv", "jsonl", "pdf"]
+# The formats written row by row (and concatenated by the assembly); a PDF is drawn from JSON Lines
+# parts by logic/export_pdf.py.
+RowFormat = Literal["csv", "jsonl"]
 Compression = Literal["none", "gzip"]
 
 CSV_COLUMNS: tuple[str, ...] = (
@@ -58,8 +61,12 @@ FORMULA_TRIGGERS = frozenset("=+-@\t\r")
 # JSON cells (targets, changes, metadata) always start with `[` or `{`.
 _FREE_TEXT = (0, 5, 6, 7, 8, 9, 10, 11, 14, 15, 16, 17)
 MAX_SLUG = 60
-CONTENT_TYPES: dict[Format, str] = {"csv": "text/csv; charset=utf-8", "jsonl": "application/x-ndjson"}
-EXTENSIONS: dict[Format, str] = {"csv": ".csv", "jsonl": ".jsonl"}
+CONTENT_TYPES: dict[Format, str] = {
+    "csv": "text/csv; charset=utf-8",
+    "jsonl": "application/x-ndjson",
+    "pdf": "application/pdf",
+}
+EXTENSIONS: dict[Format, str] = {"csv": ".csv", "jsonl": ".jsonl", "pdf": ".pdf"}
 
 _ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
 
@@ -242,7 +249,7 @@ def jsonl_rows(events: Iterable[StoredEvent]) -> Iterator[bytes]:
         yield _one_line(event.model_dump_json())
 
 
-def render(events: Iterable[StoredEvent], fmt: Format) -> Iterator[bytes]:
+def render(events: Iterable[StoredEvent], fmt: RowFormat) -> Iterator[bytes]:
     """The rows of a file (no header), one chunk per event, in the order given."""
     return csv_rows(events) if fmt == "csv" else jsonl_rows(events)
 
@@ -277,7 +284,7 @@ def _jsonl_rows_parsed(documents: Iterable[tuple[str, dict[str, Any]]]) -> Itera
         yield _one_line(_jsonl_line(document, parsed))
 
 
-def render_parsed(documents: Iterable[tuple[str, dict[str, Any]]], fmt: Format) -> Iterator[bytes]:
+def render_parsed(documents: Iterable[tuple[str, dict[str, Any]]], fmt: RowFormat) -> Iterator[bytes]:
     """Like `render`, from (stored JSON document, its `json.loads`) pairs: `query.Document`s."""
     return _csv_rows_parsed(documents) if fmt == "csv" else _jsonl_rows_parsed(documents)
 
@@ -295,7 +302,7 @@ def jsonl_rows_from_documents(documents: Iterable[str]) -> Iterator[bytes]:
     return _jsonl_rows_parsed(_parsed(documents))
 
 
-def render_documents(documents: Iterable[str], fmt: Format) -> Iterator[bytes]:
+def render_documents(documents: Iterable[str], fmt: RowFormat) -> Iterator[bytes]:
     """Like `render`, from the stored JSON documents (the `d` attribute of event items)."""
     return render_parsed(_parsed(documents), fmt)
 
@@ -312,7 +319,7 @@ def slug(name: str) -> str:
 
 
 def file_name(export_name: str, run_id: str, fmt: Format, compression: Compression) -> str:
-    """`<slug>-<run id>.csv|.jsonl`, plus `.gz` with gzip."""
+    """`<slug>-<run id>.csv|.jsonl|.pdf`, plus `.gz` with gzip."""
     run = _NON_RUN_ID.sub("-", run_id).strip("-")[:128] or "run"
     suffix = EXTENSIONS[fmt] + (".gz" if compression == "gzip" else "")
     return f"{slug(export_name)}-{run}{suffix}"
@@ -325,6 +332,7 @@ def content_type(fmt: Format, compression: Compression) -> str:
 
 __all__ = [
     "CSV_COLUMNS",
+    "RowFormat",
     "content_type",
     "csv_header",
     "csv_rows",

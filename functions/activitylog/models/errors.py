@@ -82,6 +82,14 @@ class StorageUnavailableError(ServiceError):
     code = "unavailable"
 
 
+class TooManyRowsForPdfError(ServiceError):
+    """A PDF export's selection holds more events than a PDF holds (API.md, "Reports", PDF): the run
+    fails with this code and a message that suggests CSV."""
+
+    status = 422
+    code = "too_many_rows_for_pdf"
+
+
 class MailNotSentError(ServiceError):
     """The mail service refused or failed a message (SES MessageRejected, throttling after the SDK's
     retries, any other error of the mailer): the message is lost, the caller records that it was."""

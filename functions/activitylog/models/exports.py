@@ -15,7 +15,7 @@ from activitylog.models.filters import EventFilter
 from activitylog.models.text import Timestamp, Unicode, format_time
 
 # Named aliases: one schema of each name in the OpenAPI document (models/filters.py, Outcome).
-Format = TypeAliasType("Format", Literal["csv", "jsonl"])
+Format = TypeAliasType("Format", Literal["csv", "jsonl", "pdf"])
 Compression = TypeAliasType("Compression", Literal["none", "gzip"])
 RunStatus = TypeAliasType("RunStatus", Literal["queued", "running", "succeeded", "failed", "expired"])
 # What became of a finished run's email (API.md "Run"): None until Notify ran.
