@@ -93,6 +93,9 @@ class FakeRollupStore:
         self.jobs[(tenant, key)] = epoch + seconds
         return True
 
+    def release_job(self, tenant: str, key: str) -> None:
+        self.jobs[(tenant, key)] = 0
+
 
 class CountingEvents(FakeEventStore):
     def __init__(self) -> None:
@@ -296,6 +299,24 @@ def test_a_seal_computes_the_empty_hours_since_the_last_one() -> None:
     stored = sorted(h for (_, _, h) in world.store.hours)
     assert stored == [T0 + timedelta(hours=h) for h in range(6)]
     assert [world.store.hours[("acme", "", h)].tally.total for h in stored] == [1, 0, 0, 0, 0, 1]
+
+
+def test_a_message_stops_in_time_and_sends_the_rest_back() -> None:
+    world = World()
+    world.accept([event(n, T0 + timedelta(hours=n)) for n in range(3)], now=T0 + timedelta(hours=3))
+    hours = [T0 + timedelta(hours=n) for n in range(3)]
+    later = T0 + timedelta(hours=6)
+    hurried = rollups.RollupPorts(
+        store=world.store,
+        queue=world.queue,
+        query=world.query,
+        settings=lambda t: world.settings,
+        seconds=-1.0,
+    )
+    assert rollups.compute(RollupWork(tenant="acme", kind="seal", hours=hours), now=later, ports=hurried) == 0
+    [rest] = [RollupWork.model_validate_json(b) for b in world.queue.sent]
+    assert rest.kind == "late" and rest.hours == hours and world.store.sealed_through("acme") is None
+    assert world.work(now=later) == 1 and len(world.store.hours) == 3
 
 
 # --- reports ------------------------------------------------------------------------------------------

@@ -176,6 +176,12 @@ class RollupTable(ControlBase):
         )
         return answer is not None
 
+    def release_job(self, tenant: str, key: str) -> None:
+        self._call(  # a put, not a delete: the Reports function may put control items only
+            self._ddb.put_item,
+            Item={"pk": {"S": tenant_pk(tenant)}, "sk": {"S": f"RUJOB#{key}"}, "until": {"N": "0"}},
+        )
+
 
 def _segments(start: datetime, end: datetime) -> list[tuple[str, str]]:
     """`[start, end)` in up to SEGMENTS sort-key ranges (inclusive bounds, disjoint)."""

@@ -43,6 +43,8 @@ EMAILS_SKIPPED = "EmailsSkipped"  # Count: run emails not sent, the tenant's dai
 # --- ExportFire, Authorizer ------------------------------------------------------------------------
 SCHEDULE_FIRINGS = "ScheduleFirings"  # Count: invocations by EventBridge Scheduler (any outcome)
 AUTHORIZER_DENIALS = "AuthorizerDenials"  # Count: requests refused 401 by the authorizer
+# --- reports (RollupWorker) ------------------------------------------------------------------------
+ROLLUP_HOURS = "RollupHoursComputed"  # Count: hours of a tenant (or a filter) counted and stored
 
 UNITS: dict[str, MetricUnit] = {
     EVENTS_ACCEPTED: MetricUnit.Count,
@@ -60,6 +62,7 @@ UNITS: dict[str, MetricUnit] = {
     EMAILS_SKIPPED: MetricUnit.Count,
     SCHEDULE_FIRINGS: MetricUnit.Count,
     AUTHORIZER_DENIALS: MetricUnit.Count,
+    ROLLUP_HOURS: MetricUnit.Count,
 }
 NAMES = frozenset(UNITS)  # what the alarms and the dashboard may refer to
 SERVICE_DIMENSION = "service"  # the only dimension (its value: POWERTOOLS_SERVICE_NAME)

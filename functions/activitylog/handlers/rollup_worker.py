@@ -26,7 +26,9 @@ wiring.require(ENVIRONMENT)  # when the module loads: a missing variable fails t
 
 def _record(record: SQSRecord) -> None:
     work = RollupWork.model_validate_json(record.body)
-    rollups.compute(work, now=clock.now(), ports=wiring.container().rollup_ports())
+    computed = rollups.compute(work, now=clock.now(), ports=wiring.container().rollup_ports())
+    if computed:
+        metrics.add(metrics.ROLLUP_HOURS, computed)
 
 
 @metrics.flushed

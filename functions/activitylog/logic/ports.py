@@ -302,3 +302,7 @@ class RollupStore(Protocol):
     def claim_job(self, tenant: str, key: str, *, seconds: int, now: datetime) -> bool:
         """True once per `key` within `seconds` (a report's background work is asked for once)."""
         ...
+
+    def release_job(self, tenant: str, key: str) -> None:
+        """The claimed work was not asked for after all: the next report may claim it again."""
+        ...

@@ -215,7 +215,7 @@ def _compute(
     unserved = [hour for hour in cut if hour not in served]
     _add_events(answer, tenant, visible, unserved, cut, starts, group_by, now=now, ports=ports)
     if not answer.complete:
-        _ask_for_rollups(tenant, visible, source, unserved, now=now, ports=ports)
+        _ask_for_rollups(tenant, visible, source, unserved, (start, end), now=now, ports=ports)
     return answer
 
 
@@ -364,6 +364,7 @@ def _ask_for_rollups(
     visible: EventFilter,
     source: _Source,
     hours: list[datetime],
+    span: tuple[datetime, datetime],
     *,
     now: datetime,
     ports: ReportPorts,
@@ -373,7 +374,8 @@ def _ask_for_rollups(
     due = sorted(h for h in hours if rollups.sealable_at(h) <= now)[-MAX_JOB_HOURS:]
     if not due:
         return
-    key = f"{source.fp or '-'}#{cal.floor_hour(due[0]).isoformat()}#{len(due)}"
+    # One claim per filter and range (not per what is left of it: that changes as hours are done).
+    key = f"{source.fp or '-'}#{span[0].isoformat()}#{span[1].isoformat()}"
     with contextlib.suppress(Exception):  # best effort: the answer says to ask again either way
         if not ports.rollups.claim_job(tenant, key, seconds=JOB_SECONDS, now=now):
             return
@@ -388,8 +390,11 @@ def _ask_for_rollups(
                 fingerprint=source.fp,
             )
         else:
-            works = rollups.chunks(tenant, due, kind="late", received_ms=epoch_millis(now))
-        rollups.send(works, ports.queue)
+            # received_ms 0: an hour stored (and sealed) already is skipped; the hours late events
+            # dirtied are computed again by the router's own late messages.
+            works = rollups.chunks(tenant, due, kind="late", received_ms=0)
+        if not rollups.send(works, ports.queue):
+            ports.rollups.release_job(tenant, key)  # the next answer asks for it again
 
 
 def _top(tally: Tally, group_by: str | None, top: int) -> tuple[list[TopEntry], int | None]:

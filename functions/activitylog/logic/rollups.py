@@ -19,6 +19,7 @@ never misses one while its hour waits to be computed again (logic/reports.py).
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -133,12 +134,17 @@ def tally_hour(documents: Iterable[Document], hour: datetime, dimensions: Sequen
 # --- the worker -----------------------------------------------------------------------------------
 
 
+WORK_SECONDS = 240.0  # a message's hours computed for at most this long (the worker has 300 s)
+
+
 @dataclass(frozen=True)
 class RollupPorts:
     store: RollupStore
     queue: DeliveryQueue  # the rollup-work queue (the same adapter as deliveries')
     query: Callable[[str], QueryPorts]  # the tenant's query ports, every shard ingestion writes
     settings: Callable[[str], TenantSettings]
+    seconds: float = WORK_SECONDS
+    clock: Callable[[], float] = time.monotonic
 
 
 def work_body(work: RollupWork) -> str:
@@ -160,33 +166,54 @@ def chunks(tenant: str, hours: Sequence[datetime], **fields: Any) -> list[Rollup
     ]
 
 
-def compute(work: RollupWork, *, now: datetime, ports: RollupPorts) -> None:
-    """Compute the message's hours that are sealable (and not already computed as it asks); send
-    the others back to wait. Raises when the store or the queue is busy (the message is retried:
-    computing an hour twice writes the same counts)."""
+def compute(work: RollupWork, *, now: datetime, ports: RollupPorts) -> int:
+    """Compute the message's hours that are sealable (and not already computed as it asks), for
+    at most `ports.seconds`; send the others back: the ones not due yet with a delay, the ones
+    there was no time for at once. Returns how many hours were computed. Raises when the store or
+    the queue is busy (the message is retried: computing an hour twice writes the same counts)."""
+    deadline = ports.clock() + ports.seconds
     due = [h for h in work.hours if sealable_at(h) <= now]
     waiting = [h for h in work.hours if sealable_at(h) > now]
+    computed = 0
+    left: list[datetime] = []
+    if due:
+        fp = work.fingerprint if work.kind == "filtered" else ""
+        hours = set(due)
+        if work.kind == "seal":
+            hours |= _unsealed_since(work.tenant, min(due), now=now, ports=ports)
+        known = ports.store.get_hours(work.tenant, fp, min(hours), max(hours) + cal.HOUR, dimensions=())
+        dimensions = dimensions_for(ports.settings(work.tenant))
+        for hour in sorted(hours):
+            if ports.clock() > deadline:
+                left.append(hour)
+                continue
+            stored = known.get(hour)
+            if stored is not None and _fresh_enough(stored, work, hour):
+                continue
+            _compute_hour(work, fp, hour, dimensions, now=now, ports=ports)
+            computed += 1
+        if work.kind == "seal" and not left:
+            ports.store.set_sealed_through(work.tenant, max(due))
+    # Sent back once this message's own work is stored: a retry of it does not queue them twice.
+    if left:
+        for rest in chunks(work.tenant, left, **_fields(work)):
+            if not send([rest], ports.queue):
+                raise RuntimeError("rollup work not sent back")
     if waiting:
         wait = min(sealable_at(h) for h in waiting) - now
         back = work.model_copy(update={"hours": waiting})
         if not send([back], ports.queue, delay_seconds=int(wait.total_seconds()) + 1):
             raise RuntimeError("rollup work not sent back to wait")
-    if not due:
-        return
-    fp = work.fingerprint if work.kind == "filtered" else ""
-    hours = set(due)
+    return computed
+
+
+def _fields(work: RollupWork) -> dict[str, Any]:
+    """The message's fields but its hours, for the rest of its work (a seal's rest: hours to
+    compute again, as late ones: they are not the tenant's newest)."""
+    fields = work.model_dump(exclude={"hours", "tenant"})
     if work.kind == "seal":
-        hours |= _unsealed_since(work.tenant, min(due), now=now, ports=ports)
-    known = ports.store.get_hours(work.tenant, fp, min(hours), max(hours) + cal.HOUR, dimensions=())
-    settings = ports.settings(work.tenant)
-    dimensions = dimensions_for(settings)
-    for hour in sorted(hours):
-        stored = known.get(hour)
-        if stored is not None and _fresh_enough(stored, work, hour):
-            continue
-        _compute_hour(work, fp, hour, dimensions, now=now, ports=ports)
-    if work.kind == "seal":
-        ports.store.set_sealed_through(work.tenant, max(due))
+        fields["kind"] = "late"
+    return fields
 
 
 def _fresh_enough(stored: HourRollup, work: RollupWork, hour: datetime) -> bool:
