@@ -365,7 +365,7 @@ def simulate(
             if batch:
                 before = queue.sent
                 rollups.mark(TENANT, batch, now=start + timedelta(seconds=second),
-                             ports=rollups.MarkPorts(queue, memories[c]))  # fmt: skip
+                             ports=rollups.MarkPorts(queue, store, memories[c]))  # fmt: skip
                 router_sends += queue.sent - before
     while len(queue):
         run_worker(math.inf)

@@ -43,6 +43,7 @@ class FakeRollupStore:
     def __init__(self, *, max_groups: int | None = None) -> None:
         self.hours: dict[tuple[str, str, datetime], HourRollup] = {}
         self.sealed: dict[str, datetime] = {}
+        self.late: dict[tuple[str, datetime], int] = {}
         self.jobs: dict[tuple[str, str], int] = {}
         self.writes = 0
         self.max_groups = max_groups  # a dimension with more groups is "too big" to store
@@ -78,6 +79,14 @@ class FakeRollupStore:
                 tally.labels = {d: v for d, v in tally.labels.items() if d in wanted}
                 out[hour] = HourRollup(hour, rollup.as_of, tally, rollup.meta_keys, rollup.too_big)
         return out
+
+    def mark_late(self, tenant: str, hours: Any) -> None:
+        for hour, received in hours.items():
+            key = (tenant, hour)
+            self.late[key] = max(self.late.get(key, 0), received)
+
+    def late_marks(self, tenant: str, start: datetime, end: datetime) -> dict[datetime, int]:
+        return {h: r for (t, h), r in self.late.items() if t == tenant and start <= h < end}
 
     def sealed_through(self, tenant: str) -> datetime | None:
         return self.sealed.get(tenant)
@@ -150,7 +159,9 @@ class World:
         return out
 
     def announce(self, streamed: list[StreamedEvent], *, now: datetime, tenant: str = "acme") -> set[str]:
-        return rollups.mark(tenant, streamed, now=now, ports=rollups.MarkPorts(self.queue, self.memory))
+        return rollups.mark(
+            tenant, streamed, now=now, ports=rollups.MarkPorts(self.queue, self.store, self.memory)
+        )
 
     def work(self, *, now: datetime) -> int:
         """Run every queued rollup message (as the worker would, ignoring delays); how many ran."""
@@ -424,6 +435,26 @@ def test_late_events_and_expiry_are_exact_before_the_rollups_catch_up() -> None:
     assert reports.activity(READER, window, ReportParams(), now=gone, ports=world.report_ports()).total == 0
 
 
+def test_a_late_event_marked_by_the_router_is_counted_days_later_until_its_hour_is_computed() -> None:
+    world = World()
+    world.accept([event(n, T0 + timedelta(minutes=7 * n)) for n in range(8)], now=T0 + timedelta(hours=1))
+    world.seal_all(T0, T0 + timedelta(hours=2), now=T0 + timedelta(hours=3))
+    late = T0 + timedelta(hours=5)
+    streamed = world.accept([event(100, T0 + timedelta(minutes=1))], now=late)
+    world.announce(streamed, now=late)
+    assert world.store.late_marks("acme", T0, T0 + timedelta(hours=1)) == {T0: epoch_millis(late)}
+    window = EventFilter.model_validate({"from": T0, "to": T0 + timedelta(hours=2)})
+    days_later = late + timedelta(days=3)  # beyond what is read of the late events' partitions
+    world.events.documents_read = 0
+    answer = reports.activity(READER, window, ReportParams(), now=days_later, ports=world.report_ports())
+    assert answer.total == 9 == count_of(world, READER, window, days_later)
+    assert world.events.documents_read == 9  # hour T0 from its events; hour T0+1h from its rollup (none)
+    world.work(now=late + timedelta(minutes=16))  # the router's late message: the hour again
+    world.events.documents_read = 0
+    answer = reports.activity(READER, window, ReportParams(), now=days_later, ports=world.report_ports())
+    assert answer.total == 9 and world.events.documents_read == 0
+
+
 def test_restricted_credentials_see_their_slice_only() -> None:
     now = T0 + timedelta(hours=1)
     world = _busy_world(now)
@@ -604,7 +635,8 @@ def test_report_totals_equal_the_count_from_rollups_or_events(
     world.seal_all(T0 - timedelta(hours=1), sealed, now=computed)
     for _n, raw, received in sorted(later, key=lambda x: x[2]):
         if received - datetime.fromisoformat(raw["occurred_at"]) < timedelta(days=1):
-            world.accept([raw], now=received)
+            world.announce(world.accept([raw], now=received), now=received)  # the router marks late ones
+    world.queue.sent.clear()  # its messages not worked yet: the rollups stay as they were computed
     now = max(computed, T0 + timedelta(minutes=report_at))
     start = T0 + timedelta(minutes=span[0])
     body = {**filters, "from": start, "to": start + timedelta(minutes=span[1])}

@@ -2,6 +2,7 @@
 
   totals   pk=TENANT#<t>#RU#<fp>#n       sk=<hour>  n  q=<4 quarter totals>  mn mx  as  mk  big  exp
   groups   pk=TENANT#<t>#RU#<fp>#<dim>   sk=<hour>  c=<zlib JSON counts>  l=<zlib JSON labels>  as  exp
+  late     pk=TENANT#<t>#RULATE            sk=<hour>  r=<latest received ms of its late events>  exp
   sealed   pk=TENANT#<t>                 sk=RUSEALED  h=<the last hour a seal computed>
   job      pk=TENANT#<t>                 sk=RUJOB#<key>  exp   (a report's background work, asked once)
 
@@ -16,7 +17,7 @@ from __future__ import annotations
 
 import json
 import zlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from typing import Any
@@ -32,6 +33,7 @@ NEWER = "attribute_not_exists(pk) OR #as < :as"
 MAX_GROUP_BYTES = 300_000  # a dimension's compressed groups above this are not stored (items <= 400 KB)
 SEGMENTS = 8  # parallel Queries of one dimension's range
 SEALED_SK = "RUSEALED"
+LATE_MARK_SECONDS = 3661 * 86_400  # a late mark outlives any rollup it may concern (retention <= 3650 days)
 
 
 def _pk(tenant: str, fp: str, part: str) -> str:
@@ -44,6 +46,10 @@ def _pack(value: Any) -> bytes:
 
 def _unpack(blob: bytes) -> Any:
     return json.loads(zlib.decompress(blob).decode("utf-8"))
+
+
+def _late_pk(tenant: str) -> str:
+    return f"{tenant_pk(tenant)}#RULATE"
 
 
 def _sk(hour: datetime) -> str:
@@ -146,6 +152,28 @@ class RollupTable(ControlBase):
         except ClientError as err:
             raise errors.unavailable(err) from err
         return out
+
+    def mark_late(self, tenant: str, hours: Mapping[datetime, int]) -> None:
+        def one(item: tuple[datetime, int]) -> None:
+            hour, received_ms = item
+            self._conditional(
+                self._ddb.update_item,
+                Key={"pk": {"S": _late_pk(tenant)}, "sk": {"S": _sk(hour)}},
+                UpdateExpression="SET r = :r, #exp = :exp",
+                ConditionExpression="attribute_not_exists(r) OR r < :r",
+                ExpressionAttributeNames={"#exp": "exp"},
+                ExpressionAttributeValues={
+                    ":r": {"N": str(received_ms)},
+                    ":exp": {"N": str(received_ms // 1000 + LATE_MARK_SECONDS)},
+                },
+            )
+
+        with ThreadPoolExecutor(max_workers=min(16, max(1, len(hours)))) as pool:
+            list(pool.map(one, hours.items()))
+
+    def late_marks(self, tenant: str, start: datetime, end: datetime) -> dict[datetime, int]:
+        items = self._query(_late_pk(tenant), _sk(start), _sk(end - timedelta(milliseconds=1)))
+        return {parse_time(i["sk"]["S"]): int(i["r"]["N"]) for i in items}
 
     def sealed_through(self, tenant: str) -> datetime | None:
         item = self._get(tenant_pk(tenant), SEALED_SK, consistent=True)

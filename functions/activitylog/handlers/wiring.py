@@ -439,7 +439,7 @@ class Container:
         from activitylog.logic.stream_router import RouterPorts
 
         alerts = alert_live.SelectPorts(alerts=self.alerts, queue=self.alert_queue)
-        marks = rollups.MarkPorts(queue=self.rollup_queue, memory=self.rollup_memory)
+        marks = rollups.MarkPorts(queue=self.rollup_queue, store=self.rollups, memory=self.rollup_memory)
         return RouterPorts(
             store=self.destinations,
             queue=self.delivery_queue,

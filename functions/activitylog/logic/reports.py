@@ -54,6 +54,9 @@ from activitylog.models.text import epoch_millis, from_epoch_millis, to_millis
 REPORT_SECONDS = 8.0  # the events' part of an answer (API Gateway waits 29 s; the rest is rollups)
 RETRY_AFTER_SECONDS = 10
 JOB_SECONDS = 600  # a report's background work is asked for at most once per this, per filter
+# Late events the router may not have marked yet are read from their partitions this far back
+# (the stream keeps a record 24 hours: one not routed by then never will be; docs/reports.md).
+UNMARKED_WINDOW = timedelta(hours=24)
 MAX_LATE_CHECKED = 5_000  # late events read to check rollups; more: their hours are read from events
 MAX_JOB_HOURS = 24 * 400
 
@@ -208,7 +211,7 @@ def _compute(
         rollup = stored.get(hour)
         if rollup is not None and _serves(rollup, hour_pieces, source, group_by, now_s):
             served[hour] = rollup
-    for hour in _late_since(tenant, served, now=now, ports=ports.query):
+    for hour in _late_since(tenant, served, now=now, ports=ports):
         served.pop(hour, None)
     for hour, rollup in served.items():
         _add_rollup(answer, rollup, cut[hour], source, group_by, now_s)
@@ -269,19 +272,27 @@ def _add_rollup(
 
 
 def _late_since(
-    tenant: str, served: dict[datetime, HourRollup], *, now: datetime, ports: QueryPorts
+    tenant: str, served: dict[datetime, HourRollup], *, now: datetime, ports: ReportPorts
 ) -> set[datetime]:
-    """The served hours that late events received since their computation belong to."""
-    counted = served
-    if not counted:
+    """The served hours that late events received since their computation belong to: the late
+    marks the router leaves per hour, and, for the events it may not have marked yet (the
+    stream's lag, its retries: at most the stream's 24 hours), the late events' own partitions."""
+    if not served:
         return set()
-    oldest = min(r.as_of for r in counted.values())
-    streams = [Stream("received", "", shard) for shard in range(ports.shard_count)]
+    first, last = min(served), max(served) + cal.HOUR
+    late = {
+        h
+        for h, r in ports.rollups.late_marks(tenant, first, last).items()
+        if h in served and r >= served[h].as_of
+    }
+    since = max(min(r.as_of for r in served.values()), epoch_millis(now - UNMARKED_WINDOW))
+    query = ports.query
+    streams = [Stream("received", "", shard) for shard in range(query.shard_count)]
     entries = merged_entries(
-        ports.events,
+        query.events,
         tenant,
         streams,
-        window=TimeWindow(start=from_epoch_millis(oldest)),
+        window=TimeWindow(start=from_epoch_millis(since)),
         descending=False,
         boundary=None,
         chunk=100,
@@ -289,13 +300,12 @@ def _late_since(
     )
     keys = [e.event_pk for _, e in zip(range(MAX_LATE_CHECKED + 1), entries, strict=False)]
     if len(keys) > MAX_LATE_CHECKED:
-        return set(counted)  # a backfill in progress: answer from the events until it is computed
-    late: set[datetime] = set()
+        return set(served)  # a backfill in progress: answer from the events until it is computed
     for i in range(0, len(keys), 100):
-        for text in ports.events.get_documents(keys[i : i + 100]).values():
+        for text in query.events.get_documents(keys[i : i + 100]).values():
             data = json.loads(text)
             hour = cal.floor_hour(datetime.fromisoformat(data["occurred_at"]))
-            rollup = counted.get(hour)
+            rollup = served.get(hour)
             if (
                 rollup is not None
                 and epoch_millis(datetime.fromisoformat(data["received_at"])) >= rollup.as_of

@@ -268,12 +268,14 @@ def _expiry(rollup: HourRollup, fp: str, now: datetime) -> int:
 @dataclass
 class MarkPorts:
     queue: DeliveryQueue
+    store: RollupStore  # the late marks (a report knows an hour's rollup misses late events)
     memory: dict[tuple[str, datetime], None] = field(default_factory=dict)  # hours announced
 
 
 def mark(tenant: str, events: Sequence[Any], *, now: datetime, ports: MarkPorts) -> set[str]:
     """The router's consumer: announce each hour of these events once (seal), and the hours of
-    late events (compute again); the refs of the events whose hour could not be announced."""
+    late events (marked, so that a report counts them from events until they are computed again,
+    and computed again); the refs of the events whose hour could not be announced."""
     first_ref: dict[datetime, str] = {}
     late: dict[datetime, int] = {}
     for event in events:
@@ -292,6 +294,10 @@ def mark(tenant: str, events: Sequence[Any], *, now: datetime, ports: MarkPorts)
         else:
             failed |= {first_ref[h] for h in new}
     if late:
+        try:
+            ports.store.mark_late(tenant, late)
+        except Exception:  # the store is busy: these events again (a report reads them meanwhile)
+            return failed | {first_ref[h] for h in late}
         works = [
             RollupWork(tenant=tenant, kind="late", hours=w.hours, received_ms=max(late[h] for h in w.hours))
             for w in chunks(tenant, list(late), kind="late")
