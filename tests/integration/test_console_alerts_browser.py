@@ -584,12 +584,12 @@ def test_keyboard_only_create_and_delete(console: Console, keys: Keys) -> None:
 @pytest.mark.parametrize(
     ("scopes", "actor_id", "links"),
     [
-        (["events:read"], None, ["Activity"]),
-        (["events:read", "exports:manage"], None, ["Activity", "Exports"]),
-        (["events:read", "alerts:manage"], None, ["Activity", "Alerts"]),
+        (["events:read"], None, ["Activity", "Reports"]),
+        (["events:read", "exports:manage"], None, ["Activity", "Reports", "Exports"]),
+        (["events:read", "alerts:manage"], None, ["Activity", "Reports", "Alerts"]),
         (["alerts:manage"], None, ["Alerts"]),
         # a key restricted to one actor holds only events:read:self and tokens:create
-        (["events:read:self"], "ada", ["Activity"]),
+        (["events:read:self"], "ada", ["Activity", "Reports"]),
     ],
 )
 def test_the_alerts_link_only_for_alerts_manage(
