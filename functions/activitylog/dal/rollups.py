@@ -1,6 +1,7 @@
 """Hourly rollups in the control table (docs/reports.md).
 
-  totals   pk=TENANT#<t>#RU#<fp>#n       sk=<hour>  n  q=<4 quarter totals>  mn mx  as  mk  big  exp
+  totals   pk=TENANT#<t>#RU#<fp>#n       sk=<hour>  n  q=<4 quarter totals>  mn mx  as  mk  big  d  exp
+           (d: every dimension's groups, zlib JSON, when that is at most 700 bytes: a quiet hour is one item)
   groups   pk=TENANT#<t>#RU#<fp>#<dim>   sk=<hour>  c=<zlib JSON counts>  l=<zlib JSON labels>  as  exp
   late     pk=TENANT#<t>#RULATE            sk=<hour>  r=<latest received ms of its late events>  exp
   sealed   pk=TENANT#<t>                 sk=RUSEALED  h=<the last hour a seal computed>
@@ -30,6 +31,7 @@ from activitylog.models.reports import HourRollup, Tally
 from activitylog.models.text import format_time, parse_time
 
 NEWER = "attribute_not_exists(pk) OR #as < :as"
+INLINE_BYTES = 700  # an hour's groups this small are kept in its totals item (a 1 KB write)
 MAX_GROUP_BYTES = 300_000  # a dimension's compressed groups above this are not stored (items <= 400 KB)
 SEGMENTS = 8  # parallel Queries of one dimension's range
 SEALED_SK = "RUSEALED"
@@ -60,20 +62,6 @@ class RollupTable(ControlBase):
     def put_hour(self, tenant: str, fp: str, rollup: HourRollup, *, expires: int) -> bool:
         tally, stamp = rollup.tally, {"N": str(rollup.as_of)}
         common = {"sk": {"S": _sk(rollup.hour)}, "as": stamp, "exp": {"N": str(expires)}}
-        too_big: list[str] = []
-        for dimension, counts in tally.dims.items():
-            item: dict[str, Any] = {"pk": {"S": _pk(tenant, fp, dimension)}, **common}
-            blob = _pack(counts)
-            labels = {k: list(v) for k, v in tally.labels.get(dimension, {}).items()}  # [at, label]
-            label_blob = _pack(labels) if labels else b""
-            if len(blob) + len(label_blob) > MAX_GROUP_BYTES:
-                too_big.append(dimension)
-                item["big"] = {"BOOL": True}
-            else:
-                item["c"] = {"B": blob}
-                if label_blob:
-                    item["l"] = {"B": label_blob}
-            self._put_newer(item, stamp)
         totals: dict[str, Any] = {
             "pk": {"S": _pk(tenant, fp, "n")},
             **common,
@@ -84,6 +72,27 @@ class RollupTable(ControlBase):
             totals |= {"mn": {"N": str(tally.min_expiry)}, "mx": {"N": str(tally.max_expiry)}}
         if rollup.meta_keys:
             totals["mk"] = {"S": json.dumps(sorted(rollup.meta_keys))}
+        groups = {
+            d: [c, {k: list(v) for k, v in tally.labels.get(d, {}).items()}] for d, c in tally.dims.items()
+        }
+        inline = _pack(groups)
+        if len(inline) <= INLINE_BYTES:
+            # A quiet hour: every dimension in the totals item (one item, one write unit, one read).
+            totals["d"] = {"B": inline}
+            return self._put_newer(totals, stamp)
+        too_big: list[str] = []
+        for dimension, (counts, labels) in groups.items():
+            item: dict[str, Any] = {"pk": {"S": _pk(tenant, fp, dimension)}, **common}
+            blob = _pack(counts)
+            label_blob = _pack(labels) if labels else b""  # key -> [at, label]
+            if len(blob) + len(label_blob) > MAX_GROUP_BYTES:
+                too_big.append(dimension)
+                item["big"] = {"BOOL": True}
+            else:
+                item["c"] = {"B": blob}
+                if label_blob:
+                    item["l"] = {"B": label_blob}
+            self._put_newer(item, stamp)
         if too_big:
             totals["big"] = {"S": json.dumps(sorted(too_big))}
         return self._put_newer(totals, stamp)
@@ -123,9 +132,16 @@ class RollupTable(ControlBase):
                 max_expiry=int(totals["mx"]["N"]) if "mx" in totals else None,
             )
             big = frozenset(json.loads(totals["big"]["S"])) if "big" in totals else frozenset()
+            inline = _unpack(totals["d"]["B"]) if "d" in totals else None
             for dimension in wanted:
                 stored = items[dimension].get(sk)
-                if tally.total == 0:
+                if inline is not None:
+                    if dimension in inline or tally.total == 0:
+                        counts, labels = inline.get(dimension, ({}, {}))
+                        tally.dims[dimension] = counts
+                        if labels:
+                            tally.labels[dimension] = {k: (v[0], v[1]) for k, v in labels.items()}
+                elif tally.total == 0:
                     tally.dims[dimension] = {}  # an hour without events has no groups of any kind
                 elif stored is not None and int(stored["as"]["N"]) == as_of and "c" in stored:
                     tally.dims[dimension] = _unpack(stored["c"]["B"])
