@@ -1,7 +1,7 @@
 """`python -m bench [name ...]`: run the benchmarks (all by default), each writing its section of
 docs/benchmarks.md; the cost model also writes docs/cost.md (`catalogue` and `streaming` add their
 sections to it, as do `alerts` and `reports`). Names: export-writer, ingest, cold-start, query, export-e2e,
-catalogue, cost, console, streaming, alerts, reports."""
+catalogue, cost, console, streaming, alerts, reports, pdf."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from bench import (
     export_e2e,
     export_writer,
     ingest,
+    pdf,
     query,
     report,
     reports,
@@ -37,6 +38,7 @@ ALL = [
     "streaming",
     "alerts",
     "reports",
+    "pdf",
 ]
 TITLES = {
     "ingest": "Ingest CPU per event ≤ 1.5x the floor",
@@ -98,6 +100,7 @@ def main(argv: list[str]) -> int:
         "streaming": lambda: section("streaming", streaming.run()),  # also its section of docs/cost.md
         "alerts": lambda: section("alerts", alerts.run()),  # also its section of docs/cost.md
         "reports": lambda: section("reports", reports.run()),  # also its section of docs/cost.md
+        "pdf": lambda: section("pdf", pdf.run()),
     }
     for name in ALL:
         if name in chosen:

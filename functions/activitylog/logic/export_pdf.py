@@ -314,7 +314,9 @@ def _top_list(pdf: _Report, measure: _Widths, title: str, items: list[Ranked], x
         y = top + 16 + n * 13
         count = f"{item.count:,}"
         pdf.set_text_color(*INK)
-        _draw(pdf, measure, x, y, _fit(f"{n + 1}. {item.label}", width - 50, measure, 8.5), 8.5)
+        rank = f"{n + 1}."  # apart from the label: a right-to-left label would move it to the end
+        pdf.text(x, y, rank)
+        _draw(pdf, measure, x + 16, y, _fit(item.label, width - 66, measure, 8.5), 8.5)
         pdf.text(x + width - measure.of(count, 8.5), y, count)
 
 
