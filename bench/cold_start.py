@@ -136,6 +136,8 @@ def source_layer(dest: Path) -> Path:
     names = [p.name for p in LAYER_SITE.iterdir() if p.name not in skip and not p.name.endswith(".dist-info")]
     for name in names:
         source = site / name
+        if not source.exists():  # data the layer build adds (fonts/, a package's share/): no module
+            continue
         if source.is_dir():
             shutil.copytree(source, dest / name, ignore=shutil.ignore_patterns("__pycache__"))
         else:

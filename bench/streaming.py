@@ -50,7 +50,7 @@ from botocore.exceptions import ClientError
 
 from bench import cost, ingest, report
 from bench.workload import raw_events
-from tests.fakes import FakeQueue
+from tests.fakes import FakeQueue, FakeRollupStore
 
 REGION = "us-east-1"
 STREAM_ARN = "arn:aws:dynamodb:us-east-1:123456789012:table/ActivityLogEvents/stream/2026-12-01T00:00:00.000"
@@ -443,7 +443,13 @@ def wired(**adapters: object) -> Iterator[None]:
     # so these figures are the destinations' path; bench/alerts.py measures the alerts' part.
     # It announces each (tenant, hour) to the rollup worker once per container (logic/rollups.py):
     # a message per hour, not per event; bench/reports.py measures rollups.
-    adapters = {"alerts": NoAlerts(), "alert_queue": FakeQueue(), "rollup_queue": FakeQueue(), **adapters}
+    adapters = {
+        "alerts": NoAlerts(),
+        "alert_queue": FakeQueue(),
+        "rollup_queue": FakeQueue(),
+        "rollups": FakeRollupStore(),  # late marks only (this workload has no late events)
+        **adapters,
+    }
     previous = wiring.use(wiring.Container(environ=dict(os.environ)).override(**adapters))
     try:
         yield

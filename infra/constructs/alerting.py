@@ -21,7 +21,7 @@ from constructs import Construct
 
 from infra.config import Sender
 from infra.constructs.api import Route
-from infra.constructs.dead_letters import RETENTION, dead_letter_queue
+from infra.constructs.dead_letters import dead_letter_queue, work_queue
 from infra.constructs.function_factory import METRICS_ENVIRONMENT, FunctionFactory, FunctionSpec
 from infra.grants import EVENTS_INDEX_RESOURCE, base_table_only, grant_send_email, table_environment
 from infra.nag import acknowledge
@@ -81,16 +81,12 @@ class Alerting(Construct):
             "(AlertWork queue)",
         )
         self.queues = [self.dead_letters]
-        self.work = sqs.Queue(
+        self.work = work_queue(
             self,
             "AlertWork",
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
-            enforce_ssl=True,
-            visibility_timeout=ALERT_WORK_VISIBILITY,
-            retention_period=RETENTION,
-            dead_letter_queue=sqs.DeadLetterQueue(
-                queue=self.dead_letters.queue, max_receive_count=ALERT_WORK_MAX_RECEIVES
-            ),
+            visibility=ALERT_WORK_VISIBILITY,
+            dead_letters=self.dead_letters,
+            max_receives=ALERT_WORK_MAX_RECEIVES,
         )
 
         # The router selects each tenant's alert work from its stream batches (logic/alert_live.py).

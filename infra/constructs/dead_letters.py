@@ -48,6 +48,22 @@ def dead_letter_queue(
     return DeadLetters(queue=queue, holds=holds)
 
 
+def work_queue(
+    scope: Construct, construct_id: str, *, visibility: Duration, dead_letters: DeadLetters, max_receives: int
+) -> sqs.Queue:
+    """A queue of work a function consumes (an SQS event source): encrypted, TLS-only, kept 14 days,
+    and a message received `max_receives` times without being deleted goes to `dead_letters`."""
+    return sqs.Queue(
+        scope,
+        construct_id,
+        encryption=sqs.QueueEncryption.SQS_MANAGED,
+        enforce_ssl=True,
+        visibility_timeout=visibility,
+        retention_period=RETENTION,
+        dead_letter_queue=sqs.DeadLetterQueue(queue=dead_letters.queue, max_receive_count=max_receives),
+    )
+
+
 def on_failure_to_queue(
     scope: Construct, construct_id: str, function: lambda_.Function, *, holds: str
 ) -> DeadLetters:

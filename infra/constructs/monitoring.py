@@ -52,6 +52,7 @@ EMAILS_FAILED = "EmailsFailed"
 EMAILS_SKIPPED = "EmailsSkipped"
 SCHEDULE_FIRINGS = "ScheduleFirings"
 AUTHORIZER_DENIALS = "AuthorizerDenials"
+ROLLUP_HOURS = "RollupHoursComputed"
 
 
 def service_metric(
@@ -171,7 +172,14 @@ class Monitoring(Construct):
             ]
         return [
             cloudwatch.GraphWidget(title="Stream readers", left=age, width=12, height=6),
-            cloudwatch.GraphWidget(title="Work queues", left=depth, width=12, height=6),
+            cloudwatch.GraphWidget(
+                title="Work queues",
+                left=depth,
+                # reports' rollups: hours counted and stored by RollupWorker (docs/reports.md)
+                right=[service_metric(ROLLUP_HOURS).with_(label="rollup hours computed")],
+                width=12,
+                height=6,
+            ),
         ]
 
     def _alarm(

@@ -18,11 +18,10 @@ from aws_cdk import Duration
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_event_sources as sources
-from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from infra.constructs.api import Route
-from infra.constructs.dead_letters import RETENTION, dead_letter_queue
+from infra.constructs.dead_letters import dead_letter_queue, work_queue
 from infra.constructs.function_factory import METRICS_ENVIRONMENT, FunctionFactory, FunctionSpec
 from infra.grants import EVENTS_INDEX_RESOURCE, base_table_only, table_environment
 from infra.nag import acknowledge
@@ -91,16 +90,12 @@ class Reporting(Construct):
             "(RollupWork queue); redriving them is safe",
         )
         self.queues = [self.dead_letters]
-        self.work = sqs.Queue(
+        self.work = work_queue(
             self,
             "RollupWork",
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
-            enforce_ssl=True,
-            visibility_timeout=ROLLUP_WORK_VISIBILITY,
-            retention_period=RETENTION,
-            dead_letter_queue=sqs.DeadLetterQueue(
-                queue=self.dead_letters.queue, max_receive_count=ROLLUP_WORK_MAX_RECEIVES
-            ),
+            visibility=ROLLUP_WORK_VISIBILITY,
+            dead_letters=self.dead_letters,
+            max_receives=ROLLUP_WORK_MAX_RECEIVES,
         )
         queue_url = {"ROLLUP_QUEUE_URL": self.work.queue_url}
 

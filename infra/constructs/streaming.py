@@ -21,12 +21,11 @@ from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_event_sources as sources
-from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from infra.config import Sender
 from infra.constructs.api import Route
-from infra.constructs.dead_letters import RETENTION, dead_letter_queue
+from infra.constructs.dead_letters import dead_letter_queue, work_queue
 from infra.constructs.function_factory import METRICS_ENVIRONMENT, FunctionFactory, FunctionSpec
 from infra.grants import (
     EVENTS_INDEX_RESOURCE,
@@ -122,16 +121,12 @@ class Streaming(Construct):
             "DeliveryDeadLetters",
             holds="delivery and replay messages received 12 times without being deleted (Deliveries queue)",
         )
-        self.deliveries = sqs.Queue(
+        self.deliveries = work_queue(
             self,
             "Deliveries",
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
-            enforce_ssl=True,
-            visibility_timeout=DELIVERY_VISIBILITY,
-            retention_period=RETENTION,
-            dead_letter_queue=sqs.DeadLetterQueue(
-                queue=self.delivery_dead_letters.queue, max_receive_count=DELIVERY_MAX_RECEIVES
-            ),
+            visibility=DELIVERY_VISIBILITY,
+            dead_letters=self.delivery_dead_letters,
+            max_receives=DELIVERY_MAX_RECEIVES,
         )
         self.router_dead_letters = dead_letter_queue(
             self,

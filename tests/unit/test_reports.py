@@ -4,9 +4,7 @@ GET /v1/events/count exactly, expired events excluded, whether answered from rol
 
 from __future__ import annotations
 
-import copy
 import json
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -21,89 +19,19 @@ from activitylog.logic.stream_router import StreamedEvent
 from activitylog.models.auth import Principal, Scope, TargetRef
 from activitylog.models.errors import BadRequestError
 from activitylog.models.filters import EventFilter
-from activitylog.models.reports import HourRollup, ReportParams, RollupWork
+from activitylog.models.reports import ReportParams, RollupWork
 from activitylog.models.settings import LoggingSettings, TenantSettings
 from activitylog.models.text import epoch_millis
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from tests.fakes import FakeEventStore, FakeQueue
+from tests.fakes import FakeEventStore, FakeQueue, FakeRollupStore
 
 T0 = datetime(2026, 11, 2, 12, 0, tzinfo=UTC)
 READER = Principal("acme", "key-1", frozenset({Scope.EVENTS_READ}))
 
 
 # --- fakes ------------------------------------------------------------------------------------------
-
-
-class FakeRollupStore:
-    """dal/rollups.py's semantics: an hour is written only over an older computation; a dimension's
-    groups come back only when stored with the same computation (and not too big)."""
-
-    def __init__(self, *, max_groups: int | None = None) -> None:
-        self.hours: dict[tuple[str, str, datetime], HourRollup] = {}
-        self.sealed: dict[str, datetime] = {}
-        self.late: dict[tuple[str, datetime], int] = {}
-        self.jobs: dict[tuple[str, str], int] = {}
-        self.writes = 0
-        self.max_groups = max_groups  # a dimension with more groups is "too big" to store
-
-    def put_hour(self, tenant: str, fp: str, rollup: HourRollup, *, expires: int) -> bool:
-        key = (tenant, fp, rollup.hour)
-        old = self.hours.get(key)
-        if old is not None and old.as_of >= rollup.as_of:
-            return False
-        big = frozenset(
-            d
-            for d, c in rollup.tally.dims.items()
-            if self.max_groups is not None and len(c) > self.max_groups
-        )
-        tally = copy.deepcopy(rollup.tally)
-        for dimension in big:
-            del tally.dims[dimension]
-        self.hours[key] = HourRollup(rollup.hour, rollup.as_of, tally, rollup.meta_keys, big)
-        self.writes += 1
-        return True
-
-    def get_hours(
-        self, tenant: str, fp: str, start: datetime, end: datetime, *, dimensions: Iterable[str]
-    ) -> dict[datetime, HourRollup]:
-        wanted = list(dimensions)
-        out = {}
-        for (t, f, hour), rollup in self.hours.items():
-            if t == tenant and f == fp and start <= hour < end:
-                tally = copy.deepcopy(rollup.tally)
-                tally.dims = {d: c for d, c in tally.dims.items() if d in wanted}
-                if tally.total == 0:
-                    tally.dims = {d: {} for d in wanted}
-                tally.labels = {d: v for d, v in tally.labels.items() if d in wanted}
-                out[hour] = HourRollup(hour, rollup.as_of, tally, rollup.meta_keys, rollup.too_big)
-        return out
-
-    def mark_late(self, tenant: str, hours: Any) -> None:
-        for hour, received in hours.items():
-            key = (tenant, hour)
-            self.late[key] = max(self.late.get(key, 0), received)
-
-    def late_marks(self, tenant: str, start: datetime, end: datetime) -> dict[datetime, int]:
-        return {h: r for (t, h), r in self.late.items() if t == tenant and start <= h < end}
-
-    def sealed_through(self, tenant: str) -> datetime | None:
-        return self.sealed.get(tenant)
-
-    def set_sealed_through(self, tenant: str, hour: datetime) -> None:
-        if tenant not in self.sealed or self.sealed[tenant] < hour:
-            self.sealed[tenant] = hour
-
-    def claim_job(self, tenant: str, key: str, *, seconds: int, now: datetime) -> bool:
-        epoch = int(now.timestamp())
-        if self.jobs.get((tenant, key), 0) > epoch:
-            return False
-        self.jobs[(tenant, key)] = epoch + seconds
-        return True
-
-    def release_job(self, tenant: str, key: str) -> None:
-        self.jobs[(tenant, key)] = 0
 
 
 class CountingEvents(FakeEventStore):

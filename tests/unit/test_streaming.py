@@ -30,7 +30,7 @@ from activitylog.models.settings import TenantSettings
 from pydantic import ValidationError
 from standardwebhooks import Webhook
 
-from tests.fakes import FakeAlertStore, FakeDestinationStore, FakeEventStore, FakeQueue
+from tests.fakes import FakeAlertStore, FakeDestinationStore, FakeEventStore, FakeQueue, FakeRollupStore
 
 T0 = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 
@@ -627,6 +627,7 @@ def wired(monkeypatch: pytest.MonkeyPatch) -> Any:
         alerts=FakeAlertStore(),
         alert_queue=FakeQueue(),
         rollup_queue=FakeQueue(),
+        rollups=FakeRollupStore(),
     )
     before = wiring.use(container)
     yield world

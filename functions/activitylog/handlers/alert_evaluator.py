@@ -12,10 +12,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
-from activitylog.handlers import metrics, wiring
+from activitylog.handlers import metrics, sqs_batch, wiring
 from activitylog.handlers.log import logger
 from activitylog.logic import clock
 from activitylog.logic.alert_live import evaluate_work
@@ -37,10 +36,4 @@ def _record(record: SQSRecord) -> None:
 @metrics.flushed
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
-    with processor(records=event.get("Records", []), handler=_record):
-        processor.process()
-    for _kind, error, _trace in processor.exceptions:
-        if error is not None:
-            logger.error("an alert-work message failed", exc_info=error)
-    return dict(processor.response())
+    return sqs_batch.process(event, _record, what="an alert-work message")

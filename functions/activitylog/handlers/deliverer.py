@@ -11,11 +11,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from pydantic import TypeAdapter
 
-from activitylog.handlers import metrics, wiring
+from activitylog.handlers import metrics, sqs_batch, wiring
 from activitylog.handlers.log import logger
 from activitylog.logic import clock
 from activitylog.logic.deliveries import handle
@@ -43,10 +42,4 @@ def _record(record: SQSRecord) -> None:
 @metrics.flushed
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
-    with processor(records=event.get("Records", []), handler=_record):
-        processor.process()
-    for _kind, error, _trace in processor.exceptions:
-        if error is not None and not isinstance(error, RetryScheduled):
-            logger.error("a delivery message failed", exc_info=error)
-    return dict(processor.response())
+    return sqs_batch.process(event, _record, what="a delivery message", quiet=(RetryScheduled,))
