@@ -162,6 +162,16 @@ def feed_count(page: Any) -> Any:
     return page.locator("al-feed .count:not(.muted)")
 
 
+def expect_total(page: Any, text: str) -> None:
+    """The report's total as the page says it (five report requests answer one after the other in
+    local mode, behind whatever the service is still doing for earlier tests: the page's timeout)."""
+    expect(page.locator(".report-range strong")).to_have_text(text, timeout=TIMEOUT)
+
+
+def expect_count(page: Any, text: str) -> None:
+    expect(feed_count(page)).to_have_text(text, timeout=TIMEOUT)
+
+
 def query_of(page: Any) -> dict[str, list[str]]:
     return parse_qs(urlsplit(page.url).query)
 
@@ -236,7 +246,7 @@ def test_reports_of_the_view_and_their_links_into_activity(console: Console, key
     page = console.sign_in(api.key or "", "?page=reports&range=7d")
     expect(page.get_by_role("heading", level=1)).to_have_text("Reports")
     reports_ready(page)
-    expect(page.locator(".report-range strong")).to_have_text("7 events")
+    expect_total(page, "7 events")
 
     # every report request: the view's filters, the browser's zone, day intervals by default
     for url in console.reports:
@@ -291,21 +301,21 @@ def test_reports_of_the_view_and_their_links_into_activity(console: Console, key
     page.get_by_role("link", name="Bob Builder").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Activity")
     assert query_of(page) == {"actor_id": ["bob"], "range": ["7d"]}
-    expect(feed_count(page)).to_have_text("3 events")
+    expect_count(page, "3 events")
     page.go_back()
     reports_ready(page)
 
     # a top resource: type and id
     page.get_by_role("link", name="asset: Q3 report.pdf").click()
     assert query_of(page) == {"target_type": ["asset"], "target_id": ["7"], "range": ["7d"]}
-    expect(feed_count(page)).to_have_text("2 events")
+    expect_count(page, "2 events")
     page.go_back()
     reports_ready(page)
 
     # a top action
     page.get_by_role("link", name="user.login").click()
     assert query_of(page) == {"action": ["user.login"], "range": ["7d"]}
-    expect(feed_count(page)).to_have_text("3 events")
+    expect_count(page, "3 events")
     page.go_back()
     reports_ready(page)
 
@@ -319,7 +329,7 @@ def test_reports_of_the_view_and_their_links_into_activity(console: Console, key
     assert set(sent) == {"from", "to"}  # a custom range: From and To alone
     assert datetime.fromisoformat(sent["from"][0]) == datetime.fromisoformat(series[last - 1]["start"])
     assert datetime.fromisoformat(sent["to"][0]) == datetime.fromisoformat(series[last]["start"])
-    expect(feed_count(page)).to_have_text(f"{series[last - 1]['count']} events")
+    expect_count(page, f"{series[last - 1]['count']} events")
     page.go_back()
     reports_ready(page)
 
@@ -336,7 +346,7 @@ def test_reports_of_the_view_and_their_links_into_activity(console: Console, key
     assert datetime.fromisoformat(sent["from"][0]) == datetime.fromisoformat(series[last]["start"])
     to = report_api(api, **{"from": series[0]["start"]})["to"]
     assert datetime.fromisoformat(sent["to"][0]) <= datetime.fromisoformat(to)  # the last day ends now
-    expect(feed_count(page)).to_have_text(f"{series[last]['count']} events")
+    expect_count(page, f"{series[last]['count']} events")
 
 
 def test_interval_and_filters_live_in_the_url_and_cross_to_activity(console: Console, keys: Keys) -> None:
@@ -362,7 +372,7 @@ def test_interval_and_filters_live_in_the_url_and_cross_to_activity(console: Con
 
     # the filter bar is the Activity page's: Outcome narrows every part
     page.get_by_label("Outcome").select_option("failure")
-    expect(page.locator(".report-range strong")).to_have_text("1 events")
+    expect_total(page, "1 events")
     reports_ready(page)
     assert query_of(page) == {
         "page": ["reports"],
@@ -381,23 +391,23 @@ def test_interval_and_filters_live_in_the_url_and_cross_to_activity(console: Con
     # the navigation keeps the filters between Activity and Reports
     nav = page.get_by_role("navigation", name="Console")
     nav.get_by_role("link", name="Activity", exact=True).click()
-    expect(feed_count(page)).to_have_text("1 events")
+    expect_count(page, "1 events")
     assert query_of(page) == {"outcome": ["failure"], "range": ["7d"]}
     page.get_by_label("Outcome").select_option("")
-    expect(feed_count(page)).to_have_text("7 events")
+    expect_count(page, "7 events")
     nav.get_by_role("link", name="Reports", exact=True).click()
     reports_ready(page)
-    expect(page.locator(".report-range strong")).to_have_text("7 events")
+    expect_total(page, "7 events")
     assert query_of(page) == {"page": ["reports"], "range": ["7d"]}
     # "Show these events in Activity": the same view as the feed
     page.get_by_role("link", name="Show these events in Activity").click()
-    expect(feed_count(page)).to_have_text("7 events")
+    expect_count(page, "7 events")
 
     # without a date filter the API's default: the last 30 days, said in words
     page.goto(console.url + "?page=reports")
     reports_ready(page)
     expect(page.locator(".report-range")).to_contain_text("no date filter: the last 30 days")
-    expect(page.locator(".report-range strong")).to_have_text("7 events")
+    expect_total(page, "7 events")
     # From after To: said in words, nothing asked
     console.reports.clear()
     page.get_by_label("From", exact=True).fill("2026-01-10T10:00")
@@ -429,12 +439,12 @@ def test_an_incomplete_answer_is_shown_and_asked_again(console: Console, keys: K
     console.page.route("**/v1/reports/heatmap?*", partial_first)
     page = console.sign_in(api.key or "", "?page=reports&range=7d")
     status = page.locator("section.report-heatmap [role=status]")
-    expect(status).to_contain_text("Still being computed")
+    expect(status).to_contain_text("Still being computed", timeout=TIMEOUT)
     expect(status).to_contain_text("asking again in 2 s")
     expect(page.locator("table.heatmap caption")).to_contain_text("1 events")
     assert axe_violations(page) == [], "still computing"
-    expect(status).to_have_count(0, timeout=10_000)
-    expect(page.locator("table.heatmap caption")).to_contain_text("7 events")
+    expect(status).to_have_count(0, timeout=TIMEOUT)
+    expect(page.locator("table.heatmap caption")).to_contain_text("7 events", timeout=TIMEOUT)
     assert len(asked) == 2
     assert parse_qs(urlsplit(asked[0]).query) == parse_qs(urlsplit(asked[1]).query)  # the same question
 
@@ -468,7 +478,7 @@ def test_the_reports_link_follows_the_scopes(
     expect(page.get_by_role("heading", level=1)).to_have_text("Reports")
     reports_ready(page)
     if actor_id:
-        expect(page.locator(".report-range strong")).to_have_text("3 events")  # bob's own
+        expect_total(page, "3 events")  # bob's own
         expect(page.get_by_role("heading", name="Top users")).to_have_count(0)
         expect(page.get_by_label("User", exact=True)).to_have_count(0)
         assert [r[0] for r in table_rows(page, "section[aria-labelledby=r-action] table")] == [
@@ -476,7 +486,7 @@ def test_the_reports_link_follows_the_scopes(
             "user.login",
         ]
     else:
-        expect(page.locator(".report-range strong")).to_have_text("7 events")
+        expect_total(page, "7 events")
         expect(page.get_by_role("heading", name="Top users")).to_have_count(1)
 
 
@@ -566,7 +576,7 @@ def test_screenshot_for_the_readme(console: Console, keys: Keys) -> None:
         post(api, events[first : first + 100])
     page = console.sign_in(api.key or "", "?page=reports&range=30d")
     reports_ready(page)
-    expect(page.locator(".report-range strong")).to_have_text(f"{len(events)} events")
+    expect_total(page, f"{len(events)} events")
     page.screenshot(path=str(IMAGES / "console-reports.png"), full_page=True)
 
 
@@ -578,7 +588,7 @@ def test_export_this_view_offers_pdf_without_gzip(console: Console, keys: Keys) 
     api = keys.api(scopes=[*READER, "exports:manage"])
     seed(api)
     page = console.sign_in(api.key or "", "?range=7d")
-    expect(feed_count(page)).to_have_text("7 events")
+    expect_count(page, "7 events")
     page.get_by_role("button", name="Export this view").click()
     form = page.get_by_role("form", name="Export this view")
     gzip_box = form.get_by_label("Compress with gzip")
