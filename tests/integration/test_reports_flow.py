@@ -51,7 +51,7 @@ def report(api: Api, path: str = "activity", **params: Any) -> dict[str, Any]:
     answer = api.request("GET", f"/v1/reports/{path}", params=params)
     assert answer.status_code == 200, answer.text
     body: dict[str, Any] = answer.json()
-    assert body["complete"], body
+    assert body["complete"] and "retry_after_seconds" not in body, body
     return body
 
 

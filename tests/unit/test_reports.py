@@ -339,6 +339,8 @@ def test_other_filters_are_counted_from_events_then_from_their_own_rollups() -> 
     world.events.documents_read = 0
     answer = reports.activity(READER, both, ReportParams(), now=now, ports=world.report_ports())
     assert answer.complete and answer.total == expected
+    assert "retry_after_seconds" not in answer.model_dump(mode="json")  # only when not complete
+    assert slow.model_dump(mode="json")["retry_after_seconds"] == reports.RETRY_AFTER_SECONDS
     assert world.events.documents_read <= 3  # only the last hours, not sealed yet
 
 

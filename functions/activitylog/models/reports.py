@@ -82,7 +82,9 @@ class ActivityReport(BaseModel):
     distinct: int | None = Field(default=None, description="the number of groups (with group_by)")
     complete: bool = True
     retry_after_seconds: int | None = Field(
-        default=None, description="complete=false: ask again after this long (the rest is computed meanwhile)"
+        default=None,
+        description="only when complete is false: ask again after this long (the rest is computed meanwhile)",
+        exclude_if=lambda v: v is None,  # in the answer only when not complete (API.md)
     )
 
 
@@ -95,7 +97,9 @@ class Heatmap(BaseModel):
     total: int
     cells: list[list[int]] = Field(description="7 weekdays (Monday first) x 24 local hours")
     complete: bool = True
-    retry_after_seconds: int | None = None
+    retry_after_seconds: int | None = Field(
+        default=None, description="only when complete is false", exclude_if=lambda v: v is None
+    )
 
 
 # --- rollups -----------------------------------------------------------------------------------------
