@@ -18,6 +18,8 @@ import requests
 from activitylog_ops.local.service import LocalService, create_key
 from activitylog_ops.throttle import local_throttles
 
+from tests.integration.console_support import browser, console_url  # noqa: F401  (the console tests' fixtures)
+
 ALL_SCOPES = [
     "events:write",
     "events:read",

@@ -15,65 +15,21 @@ browser's time zone" is observable.
 from __future__ import annotations
 
 import json
-import os
 import random
-import shutil
-import tempfile
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo
 
 import pytest
-import requests
-from activitylog_ops.local.service import LocalService
 
 from tests.integration.conftest import Api, Keys
+from tests.integration.console_support import AXE, IMAGES, TIMEOUT, ZONE
 
-ROOT = Path(__file__).parents[2]
-AXE = ROOT / "console" / "node_modules" / "axe-core" / "axe.min.js"
-IMAGES = (
-    ROOT / "docs" / "images"
-    if os.environ.get("UPDATE_SCREENSHOTS") == "1"
-    else Path(tempfile.mkdtemp(prefix="console-screenshots-"))
-)
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-ZONE = "Europe/Oslo"
-TIMEOUT = 15_000
 READER = ["events:write", "events:read"]
 playwright = pytest.importorskip("playwright.sync_api")
 expect = playwright.expect
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    if not shutil.which("chromium"):
-        pytest.fail("chromium is missing: `make browser` installs Debian's package")
-    with playwright.sync_playwright() as p:
-        launched = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        try:
-            yield launched
-        finally:
-            launched.close()
-
-
-@pytest.fixture(scope="module")
-def console_url(local_stack: LocalService) -> str:
-    url = local_stack.env["ACTIVITYLOG_API_URL"] + "/console/"
-    answer = requests.get(url, timeout=10)
-    assert answer.status_code == 200, f"the local gateway does not serve the console at {url}"
-    return url
 
 
 class Console:
