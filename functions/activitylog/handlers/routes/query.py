@@ -9,7 +9,7 @@ from typing import Annotated, Any, TypeVar
 
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.event_handler.router import Router
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from activitylog.handlers import wiring
 from activitylog.handlers.http import principal_of
@@ -42,13 +42,21 @@ Text = Annotated[
 Cursor = Annotated[str | None, Query(min_length=1, max_length=2048)]
 
 
-def event_filter(**params: Any) -> EventFilter:
-    """The query string's filters as the one filter model; a broken rule is a 400 (the URL is wrong)."""
+M = TypeVar("M", bound=BaseModel)
+
+
+def from_query(model: type[M], **params: Any) -> M:
+    """Query parameters as `model` (the ones given); a broken rule is a 400 (the URL is wrong)."""
     try:
-        return EventFilter.model_validate({k: v for k, v in params.items() if v is not None})
+        return model.model_validate({k: v for k, v in params.items() if v is not None})
     except ValidationError as err:
         problem = err.errors(include_url=False, include_input=False)[0]
         raise BadRequestError(str(problem["msg"]).removeprefix("Value error, ")) from None
+
+
+def event_filter(**params: Any) -> EventFilter:
+    """The query string's filters as the one filter model."""
+    return from_query(EventFilter, **params)
 
 
 # query parameter -> (EventFilter field, annotation); every one is optional

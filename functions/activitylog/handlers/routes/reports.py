@@ -6,15 +6,13 @@ from typing import Annotated
 
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.event_handler.router import Router
-from pydantic import ValidationError
 
 from activitylog.handlers import wiring
 from activitylog.handlers.http import principal_of
 from activitylog.handlers.routes.answers import BEARER, answers, ok
-from activitylog.handlers.routes.query import filtered
+from activitylog.handlers.routes.query import filtered, from_query
 from activitylog.logic import clock
 from activitylog.logic import reports as logic
-from activitylog.models.errors import BadRequestError
 from activitylog.models.filters import EventFilter
 from activitylog.models.reports import (
     GROUP_BY_PATTERN,
@@ -45,11 +43,7 @@ WHO = (
 
 
 def _params(**values: object) -> ReportParams:
-    try:
-        return ReportParams.model_validate({k: v for k, v in values.items() if v is not None})
-    except ValidationError as err:
-        problem = err.errors(include_url=False, include_input=False)[0]
-        raise BadRequestError(str(problem["msg"]).removeprefix("Value error, ")) from None
+    return from_query(ReportParams, **values)
 
 
 @router.get(
